@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Every scenario pgtbench knows. A scenario is one file in benches/ that defines a
+ * `const ScenarioSpec <name>_scenario`, plus one line here.
+ */
+#include "scenario.h"
+
+#define PGT_SCENARIOS(X)                                                                           \
+	X(null)  /* the harness's own per-sample cost */                                           \
+	X(fork)  /* fork() of a populated anonymous region, per folio order */                    \
+	/* Add a new scenario here. */
+
+namespace pgt {
+
+#define PGT_DECLARE(name) extern const ScenarioSpec name##_scenario;
+PGT_SCENARIOS(PGT_DECLARE)
+
+const std::vector<const ScenarioSpec *> &scenarios()
+{
+#define PGT_ENTRY(name) &name##_scenario,
+	static const std::vector<const ScenarioSpec *> all = {PGT_SCENARIOS(PGT_ENTRY)};
+	return all;
+}
+
+} /* namespace pgt */

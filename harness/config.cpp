@@ -1,0 +1,307 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "config.h"
+
+#include <regex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <toml++/toml.h>
+
+#include "errors.h"
+#include "util.h"
+
+namespace pgt {
+
+namespace {
+
+std::string where(const std::string &path, const toml::node &node)
+{
+	return fmt::format("{}:{}", path, node.source().begin.line);
+}
+
+ParamValue checkedValue(const ParamSpec &spec, const toml::node &node, const std::string &path)
+{
+	auto fail = [&](const std::string &why) {
+		return UsageError(fmt::format("{}: {}: {}", where(path, node), spec.name, why));
+	};
+	if (spec.kind == ParamKind::Choice) {
+		if (!node.is_string())
+			throw fail(fmt::format("expected a string, one of {}", fmt::join(spec.choices, ", ")));
+		try {
+			return parseParamValue(spec, node.as_string()->get());
+		} catch (const UsageError &e) {
+			throw fail(e.what());
+		}
+	}
+	if (spec.kind == ParamKind::Size && node.is_string()) {
+		try {
+			return parseParamValue(spec, node.as_string()->get());
+		} catch (const UsageError &e) {
+			throw fail(e.what());
+		}
+	}
+	if (!node.is_integer())
+		throw fail(spec.kind == ParamKind::Size ? "expected a size such as \"1G\" or a byte count"
+							: "expected an integer");
+	try {
+		return parseParamValue(spec, std::to_string(node.as_integer()->get()));
+	} catch (const UsageError &e) {
+		throw fail(e.what());
+	}
+}
+
+int checkedInt(const toml::node &node, const std::string &path, const char *key, int lo, int hi)
+{
+	if (!node.is_integer())
+		throw UsageError(fmt::format("{}: {}: expected an integer", where(path, node), key));
+	int64_t v = node.as_integer()->get();
+	if (v < lo || v > hi)
+		throw UsageError(fmt::format("{}: {}: {} is out of range [{}, {}]", where(path, node), key,
+					     v, lo, hi));
+	return static_cast<int>(v);
+}
+
+void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
+{
+	for (const auto &[key, node] : t) {
+		std::string k(key.str());
+		if (k == "reps") {
+			c.reps = checkedInt(node, path, "reps", 1, kMaxReps);
+		} else if (k == "warmup") {
+			c.warmup = checkedInt(node, path, "warmup", 0, kMaxWarmup);
+		} else if (k == "cpu") {
+			if (node.is_string() && node.as_string()->get() == "auto")
+				c.cpu = -1;
+			else
+				c.cpu = checkedInt(node, path, "cpu", 0, 65535);
+		} else if (k == "label" || k == "filter") {
+			if (!node.is_string())
+				throw UsageError(fmt::format("{}: {}: expected a string", where(path, node), k));
+			std::string v = node.as_string()->get();
+			if (k == "label") {
+				try {
+					checkLabel(v);
+				} catch (const UsageError &e) {
+					throw UsageError(fmt::format("{}: {}", where(path, node), e.what()));
+				}
+				c.label = v;
+			} else {
+				try {
+					std::regex re(v);
+				} catch (const std::regex_error &e) {
+					throw UsageError(fmt::format("{}: filter: bad regular expression: {}",
+								     where(path, node), e.what()));
+				}
+				c.filter = v;
+			}
+		} else {
+			throw UsageError(fmt::format("{}: unknown key '{}' in [run] (known: reps, warmup, "
+						     "label, cpu, filter)",
+						     where(path, node), k));
+		}
+	}
+}
+
+ScenarioConfig parseScenarioTable(const ScenarioSpec &spec, const toml::table &t,
+				  const std::string &path)
+{
+	ScenarioConfig sc;
+	sc.spec = &spec;
+	for (const auto &p : spec.params)
+		sc.lists[p.name] = defaultValues(p);
+	for (const auto &[key, node] : t) {
+		std::string k(key.str());
+		if (k == "reps") {
+			sc.reps = checkedInt(node, path, "reps", 1, kMaxReps);
+			continue;
+		}
+		if (k == "warmup") {
+			sc.warmup = checkedInt(node, path, "warmup", 0, kMaxWarmup);
+			continue;
+		}
+		const ParamSpec *p = spec.param(k);
+		if (!p) {
+			std::vector<std::string> known;
+			for (const auto &q : spec.params)
+				known.push_back(q.name);
+			known.push_back("reps");
+			known.push_back("warmup");
+			throw UsageError(fmt::format("{}: unknown key '{}' in [{}] (known: {})",
+						     where(path, node), k, spec.name, fmt::join(known, ", ")));
+		}
+		std::vector<ParamValue> values;
+		if (const toml::array *arr = node.as_array()) {
+			if (!p->list)
+				throw UsageError(fmt::format("{}: {}: takes one value, not a list",
+							     where(path, node), k));
+			if (arr->empty())
+				throw UsageError(fmt::format("{}: {}: empty list", where(path, node), k));
+			for (const auto &elem : *arr)
+				values.push_back(checkedValue(*p, elem, path));
+		} else {
+			values.push_back(checkedValue(*p, node, path));
+		}
+		sc.lists[k] = values;
+	}
+	return sc;
+}
+
+nlohmann::json valueJson(const ParamValue &v)
+{
+	if (std::holds_alternative<int64_t>(v))
+		return std::get<int64_t>(v);
+	return std::get<std::string>(v);
+}
+
+} /* namespace */
+
+void checkLabel(const std::string &label)
+{
+	static const std::regex ok("[A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
+	if (!std::regex_match(label, ok))
+		throw UsageError(fmt::format("label '{}': use 1-64 of A-Z a-z 0-9 . _ + - (it names files "
+					     "and table rows)",
+					     label));
+}
+
+ParamValue parseParamValue(const ParamSpec &spec, const std::string &text)
+{
+	switch (spec.kind) {
+	case ParamKind::Choice:
+		for (const auto &c : spec.choices)
+			if (c == text)
+				return text;
+		throw UsageError(fmt::format("'{}' is not one of {}", text, fmt::join(spec.choices, ", ")));
+	case ParamKind::Size: {
+		auto v = parseSize(text);
+		if (!v)
+			throw UsageError(fmt::format("'{}' is not a size (examples: 64K, 2M, 1G)", text));
+		if (*v < static_cast<uint64_t>(spec.min) || *v > static_cast<uint64_t>(spec.max))
+			throw UsageError(fmt::format("{} is out of range [{}, {}]", text,
+						     formatSize(static_cast<uint64_t>(spec.min)),
+						     formatSize(static_cast<uint64_t>(spec.max))));
+		return static_cast<int64_t>(*v);
+	}
+	case ParamKind::Int: {
+		size_t used = 0;
+		int64_t v;
+		try {
+			v = std::stoll(text, &used, 0);
+		} catch (...) {
+			used = 0;
+		}
+		if (used == 0 || used != text.size())
+			throw UsageError(fmt::format("'{}' is not an integer", text));
+		if (v < spec.min || v > spec.max)
+			throw UsageError(fmt::format("{} is out of range [{}, {}]", v, spec.min, spec.max));
+		return v;
+	}
+	}
+	throw UsageError("internal: bad parameter kind");
+}
+
+std::vector<ParamValue> defaultValues(const ParamSpec &spec)
+{
+	std::vector<ParamValue> values;
+	for (const auto &d : spec.defaults)
+		values.push_back(parseParamValue(spec, d));
+	return values;
+}
+
+RunConfig defaultConfig()
+{
+	RunConfig c;
+	for (const ScenarioSpec *s : scenarios()) {
+		ScenarioConfig sc;
+		sc.spec = s;
+		for (const auto &p : s->params)
+			sc.lists[p.name] = defaultValues(p);
+		c.scenarios.push_back(std::move(sc));
+	}
+	return c;
+}
+
+RunConfig loadConfig(const std::string &path)
+{
+	toml::table root;
+	try {
+		root = toml::parse_file(path);
+	} catch (const toml::parse_error &e) {
+		if (e.source().begin.line == 0)
+			throw UsageError(fmt::format("{}: {}", path, e.description()));
+		throw UsageError(fmt::format("{}:{}: {}", path, e.source().begin.line, e.description()));
+	}
+	RunConfig c;
+	c.path = path;
+	for (const auto &[key, node] : root) {
+		std::string k(key.str());
+		const toml::table *t = node.as_table();
+		if (!t)
+			throw UsageError(fmt::format("{}: '{}' must be a table ([run] or a scenario)",
+						     where(path, node), k));
+		if (k == "run") {
+			parseRunTable(c, *t, path);
+			continue;
+		}
+		const ScenarioSpec *spec = findScenario(k);
+		if (!spec) {
+			std::vector<std::string> known;
+			for (const ScenarioSpec *s : scenarios())
+				known.push_back(s->name);
+			throw UsageError(fmt::format("{}: unknown scenario [{}] (known: {})", where(path, node),
+						     k, fmt::join(known, ", ")));
+		}
+		c.scenarios.push_back(parseScenarioTable(*spec, *t, path));
+	}
+	if (c.scenarios.empty())
+		throw UsageError(fmt::format("{}: no scenario tables: nothing to run", path));
+	return c;
+}
+
+void overrideParam(RunConfig &config, const std::string &name, const std::string &text)
+{
+	bool used = false;
+	for (auto &sc : config.scenarios) {
+		const ParamSpec *p = sc.spec->param(name);
+		if (!p)
+			continue;
+		try {
+			sc.lists[name] = {parseParamValue(*p, text)};
+		} catch (const UsageError &e) {
+			throw UsageError(fmt::format("--{} for {}: {}", name, sc.spec->name, e.what()));
+		}
+		used = true;
+	}
+	if (!used)
+		throw UsageError(fmt::format("--{}: none of the configured scenarios takes a {}", name, name));
+}
+
+nlohmann::json RunConfig::toJson() const
+{
+	nlohmann::json j;
+	j["path"] = path;
+	j["reps"] = reps;
+	j["warmup"] = warmup;
+	j["label"] = label;
+	j["cpu"] = cpu < 0 ? nlohmann::json("auto") : nlohmann::json(cpu);
+	j["filter"] = filter;
+	nlohmann::json sc = nlohmann::json::object();
+	for (const auto &s : scenarios) {
+		nlohmann::json t = nlohmann::json::object();
+		for (const auto &[k, values] : s.lists) {
+			nlohmann::json arr = nlohmann::json::array();
+			for (const auto &v : values)
+				arr.push_back(valueJson(v));
+			t[k] = arr;
+		}
+		if (s.reps)
+			t["reps"] = *s.reps;
+		if (s.warmup)
+			t["warmup"] = *s.warmup;
+		sc[s.spec->name] = t;
+	}
+	j["scenarios"] = sc;
+	return j;
+}
+
+} /* namespace pgt */

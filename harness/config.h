@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Run configuration: a TOML file (configs/<name>.toml) plus command-line overrides.
+ *
+ *   [run]             reps, warmup, label, cpu, filter
+ *   [<scenario>]      the scenario's parameters (see `pgtbench list`), plus reps/warmup
+ *
+ * A config runs exactly the scenarios that have a table; without a config file every
+ * scenario runs with its defaults. Every error names the file and line and is raised
+ * before anything runs or any knob is written.
+ */
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "scenario.h"
+
+namespace pgt {
+
+struct ScenarioConfig {
+	const ScenarioSpec *spec = nullptr;
+	ParamLists lists;
+	std::optional<int> reps;
+	std::optional<int> warmup;
+};
+
+struct RunConfig {
+	std::string path; /* empty: built-in defaults */
+	int reps = 10;
+	int warmup = 0;
+	std::string label;
+	int cpu = -1; /* -1: choose automatically */
+	std::string filter;
+	std::vector<ScenarioConfig> scenarios;
+
+	nlohmann::json toJson() const;
+};
+
+constexpr int kMaxReps = 100000;
+constexpr int kMaxWarmup = 1000;
+
+RunConfig loadConfig(const std::string &path);
+RunConfig defaultConfig();
+
+/* Parse one value of a parameter from config/CLI text ("1G", "9", "pte"). */
+ParamValue parseParamValue(const ParamSpec &spec, const std::string &text);
+/* The spec's defaults, parsed. */
+std::vector<ParamValue> defaultValues(const ParamSpec &spec);
+/* Replace a parameter in every configured scenario that has it (e.g. --size). */
+void overrideParam(RunConfig &config, const std::string &name, const std::string &text);
+/* Labels end up in file names and table rows. */
+void checkLabel(const std::string &label);
+
+} /* namespace pgt */

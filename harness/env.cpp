@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "env.h"
+
+#include <algorithm>
+#include <set>
+#include <sstream>
+#include <unistd.h>
+#include <sys/utsname.h>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <hwloc.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
+#include "cpu_model.h"
+#include "util.h"
+
+namespace pgt {
+
+namespace {
+
+std::string cpuinfoField(const std::string &line)
+{
+	size_t colon = line.find(':');
+	return colon == std::string::npos ? std::string() : trim(line.substr(colon + 1));
+}
+
+std::optional<int> readInt(const std::string &path)
+{
+	auto line = readLine(path);
+	if (!line)
+		return std::nullopt;
+	try {
+		return std::stoi(*line);
+	} catch (...) {
+		return std::nullopt;
+	}
+}
+
+unsigned log2u(uint64_t v)
+{
+	unsigned r = 0;
+	while (v > 1) {
+		v >>= 1;
+		r++;
+	}
+	return r;
+}
+
+ThpInfo parseThp(const std::string &root, uint64_t page_size)
+{
+	ThpInfo t;
+	std::string dir = rooted(root, "/sys/kernel/mm/transparent_hugepage");
+	auto enabled = readLine(dir + "/enabled");
+	if (!enabled)
+		return t;
+	t.present = true;
+	t.enabled = thpSelected(*enabled);
+	t.defrag = thpSelected(readLine(dir + "/defrag").value_or(""));
+	if (auto pmd = readLine(dir + "/hpage_pmd_size"))
+		t.pmd_size_bytes = parseSize(*pmd).value_or(0);
+	if (t.pmd_size_bytes && page_size)
+		t.pmd_order = log2u(t.pmd_size_bytes / page_size);
+	for (const auto &name : listDir(dir)) {
+		unsigned kb = 0;
+		if (sscanf(name.c_str(), "hugepages-%ukB", &kb) != 1)
+			continue;
+		ThpSize s;
+		s.size_bytes = uint64_t{kb} << 10;
+		s.order = page_size ? log2u(s.size_bytes / page_size) : 0;
+		/* Some sizes exist only for shmem/file folios (e.g. 8K: anon needs order >= 2). */
+		auto anon = readLine(dir + "/" + name + "/enabled");
+		s.anon = anon.has_value();
+		s.enabled = anon ? thpSelected(*anon) : "";
+		t.sizes.push_back(s);
+	}
+	std::sort(t.sizes.begin(), t.sizes.end(),
+		  [](const ThpSize &a, const ThpSize &b) { return a.size_bytes < b.size_bytes; });
+	t.per_size_controls = !t.sizes.empty();
+	return t;
+}
+
+PerfInfo parsePerf(const std::string &root)
+{
+	PerfInfo p;
+	p.paranoid = readInt(rooted(root, "/proc/sys/kernel/perf_event_paranoid"));
+	p.user_access = readInt(rooted(root, "/proc/sys/kernel/perf_user_access"));
+	p.pmus = listDir(rooted(root, "/sys/bus/event_source/devices"));
+	p.kprobe_pmu = std::find(p.pmus.begin(), p.pmus.end(), "kprobe") != p.pmus.end();
+	return p;
+}
+
+KmodInfo parseKmod(const std::string &root)
+{
+	KmodInfo k;
+	k.ctl_path = rooted(root, "/sys/kernel/debug/pgtbench/ctl");
+	bool module = access(rooted(root, "/sys/module/pgtbench").c_str(), F_OK) == 0;
+	bool ctl = access(k.ctl_path.c_str(), F_OK) == 0;
+	k.loaded = module && ctl;
+	if (!module)
+		k.detail = "pgtbench.ko not loaded";
+	else if (!ctl)
+		k.detail = "loaded, but " + k.ctl_path + " is missing (debugfs not mounted?)";
+	else
+		k.detail = "loaded";
+	return k;
+}
+
+std::string kernelConfig(const std::string &root, const std::string &release)
+{
+	/* /proc/config.gz would need zlib; Debian and most distros ship /boot/config-*. */
+	return readFile(rooted(root, "/boot/config-" + release)).value_or("");
+}
+
+} /* namespace */
+
+std::string thpSelected(const std::string &sysfs_value)
+{
+	/* sysfs shows "always [madvise] never"; single-valued files show just the value. */
+	size_t b = sysfs_value.find('[');
+	size_t e = sysfs_value.find(']');
+	if (b != std::string::npos && e != std::string::npos && e > b)
+		return sysfs_value.substr(b + 1, e - b - 1);
+	return trim(sysfs_value);
+}
+
+CpuInfo parseCpuinfo(const std::string &text, const std::string &arch)
+{
+	CpuInfo c;
+	std::istringstream in(text);
+	std::string line;
+	/* arm64 lists implementer/part per processor; big.LITTLE parts differ by CPU. */
+	std::vector<std::pair<uint32_t, uint32_t>> arm_cpus;
+	uint32_t impl = 0, variant = 0, part = 0, rev = 0;
+	bool have_impl = false;
+	std::string model_name;
+	auto flush_arm = [&] {
+		if (have_impl) {
+			arm_cpus.emplace_back(impl, part);
+			std::string midr = fmt::format("{:#010x}", (impl << 24) | (variant << 20) |
+									  (0xfu << 16) | (part << 4) | rev);
+			if (std::find(c.midr.begin(), c.midr.end(), midr) == c.midr.end())
+				c.midr.push_back(midr);
+		}
+		have_impl = false;
+	};
+	while (std::getline(in, line)) {
+		std::string key = trim(line.substr(0, line.find(':')));
+		if (key == "processor") {
+			flush_arm();
+			c.logical_cpus++;
+		} else if (key == "model name" && model_name.empty()) {
+			model_name = cpuinfoField(line);
+		} else if (key == "vendor_id" && c.vendor.empty()) {
+			c.vendor = cpuinfoField(line);
+		} else if (key == "CPU implementer") {
+			impl = static_cast<uint32_t>(std::stoul(cpuinfoField(line), nullptr, 0));
+			have_impl = true;
+		} else if (key == "CPU variant") {
+			variant = static_cast<uint32_t>(std::stoul(cpuinfoField(line), nullptr, 0));
+		} else if (key == "CPU part") {
+			part = static_cast<uint32_t>(std::stoul(cpuinfoField(line), nullptr, 0));
+		} else if (key == "CPU revision") {
+			rev = static_cast<uint32_t>(std::stoul(cpuinfoField(line), nullptr, 0));
+		}
+	}
+	flush_arm();
+
+	if (!arm_cpus.empty() && (arch == "aarch64" || arch == "arm64" || model_name.empty())) {
+		std::vector<std::string> cores;
+		std::set<std::string> vendors;
+		for (auto [i, p] : arm_cpus) {
+			MidrName n = decodeMidr(i, p);
+			vendors.insert(n.vendor);
+			if (std::find(cores.begin(), cores.end(), n.core) == cores.end())
+				cores.push_back(n.core);
+		}
+		c.vendor = fmt::format("{}", fmt::join(vendors, " + "));
+		/* "Apple M2 Blizzard + Apple M2 Avalanche" reads badly; share the common prefix. */
+		c.model = fmt::format("{}", fmt::join(cores, " + "));
+	} else {
+		c.model = model_name.empty() ? "unknown" : model_name;
+	}
+	return c;
+}
+
+std::map<std::string, uint64_t> parseMeminfo(const std::string &text)
+{
+	std::map<std::string, uint64_t> m;
+	std::istringstream in(text);
+	std::string line;
+	while (std::getline(in, line)) {
+		size_t colon = line.find(':');
+		if (colon == std::string::npos)
+			continue;
+		std::istringstream v(line.substr(colon + 1));
+		uint64_t n = 0;
+		std::string unit;
+		if (!(v >> n))
+			continue;
+		v >> unit;
+		m[line.substr(0, colon)] = unit == "kB" ? n << 10 : n;
+	}
+	return m;
+}
+
+std::map<std::string, std::string> cmdlineNotes(const std::string &cmdline,
+						const std::string &kernel_config)
+{
+	/* Parameters that change page-table, TLB or THP behaviour, hence the numbers. */
+	static const char *interesting[] = {
+		"rodata", "arm64.nocontpte", "transparent_hugepage", "transparent_hugepage_shmem",
+		"thp_anon", "kpti", "nokaslr", "mitigations", "isolcpus", "nohz_full",
+		"hugepages", "hugepagesz", "default_hugepagesz", "mem", "kvm-arm.mode",
+		"arm64.nobti", "arm64.nopauth", "arm64.nomte", "numa", "norandmaps", "lpa2",
+	};
+	std::map<std::string, std::string> notes;
+	std::istringstream in(cmdline);
+	std::string tok;
+	while (in >> tok) {
+		std::string key = tok.substr(0, tok.find('='));
+		std::string val = tok.find('=') == std::string::npos ? "" : tok.substr(tok.find('=') + 1);
+		for (const char *k : interesting)
+			if (key == k)
+				notes[key] = val.empty() ? "set" : val;
+	}
+	if (!notes.count("rodata")) {
+		/*
+		 * rodata=full (page-granular linear map, what map_mem() at pte granularity
+		 * costs) is the arm64 default when the kernel is built that way.
+		 */
+		if (kernel_config.find("CONFIG_RODATA_FULL_DEFAULT_ENABLED=y") != std::string::npos)
+			notes["rodata"] = "full (kernel default)";
+		else if (kernel_config.find("CONFIG_RODATA_FULL_DEFAULT_ENABLED") != std::string::npos)
+			notes["rodata"] = "on (kernel default)";
+	}
+	return notes;
+}
+
+VirtInfo detectVirt(const std::string &root, const std::string &arch, const std::string &cpuinfo)
+{
+	VirtInfo v;
+	auto dmi_vendor = readLine(rooted(root, "/sys/class/dmi/id/sys_vendor"));
+	auto dmi_product = readLine(rooted(root, "/sys/class/dmi/id/product_name"));
+	auto hyp_type = readLine(rooted(root, "/sys/hypervisor/type"));
+	auto dt_compat = readFile(rooted(root, "/sys/firmware/devicetree/base/compatible"));
+	auto dt_hyp = readFile(rooted(root, "/sys/firmware/devicetree/base/hypervisor/compatible"));
+
+	if (hyp_type && !hyp_type->empty()) {
+		v.vm = true;
+		v.hypervisor = trim(*hyp_type) == "xen" ? "Xen" : trim(*hyp_type);
+		v.evidence = "/sys/hypervisor/type";
+		return v;
+	}
+	if (dt_hyp) {
+		v.vm = true;
+		v.hypervisor = dt_hyp->find("xen") != std::string::npos ? "Xen" : trim(dt_hyp->c_str());
+		v.evidence = "devicetree /hypervisor node";
+		return v;
+	}
+	if (dmi_vendor) {
+		std::string vendor = trim(*dmi_vendor);
+		std::string product = trim(dmi_product.value_or(""));
+		struct {
+			const char *needle;
+			const char *name;
+		} known[] = {
+			{"QEMU", "QEMU"}, {"KVM", "KVM"}, {"VMware", "VMware"},
+			{"Microsoft Corporation", "Hyper-V"}, {"innotek", "VirtualBox"},
+			{"Parallels", "Parallels"}, {"Xen", "Xen"}, {"Google", "Google Compute Engine"},
+		};
+		for (auto &k : known) {
+			if (vendor.find(k.needle) != std::string::npos ||
+			    product.find(k.needle) != std::string::npos) {
+				v.vm = true;
+				v.hypervisor = k.name;
+				v.evidence = "DMI " + vendor + " / " + product;
+				return v;
+			}
+		}
+		if (product.find("Virtual Machine") != std::string::npos) {
+			v.vm = true;
+			v.hypervisor = vendor;
+			v.evidence = "DMI product " + product;
+			return v;
+		}
+		if (vendor == "Amazon EC2") {
+			/* Graviton metal instances report "Amazon EC2" too; only .metal is bare. */
+			bool metal = product.find(".metal") != std::string::npos;
+			v.vm = !metal;
+			v.hypervisor = metal ? "" : "Nitro";
+			v.evidence = "DMI Amazon EC2 / " + product;
+			return v;
+		}
+	}
+	if (dt_compat && dt_compat->find("linux,dummy-virt") != std::string::npos) {
+		v.vm = true;
+		v.hypervisor = "QEMU virt";
+		v.evidence = "devicetree compatible linux,dummy-virt";
+		return v;
+	}
+	if ((arch == "x86_64" || arch == "i686") &&
+	    (cpuinfo.find(" hypervisor ") != std::string::npos ||
+	     cpuinfo.find(" hypervisor\n") != std::string::npos)) {
+		v.vm = true;
+		v.evidence = "cpuinfo hypervisor flag";
+		return v;
+	}
+	if (dmi_vendor || (arch == "x86_64" && !cpuinfo.empty())) {
+		v.vm = false;
+		v.evidence = dmi_vendor ? "DMI " + trim(*dmi_vendor) : "no hypervisor flag";
+		return v;
+	}
+	v.evidence = "no DMI, devicetree or hypervisor evidence";
+	return v;
+}
+
+Env collectEnv(const EnvSources &src)
+{
+	Env e;
+	e.root = src.root;
+	e.arch = src.arch;
+	e.page_size_bytes = src.page_size_bytes;
+	std::string cpuinfo = readFile(rooted(src.root, "/proc/cpuinfo")).value_or("");
+	e.cpu = parseCpuinfo(cpuinfo, e.arch);
+	e.kernel_release = trim(readLine(rooted(src.root, "/proc/sys/kernel/osrelease")).value_or(""));
+	e.kernel_version = trim(readLine(rooted(src.root, "/proc/sys/kernel/version")).value_or(""));
+	e.cmdline = trim(readLine(rooted(src.root, "/proc/cmdline")).value_or(""));
+	e.cmdline_notes = cmdlineNotes(e.cmdline, kernelConfig(src.root, e.kernel_release));
+	e.virt = detectVirt(src.root, e.arch, cpuinfo);
+	e.thp = parseThp(src.root, e.page_size_bytes);
+	auto mem = parseMeminfo(readFile(rooted(src.root, "/proc/meminfo")).value_or(""));
+	e.mem_total_bytes = mem["MemTotal"];
+	e.mem_available_bytes = mem["MemAvailable"];
+	e.perf = parsePerf(src.root);
+	e.kmod = parseKmod(src.root);
+	e.pus = e.cpu.logical_cpus;
+	e.cores = e.cpu.logical_cpus;
+	std::set<std::string> nodes;
+	for (const auto &n : listDir(rooted(src.root, "/sys/devices/system/node")))
+		if (startsWith(n, "node") && n.size() > 4 && isdigit(static_cast<unsigned char>(n[4])))
+			nodes.insert(n);
+	e.numa_nodes = nodes.empty() ? 1 : static_cast<unsigned>(nodes.size());
+	return e;
+}
+
+Env probeEnv()
+{
+	struct utsname u;
+	uname(&u);
+	EnvSources src;
+	src.arch = u.machine;
+	src.page_size_bytes = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+	Env e = collectEnv(src);
+
+	hwloc_topology_t topo;
+	if (hwloc_topology_init(&topo) == 0 && hwloc_topology_load(topo) == 0) {
+		e.cores = static_cast<unsigned>(hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_CORE));
+		e.pus = static_cast<unsigned>(hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU));
+		int nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
+		e.numa_nodes = nodes > 0 ? static_cast<unsigned>(nodes) : 1;
+		hwloc_topology_destroy(topo);
+	}
+
+#if defined(__x86_64__) || defined(__i386__)
+	/* The hypervisor's own name is in the cpuid leaf it reserves (0x40000000). */
+	if (e.virt.vm.value_or(false) && e.virt.hypervisor.empty()) {
+		unsigned a, b, c, d;
+		__cpuid(0x40000000, a, b, c, d);
+		char sig[13] = {};
+		memcpy(sig, &b, 4);
+		memcpy(sig + 4, &c, 4);
+		memcpy(sig + 8, &d, 4);
+		std::string s = trim(sig);
+		if (s == "KVMKVMKVM")
+			e.virt.hypervisor = "KVM";
+		else if (s == "Microsoft Hv")
+			e.virt.hypervisor = "Hyper-V";
+		else if (s == "VMwareVMware")
+			e.virt.hypervisor = "VMware";
+		else if (s == "XenVMMXenVMM")
+			e.virt.hypervisor = "Xen";
+		else if (s == "TCGTCGTCGTCG")
+			e.virt.hypervisor = "QEMU TCG";
+		else if (!s.empty())
+			e.virt.hypervisor = s;
+		e.virt.evidence += ", cpuid 0x40000000";
+	}
+#endif
+	return e;
+}
+
+bool Env::offersOrder(unsigned order) const
+{
+	if (order == 0)
+		return true;
+	if (thp.per_size_controls) {
+		const ThpSize *s = thpSize(order);
+		return s && s->anon;
+	}
+	/* Before mTHP, the only large anonymous folio was the PMD-sized THP. */
+	return thp.present && order == thp.pmd_order;
+}
+
+const ThpSize *Env::thpSize(unsigned order) const
+{
+	for (const auto &s : thp.sizes)
+		if (s.order == order)
+			return &s;
+	return nullptr;
+}
+
+nlohmann::json Env::toJson() const
+{
+	using nlohmann::json;
+	json j;
+	j["arch"] = arch;
+	j["cpu"] = {{"model", cpu.model}, {"vendor", cpu.vendor}, {"midr", cpu.midr}};
+	j["cores"] = cores;
+	j["pus"] = pus;
+	j["numa_nodes"] = numa_nodes;
+	j["page_size_bytes"] = page_size_bytes;
+	j["kernel"] = {{"release", kernel_release},
+		       {"version", kernel_version},
+		       {"cmdline", cmdline},
+		       {"cmdline_notes", cmdline_notes}};
+	j["virtualization"] = {{"vm", virt.vm ? json(*virt.vm) : json(nullptr)},
+			       {"hypervisor", virt.hypervisor},
+			       {"evidence", virt.evidence}};
+	json sizes = json::array();
+	for (const auto &s : thp.sizes)
+		sizes.push_back({{"size_bytes", s.size_bytes},
+				 {"order", s.order},
+				 {"anon", s.anon},
+				 {"enabled", s.anon ? json(s.enabled) : json(nullptr)}});
+	j["thp"] = {{"present", thp.present},
+		    {"enabled", thp.enabled},
+		    {"defrag", thp.defrag},
+		    {"pmd_size_bytes", thp.pmd_size_bytes},
+		    {"pmd_order", thp.pmd_order},
+		    {"per_size_controls", thp.per_size_controls},
+		    {"sizes", sizes}};
+	j["mem_total_bytes"] = mem_total_bytes;
+	j["mem_available_bytes"] = mem_available_bytes;
+	j["perf"] = {{"paranoid", perf.paranoid ? json(*perf.paranoid) : json(nullptr)},
+		     {"pmus", perf.pmus},
+		     {"kprobe_pmu", perf.kprobe_pmu},
+		     {"user_access", perf.user_access ? json(*perf.user_access) : json(nullptr)}};
+	j["kmod"] = {{"loaded", kmod.loaded}, {"ctl_path", kmod.ctl_path}, {"detail", kmod.detail}};
+	return j;
+}
+
+std::string formatEnv(const Env &e)
+{
+	std::string out;
+	auto row = [&](std::string_view k, const std::string &v) {
+		out += fmt::format("{:<16} {}\n", k, v);
+	};
+	row("arch", e.arch);
+	row("cpu", e.cpu.model + (e.cpu.midr.empty() ? "" : fmt::format(" (MIDR {})", fmt::join(e.cpu.midr, ", "))));
+	row("topology", fmt::format("{} cores, {} PUs, {} NUMA node(s)", e.cores, e.pus, e.numa_nodes));
+	row("page size", formatSize(e.page_size_bytes));
+	row("kernel", e.kernel_release + "  " + e.kernel_version);
+	row("cmdline", e.cmdline);
+	if (!e.cmdline_notes.empty()) {
+		std::vector<std::string> notes;
+		for (const auto &[k, v] : e.cmdline_notes)
+			notes.push_back(k + "=" + v);
+		row("notable", fmt::format("{}", fmt::join(notes, " ")));
+	}
+	std::string virt = !e.virt.vm ? "unknown" : (*e.virt.vm ? "yes" : "no");
+	if (!e.virt.hypervisor.empty())
+		virt += " (" + e.virt.hypervisor + ")";
+	row("vm", virt + "  [" + e.virt.evidence + "]");
+	if (!e.thp.present) {
+		row("thp", "not available");
+	} else {
+		row("thp", fmt::format("enabled={} defrag={} pmd={}", e.thp.enabled, e.thp.defrag,
+				       formatSize(e.thp.pmd_size_bytes)));
+		if (e.thp.per_size_controls) {
+			std::vector<std::string> s;
+			for (const auto &z : e.thp.sizes)
+				s.push_back(fmt::format("{}(order {})={}", formatSize(z.size_bytes), z.order,
+							z.anon ? z.enabled : "shmem-only"));
+			row("mthp", fmt::format("{}", fmt::join(s, " ")));
+		} else {
+			row("mthp", "no per-size controls (kernel before 6.8)");
+		}
+	}
+	row("memory", fmt::format("{} available of {}", humanSize(e.mem_available_bytes),
+				  humanSize(e.mem_total_bytes)));
+	row("perf", fmt::format("paranoid={} pmus={}",
+				e.perf.paranoid ? std::to_string(*e.perf.paranoid) : "n/a",
+				fmt::join(e.perf.pmus, ",")));
+	row("kprobe pmu", e.perf.kprobe_pmu ? "yes" : "no");
+	if (e.perf.user_access)
+		row("perf_user_access", std::to_string(*e.perf.user_access));
+	row("module", e.kmod.detail);
+	return out;
+}
+
+} /* namespace pgt */

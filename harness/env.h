@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What this machine and kernel offer, as a snapshot stored in every results file so a
+ * number is never separated from the machine that produced it.
+ *
+ * Everything that comes from /proc and /sys is read under a root prefix, so the same
+ * parsing code runs against fixture trees in the tests. Facts that only a syscall can
+ * give (uname, page size, hwloc topology, cpuid) are filled in by probeEnv().
+ */
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace pgt {
+
+struct ThpSize {
+	uint64_t size_bytes = 0;
+	unsigned order = 0;
+	std::string enabled; /* "always", "inherit", "madvise", "never"; "" without anon control */
+	bool anon = false;   /* has hugepages-<N>kB/enabled: offered for anonymous memory */
+};
+
+struct ThpInfo {
+	bool present = false;	 /* /sys/kernel/mm/transparent_hugepage exists */
+	std::string enabled;	 /* global mode */
+	std::string defrag;
+	uint64_t pmd_size_bytes = 0;
+	unsigned pmd_order = 0;
+	bool per_size_controls = false; /* hugepages-<N>kB/ directories (mTHP, 6.8+) */
+	std::vector<ThpSize> sizes;	/* ascending */
+};
+
+struct PerfInfo {
+	std::optional<int> paranoid;
+	std::vector<std::string> pmus;
+	bool kprobe_pmu = false;
+	std::optional<int> user_access; /* arm64 /proc/sys/kernel/perf_user_access */
+};
+
+struct KmodInfo {
+	bool loaded = false;
+	std::string ctl_path;
+	std::string detail; /* why not usable, or what it reported */
+};
+
+struct VirtInfo {
+	std::optional<bool> vm; /* nullopt: could not tell */
+	std::string hypervisor; /* "KVM", "QEMU virt", "Xen", ... when known */
+	std::string evidence;	/* what the verdict is based on */
+};
+
+struct CpuInfo {
+	std::string model;		/* "Neoverse-N1", "Intel(R) Xeon(R) ...", "Apple M2 Blizzard + Avalanche" */
+	std::string vendor;
+	std::vector<std::string> midr;	/* distinct MIDR values (arm64) */
+	unsigned logical_cpus = 0;	/* processors listed in /proc/cpuinfo */
+};
+
+struct Env {
+	std::string root = "/"; /* where /proc and /sys were read; not reported */
+	std::string arch;
+	CpuInfo cpu;
+	unsigned cores = 0;
+	unsigned pus = 0;
+	unsigned numa_nodes = 0;
+	uint64_t page_size_bytes = 0;
+	std::string kernel_release;
+	std::string kernel_version;
+	std::string cmdline;
+	std::map<std::string, std::string> cmdline_notes;
+	VirtInfo virt;
+	ThpInfo thp;
+	uint64_t mem_total_bytes = 0;
+	uint64_t mem_available_bytes = 0;
+	PerfInfo perf;
+	KmodInfo kmod;
+
+	nlohmann::json toJson() const;
+	/* True when the kernel offers anonymous folios of this order. */
+	bool offersOrder(unsigned order) const;
+	/* The mTHP size entry for an order, if any. */
+	const ThpSize *thpSize(unsigned order) const;
+};
+
+struct EnvSources {
+	std::string root = "/";
+	std::string arch;		/* uname -m */
+	uint64_t page_size_bytes = 4096;
+};
+
+/* Parse everything readable under sources.root. */
+Env collectEnv(const EnvSources &sources);
+/* collectEnv("/") plus uname, sysconf, hwloc and cpuid. */
+Env probeEnv();
+
+/* Pieces exposed for the tests. */
+CpuInfo parseCpuinfo(const std::string &text, const std::string &arch);
+std::map<std::string, uint64_t> parseMeminfo(const std::string &text);
+std::string thpSelected(const std::string &sysfs_value);
+std::map<std::string, std::string> cmdlineNotes(const std::string &cmdline,
+						const std::string &kernel_config);
+VirtInfo detectVirt(const std::string &root, const std::string &arch, const std::string &cpuinfo);
+
+/* Human, aligned "key  value" lines for `pgtbench env`. */
+std::string formatEnv(const Env &env);
+
+} /* namespace pgt */

@@ -1,0 +1,248 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * pgtbench: page-table and TLB micro-benchmarks for Linux mm developers.
+ *
+ * Exit codes: 0 ran, 1 runtime failure, 2 usage or config error, 4 nothing could run.
+ */
+#include <cstdio>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include "config.h"
+#include "env.h"
+#include "errors.h"
+#include "knobs.h"
+#include "pin.h"
+#include "results.h"
+#include "runner.h"
+#include "table.h"
+#include "util.h"
+#include "version.h"
+
+using namespace pgt;
+
+namespace {
+
+struct RunArgs {
+	std::string config;
+	std::string filter;
+	std::string size;
+	int reps = 0;
+	int warmup = -1;
+	std::string label;
+	std::string out;
+	int cpu = -2;
+};
+
+/* Labels default to the kernel release, made safe for file names. */
+std::string labelFromKernel(const std::string &release)
+{
+	std::string l;
+	for (char c : release)
+		l += (isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-') ? c : '-';
+	if (l.empty() || !isalnum(static_cast<unsigned char>(l[0])))
+		l = "k" + l;
+	return l.substr(0, 64);
+}
+
+RunConfig configFor(const RunArgs &a)
+{
+	RunConfig c = a.config.empty() ? defaultConfig() : loadConfig(a.config);
+	if (!a.filter.empty())
+		c.filter = a.filter;
+	if (!a.size.empty())
+		overrideParam(c, "size", a.size);
+	if (a.reps > 0) {
+		c.reps = a.reps;
+		for (auto &s : c.scenarios)
+			s.reps.reset();
+	}
+	if (a.warmup >= 0) {
+		c.warmup = a.warmup;
+		for (auto &s : c.scenarios)
+			s.warmup.reset();
+	}
+	if (!a.label.empty()) {
+		checkLabel(a.label);
+		c.label = a.label;
+	}
+	if (a.cpu != -2)
+		c.cpu = a.cpu;
+	return c;
+}
+
+/* Fail before a long run, not after it, when the results file cannot be written. */
+void checkOutputWritable(const std::string &path)
+{
+	std::string probe = fmt::format("{}.probe.{}", path, getpid());
+	std::string dir = path.find('/') == std::string::npos ? "." : path.substr(0, path.rfind('/'));
+	if (!dir.empty() && dir != ".")
+		std::filesystem::create_directories(dir);
+	int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+	if (fd < 0)
+		throw UsageError(fmt::format("--out {}: cannot write there: {}", path, strerror(errno)));
+	close(fd);
+	unlink(probe.c_str());
+}
+
+int cmdEnv(bool json)
+{
+	Env env = probeEnv();
+	if (json)
+		fmt::print("{}\n", env.toJson().dump(2));
+	else
+		fmt::print("{}", formatEnv(env));
+	return kExitOk;
+}
+
+std::string paramLine(const ParamSpec &p)
+{
+	std::string range;
+	switch (p.kind) {
+	case ParamKind::Size:
+		range = fmt::format("size {}..{}", formatSize(static_cast<uint64_t>(p.min)),
+				    formatSize(static_cast<uint64_t>(p.max)));
+		break;
+	case ParamKind::Int:
+		range = fmt::format("integer {}..{}", p.min, p.max);
+		break;
+	case ParamKind::Choice:
+		range = fmt::format("one of {}", fmt::join(p.choices, ", "));
+		break;
+	}
+	return fmt::format("    {:<8} {}; {}{}; default {}\n", p.name, p.help, range, p.list ? ", list" : "",
+			   fmt::join(p.defaults, ", "));
+}
+
+int cmdList(const std::string &config_path)
+{
+	Env env = probeEnv();
+	RunConfig c = config_path.empty() ? defaultConfig() : loadConfig(config_path);
+	std::vector<Entry> entries = planEntries(c, env);
+	for (const ScenarioSpec *s : scenarios()) {
+		fmt::print("{} - {}\n", s->name, s->description);
+		for (const auto &p : s->params)
+			fmt::print("{}", paramLine(p));
+		for (const auto &m : s->metrics)
+			fmt::print("    metric {} [{}, {} is better]: {}\n", m.name, m.unit,
+				   m.better == Better::Lower ? "lower" : "higher", m.help);
+		for (const auto &e : entries) {
+			if (e.spec != s)
+				continue;
+			if (e.runnable())
+				fmt::print("  run   {}\n", e.name);
+			else
+				fmt::print("  skip  {}: {}\n", e.name, e.reason);
+		}
+	}
+	return kExitOk;
+}
+
+int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
+{
+	RunConfig config = configFor(a);
+	Env env = probeEnv();
+	std::string label = config.label.empty() ? labelFromKernel(env.kernel_release) : config.label;
+	std::string out = a.out.empty() ? defaultResultsPath(label) : a.out;
+	std::string journal = defaultJournalPath();
+
+	std::vector<Entry> entries = planEntries(config, env);
+	checkKnobPlan(entries, journal);
+	checkOutputWritable(out);
+	int cpu = pinThread(config.cpu);
+
+	RunOutput run = runEntries(std::move(entries), env, cpu, journal);
+	writeJsonAtomic(out, buildResults(run, config, env, label, argv));
+	fmt::print("{}", formatRunTable(run.entries, env, label, cpu));
+	fflush(stdout);
+	fmt::print(stderr, "results: {}\n", out);
+	return run.exitCode();
+}
+
+int cmdRestore()
+{
+	std::string journal = defaultJournalPath();
+	auto restored = restoreJournal(journal);
+	if (restored.empty()) {
+		fmt::print("nothing to restore ({} not present)\n", journal);
+		return kExitOk;
+	}
+	for (const auto &k : restored)
+		fmt::print("restored {} = {}\n", k.path, k.value);
+	return kExitOk;
+}
+
+} /* namespace */
+
+int main(int argc, char **argv)
+{
+	std::vector<std::string> args(argv, argv + argc);
+	CLI::App app{"pgtbench: page-table and TLB micro-benchmarks for Linux mm developers"};
+	app.require_subcommand(1);
+	app.set_version_flag("--version", kPgtbenchVersion);
+
+	bool env_json = false;
+	auto *env_cmd = app.add_subcommand("env", "what this machine and kernel offer");
+	env_cmd->add_flag("--json", env_json, "machine-readable output");
+
+	std::string list_config;
+	auto *list_cmd = app.add_subcommand("list", "every scenario and variant, runnable or skipped with the reason");
+	list_cmd->add_option("config", list_config, "TOML config (default: every scenario with its defaults)")
+		->check(CLI::ExistingFile);
+
+	RunArgs ra;
+	auto *run_cmd = app.add_subcommand("run", "run scenarios, print a table and write a results file");
+	run_cmd->add_option("config", ra.config, "TOML config (default: every scenario with its defaults)")
+		->check(CLI::ExistingFile);
+	run_cmd->add_option("--filter", ra.filter, "only variants whose name matches this regular expression");
+	run_cmd->add_option("--size", ra.size, "override the size of every scenario that has one (e.g. 256M)");
+	run_cmd->add_option("--reps", ra.reps, "repetitions per variant")->check(CLI::Range(1, kMaxReps));
+	run_cmd->add_option("--warmup", ra.warmup, "discarded repetitions before measuring")
+		->check(CLI::Range(0, kMaxWarmup));
+	run_cmd->add_option("--label", ra.label, "name of this run in tables (default: kernel release)");
+	run_cmd->add_option("--out", ra.out, "results file (default: results/<label>-<time>.json)");
+	run_cmd->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
+		->check(CLI::Range(0, 65535));
+
+	auto *restore_cmd = app.add_subcommand("restore", "put back THP settings a killed run left changed");
+
+	try {
+		app.parse(argc, argv);
+	} catch (const CLI::CallForHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForAllHelp &e) {
+		return app.exit(e);
+	} catch (const CLI::CallForVersion &e) {
+		return app.exit(e);
+	} catch (const CLI::ParseError &e) {
+		fmt::print(stderr, "pgtbench: {} (see --help)\n", e.what());
+		return kExitUsage;
+	}
+
+	/* Google Benchmark reads its own flags from argv; give it none of ours. */
+	int gb_argc = 1;
+	char *gb_argv[] = {argv[0], nullptr};
+	benchmark::Initialize(&gb_argc, gb_argv);
+
+	try {
+		if (*env_cmd)
+			return cmdEnv(env_json);
+		if (*list_cmd)
+			return cmdList(list_config);
+		if (*run_cmd)
+			return cmdRun(ra, args);
+		if (*restore_cmd)
+			return cmdRestore();
+	} catch (const UsageError &e) {
+		fmt::print(stderr, "pgtbench: {}\n", e.what());
+		return kExitUsage;
+	} catch (const std::exception &e) {
+		fmt::print(stderr, "pgtbench: {}\n", e.what());
+		return kExitRuntime;
+	}
+	return kExitUsage;
+}

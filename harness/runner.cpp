@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "runner.h"
+
+#include <cstdio>
+#include <regex>
+#include <sstream>
+#include <unistd.h>
+
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "stats.h"
+#include "util.h"
+
+namespace pgt {
+
+namespace {
+
+/* Headroom left to the rest of the system when deciding whether a variant fits. */
+constexpr uint64_t kMemHeadroom = 256ull << 20;
+
+/*
+ * Google Benchmark's JSON reporter, captured into a string instead of a file, so
+ * the results file can carry its layout (for its tools/compare.py) plus our fields.
+ */
+class CaptureReporter : public benchmark::BenchmarkReporter
+{
+public:
+	CaptureReporter()
+	{
+		json_.SetOutputStream(&out_);
+		json_.SetErrorStream(&err_);
+	}
+	bool ReportContext(const Context &context) override { return json_.ReportContext(context); }
+	void ReportRuns(const std::vector<Run> &runs) override { json_.ReportRuns(runs); }
+	void Finalize() override { json_.Finalize(); }
+	std::string json() const { return out_.str(); }
+
+private:
+	benchmark::JSONReporter json_;
+	std::ostringstream out_, err_;
+};
+
+class Progress
+{
+public:
+	explicit Progress(size_t total) : tty_(isatty(STDERR_FILENO)), total_(total) {}
+	~Progress() { clear(); }
+	void show(size_t index, const std::string &name, int rep, int reps, bool warmup)
+	{
+		if (!tty_)
+			return;
+		fmt::print(stderr, "\r\033[K[{}/{}] {}  {} {}/{}", index + 1, total_, name,
+			   warmup ? "warm-up" : "rep", rep + 1, reps);
+		fflush(stderr);
+	}
+	void clear()
+	{
+		if (tty_)
+			fmt::print(stderr, "\r\033[K");
+	}
+
+private:
+	bool tty_;
+	size_t total_;
+};
+
+benchmark::TimeUnit gbUnit(const std::string &unit)
+{
+	if (unit == "s")
+		return benchmark::kSecond;
+	if (unit == "ms")
+		return benchmark::kMillisecond;
+	if (unit == "us")
+		return benchmark::kMicrosecond;
+	return benchmark::kNanosecond;
+}
+
+/* A variant being run: its prepared instance lives from the first to the last repetition. */
+struct Live {
+	Entry *entry = nullptr;
+	size_t index = 0;
+	int done = 0;
+	bool started = false;
+	std::unique_ptr<KnobGuard> guard;
+	std::unique_ptr<Instance> instance;
+	const Env *env = nullptr;
+	std::string journal;
+	Progress *progress = nullptr;
+
+	void finish()
+	{
+		instance.reset();
+		if (guard) {
+			entry->knobs_changed = guard->changes();
+			guard->restore();
+			guard.reset();
+		}
+	}
+	void fail(const std::string &why)
+	{
+		entry->status = "error";
+		entry->reason = why;
+		finish();
+	}
+	void start(int cpu)
+	{
+		started = true;
+		guard = std::make_unique<KnobGuard>(journal);
+		for (const auto &k : entry->knobs)
+			guard->set(k.path, k.value);
+		entry->knobs_changed = guard->changes();
+		RunContext ctx{*env, cpu};
+		instance = entry->spec->prepare(entry->point, ctx);
+		for (int w = 0; w < entry->warmup; w++) {
+			progress->show(index, entry->name, w, entry->warmup, true);
+			instance->sample();
+		}
+	}
+};
+
+void runOne(benchmark::State &state, Live &live, int cpu)
+{
+	Entry &e = *live.entry;
+	if (e.status != "ok") {
+		state.SkipWithError(e.reason.c_str());
+		for (auto _ : state) {
+		}
+		return;
+	}
+	try {
+		if (!live.started)
+			live.start(cpu);
+		const MetricSpec &primary = e.spec->metrics.front();
+		for (auto _ : state) {
+			live.progress->show(live.index, e.name, live.done, e.reps, false);
+			Sample s = live.instance->sample();
+			auto it = s.values.find(primary.name);
+			if (it == s.values.end())
+				throw RuntimeError("scenario returned no " + primary.name);
+			state.SetIterationTime(toSeconds(it->second, primary.unit).value_or(it->second));
+			for (const auto &m : e.spec->metrics) {
+				auto v = s.values.find(m.name);
+				if (v == s.values.end())
+					continue;
+				e.samples[m.name].push_back(v->second);
+				state.counters[m.name] = v->second;
+			}
+			e.checks.push_back(s.checks);
+		}
+	} catch (const std::exception &ex) {
+		live.fail(ex.what());
+		state.SkipWithError(e.reason.c_str());
+		return;
+	}
+	if (++live.done >= e.reps)
+		live.finish();
+}
+
+} /* namespace */
+
+std::optional<double> toSeconds(double value, const std::string &unit)
+{
+	if (unit == "s")
+		return value;
+	if (unit == "ms")
+		return value / 1e3;
+	if (unit == "us")
+		return value / 1e6;
+	if (unit == "ns")
+		return value / 1e9;
+	return std::nullopt;
+}
+
+std::vector<Entry> planEntries(const RunConfig &config, const Env &env)
+{
+	std::optional<std::regex> filter;
+	if (!config.filter.empty()) {
+		try {
+			filter.emplace(config.filter);
+		} catch (const std::regex_error &e) {
+			throw UsageError(fmt::format("--filter '{}': {}", config.filter, e.what()));
+		}
+	}
+	std::vector<Entry> entries;
+	for (const auto &sc : config.scenarios) {
+		const ScenarioSpec &spec = *sc.spec;
+		std::vector<Point> points = spec.expand ? spec.expand(sc.lists, env) : cartesian(spec, sc.lists);
+		for (auto &p : points) {
+			Entry e;
+			e.spec = &spec;
+			e.point = p;
+			e.name = pointName(spec, p);
+			if (filter && !std::regex_search(e.name, *filter))
+				continue;
+			e.reps = sc.reps.value_or(config.reps);
+			e.warmup = sc.warmup.value_or(config.warmup);
+			if (spec.supported)
+				e.reason = spec.supported(p, env);
+			if (e.reason.empty() && spec.memory_bytes) {
+				uint64_t need = spec.memory_bytes(p, env);
+				if (need && need + kMemHeadroom > env.mem_available_bytes)
+					e.reason = fmt::format("needs {} (+{} headroom) but MemAvailable is {}",
+							       humanSize(need), humanSize(kMemHeadroom),
+							       humanSize(env.mem_available_bytes));
+			}
+			if (!e.reason.empty())
+				e.status = "skipped";
+			else if (spec.knobs)
+				e.knobs = spec.knobs(p, env);
+			entries.push_back(std::move(e));
+		}
+	}
+	if (entries.empty())
+		throw UsageError(filter ? fmt::format("--filter '{}' matches no variant", config.filter)
+					: "nothing to run");
+	return entries;
+}
+
+void checkKnobPlan(const std::vector<Entry> &entries, const std::string &journal_path)
+{
+	bool changes = false;
+	for (const auto &e : entries) {
+		if (!e.runnable())
+			continue;
+		for (const auto &k : e.knobs) {
+			if (readKnob(k.path) == k.value)
+				continue;
+			changes = true;
+			std::string why = knobWritable(k.path);
+			if (!why.empty())
+				throw UsageError(fmt::format("{}: {} (run as root, or --filter to variants that "
+							     "need no THP changes)",
+							     e.name, why));
+		}
+	}
+	if (changes && access(journal_path.c_str(), F_OK) == 0)
+		throw UsageError(fmt::format("{} exists: an earlier run was killed before restoring its "
+					     "settings; run `pgtbench restore` first",
+					     journal_path));
+}
+
+RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
+		     const std::string &journal_path)
+{
+	RunOutput out;
+	out.cpu = cpu;
+	size_t runnable = 0;
+	for (const auto &e : entries)
+		runnable += e.runnable();
+	Progress progress(runnable);
+	std::vector<std::unique_ptr<Live>> lives;
+	benchmark::ClearRegisteredBenchmarks();
+	size_t index = 0;
+	for (auto &e : entries) {
+		e.cpu = cpu;
+		if (!e.runnable())
+			continue;
+		auto live = std::make_unique<Live>();
+		live->entry = &e;
+		live->index = index++;
+		live->env = &env;
+		live->journal = journal_path;
+		live->progress = &progress;
+		Live *lp = live.get();
+		/*
+		 * One iteration per repetition, timed manually: the work happens in the
+		 * kernel and in child processes, where Google Benchmark's CPU-time
+		 * based iteration estimate would be wrong, and each repetition must
+		 * start from freshly prepared memory.
+		 */
+		benchmark::RegisterBenchmark(e.name.c_str(),
+					     [lp, cpu](benchmark::State &st) { runOne(st, *lp, cpu); })
+			->Iterations(1)
+			->Repetitions(e.reps)
+			->ReportAggregatesOnly(false)
+			->UseManualTime()
+			->Unit(gbUnit(e.spec->metrics.front().unit));
+		lives.push_back(std::move(live));
+	}
+	if (!lives.empty()) {
+		CaptureReporter reporter;
+		benchmark::RunSpecifiedBenchmarks(&reporter);
+		progress.clear();
+		try {
+			out.gbench = nlohmann::json::parse(reporter.json());
+		} catch (const nlohmann::json::exception &ex) {
+			throw RuntimeError(fmt::format("cannot parse Google Benchmark's JSON: {}", ex.what()));
+		}
+	} else {
+		out.gbench = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+	}
+	for (auto &l : lives)
+		l->finish();
+	benchmark::ClearRegisteredBenchmarks();
+	out.entries = std::move(entries);
+	return out;
+}
+
+int RunOutput::exitCode() const
+{
+	bool ran = false, failed = false;
+	for (const auto &e : entries) {
+		ran |= e.status == "ok";
+		failed |= e.status == "error";
+	}
+	if (failed)
+		return kExitRuntime;
+	return ran ? kExitOk : kExitSkipped;
+}
+
+nlohmann::json Entry::toJson() const
+{
+	nlohmann::json j;
+	j["name"] = name;
+	j["scenario"] = spec->name;
+	j["params"] = point.toJson(spec->params);
+	j["status"] = status;
+	j["reason"] = reason;
+	j["reps"] = reps;
+	j["warmup"] = warmup;
+	j["cpu"] = cpu;
+	j["primary_metric"] = spec->metrics.front().name;
+	nlohmann::json metrics = nlohmann::json::object();
+	for (const auto &m : spec->metrics) {
+		auto it = samples.find(m.name);
+		std::vector<double> raw = it == samples.end() ? std::vector<double>{} : it->second;
+		metrics[m.name] = {{"unit", m.unit},
+				   {"better", m.better == Better::Lower ? "lower" : "higher"},
+				   {"samples", raw},
+				   {"summary", summarize(raw).toJson()}};
+	}
+	j["metrics"] = metrics;
+	nlohmann::json knobs_json = nlohmann::json::array();
+	for (const auto &k : knobs_changed)
+		knobs_json.push_back({{"path", k.path}, {"original", k.original}, {"value", k.value}});
+	j["knobs_changed"] = knobs_json;
+	j["checks"] = checks;
+	return j;
+}
+
+} /* namespace pgt */

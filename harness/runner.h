@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * From a configuration to measured entries: expand every scenario into its variants,
+ * decide what can run here (and why not), check up front that every knob the run
+ * needs can be changed, then register the runnable variants with Google Benchmark
+ * and run them with explicit repetition counts and manual time.
+ */
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "config.h"
+#include "env.h"
+#include "knobs.h"
+#include "scenario.h"
+
+namespace pgt {
+
+struct Entry {
+	std::string name;
+	const ScenarioSpec *spec = nullptr;
+	Point point;
+	std::string status = "ok"; /* "ok", "skipped", "error" */
+	std::string reason;
+	int reps = 0;
+	int warmup = 0;
+	int cpu = -1;
+	std::vector<Knob> knobs;
+	std::vector<KnobChange> knobs_changed;
+	std::map<std::string, std::vector<double>> samples;
+	std::vector<nlohmann::json> checks; /* one per repetition */
+
+	bool runnable() const { return status == "ok"; }
+	nlohmann::json toJson() const;
+};
+
+/* The variants a config asks for, each runnable or skipped with its reason. */
+std::vector<Entry> planEntries(const RunConfig &config, const Env &env);
+
+/*
+ * Refuse, before anything is written, a run whose knobs cannot all be changed
+ * (UsageError naming the first one) or that would overwrite an earlier run's journal.
+ */
+void checkKnobPlan(const std::vector<Entry> &entries, const std::string &journal_path);
+
+struct RunOutput {
+	std::vector<Entry> entries;
+	nlohmann::json gbench; /* Google Benchmark's own JSON: context + benchmarks */
+	int cpu = -1;
+	int exitCode() const;
+};
+
+/* Runs the runnable entries on the pinned CPU; progress on stderr when it is a tty. */
+RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
+		     const std::string &journal_path);
+
+/* Convert a metric value to seconds ("ms", "us", "ns", "s"); nullopt for non-times. */
+std::optional<double> toSeconds(double value, const std::string &unit);
+
+} /* namespace pgt */

@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "scenario.h"
+
+#include "errors.h"
+#include "util.h"
+
+namespace pgt {
+
+int64_t Point::integer(const std::string &name) const
+{
+	for (const auto &[k, v] : values)
+		if (k == name)
+			return std::get<int64_t>(v);
+	throw RuntimeError("internal: no parameter " + name);
+}
+
+const std::string &Point::choice(const std::string &name) const
+{
+	for (const auto &[k, v] : values)
+		if (k == name)
+			return std::get<std::string>(v);
+	throw RuntimeError("internal: no parameter " + name);
+}
+
+bool Point::has(const std::string &name) const
+{
+	for (const auto &kv : values)
+		if (kv.first == name)
+			return true;
+	return false;
+}
+
+nlohmann::json Point::toJson(const std::vector<ParamSpec> &specs) const
+{
+	nlohmann::json j = nlohmann::json::object();
+	for (const auto &[k, v] : values) {
+		bool is_size = false;
+		for (const auto &s : specs)
+			if (s.name == k)
+				is_size = s.kind == ParamKind::Size;
+		/* Sizes are stored in bytes under a name that says so. */
+		if (std::holds_alternative<int64_t>(v))
+			j[is_size ? k + "_bytes" : k] = std::get<int64_t>(v);
+		else
+			j[k] = std::get<std::string>(v);
+	}
+	return j;
+}
+
+const ParamSpec *ScenarioSpec::param(const std::string &n) const
+{
+	for (const auto &p : params)
+		if (p.name == n)
+			return &p;
+	return nullptr;
+}
+
+const MetricSpec *ScenarioSpec::metric(const std::string &n) const
+{
+	for (const auto &m : metrics)
+		if (m.name == n)
+			return &m;
+	return nullptr;
+}
+
+std::vector<Point> cartesian(const ScenarioSpec &spec, const ParamLists &lists)
+{
+	std::vector<Point> points{Point{}};
+	for (const auto &p : spec.params) {
+		auto it = lists.find(p.name);
+		if (it == lists.end() || it->second.empty())
+			continue;
+		std::vector<Point> next;
+		for (const auto &base : points)
+			for (const auto &v : it->second) {
+				Point q = base;
+				q.values.emplace_back(p.name, v);
+				next.push_back(std::move(q));
+			}
+		points = std::move(next);
+	}
+	return points;
+}
+
+std::string formatParam(const ParamSpec &spec, const ParamValue &value)
+{
+	if (std::holds_alternative<std::string>(value))
+		return std::get<std::string>(value);
+	int64_t v = std::get<int64_t>(value);
+	if (spec.kind == ParamKind::Size)
+		return formatSize(static_cast<uint64_t>(v));
+	return std::to_string(v);
+}
+
+std::string pointName(const ScenarioSpec &spec, const Point &point)
+{
+	std::string name = spec.name;
+	for (const auto &[k, v] : point.values) {
+		const ParamSpec *p = spec.param(k);
+		name += "/" + k + ":" + (p ? formatParam(*p, v) : std::string("?"));
+	}
+	return name;
+}
+
+const ScenarioSpec *findScenario(const std::string &name)
+{
+	for (const ScenarioSpec *s : scenarios())
+		if (s->name == name)
+			return s;
+	return nullptr;
+}
+
+} /* namespace pgt */

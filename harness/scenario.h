@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What a scenario declares. A scenario is one file in benches/ defining one
+ * ScenarioSpec, plus one line in benches/registry.cpp; everything else (config keys,
+ * bounds checking, the variant matrix, skip reasons, Google Benchmark registration,
+ * sysfs save/restore, results) is driven from this declaration.
+ */
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "env.h"
+
+namespace pgt {
+
+enum class ParamKind {
+	Int,	/* integer within [min, max] */
+	Size,	/* bytes, written "1G", within [min, max] */
+	Choice, /* one of choices */
+};
+
+struct ParamSpec {
+	std::string name;
+	ParamKind kind = ParamKind::Int;
+	std::string help;
+	int64_t min = 0;
+	int64_t max = 0;
+	std::vector<std::string> choices;
+	/* Defaults in config syntax ("1G", "9", "pte"); more than one = a list. */
+	std::vector<std::string> defaults;
+	/* A list gives one variant per value; otherwise exactly one value. */
+	bool list = false;
+};
+
+using ParamValue = std::variant<int64_t, std::string>;
+
+/* Parameter name -> the values the config asked for, already checked against the spec. */
+using ParamLists = std::map<std::string, std::vector<ParamValue>>;
+
+/* One variant: a value per parameter, in the order the spec declares them. */
+struct Point {
+	std::vector<std::pair<std::string, ParamValue>> values;
+
+	int64_t integer(const std::string &name) const;
+	const std::string &choice(const std::string &name) const;
+	bool has(const std::string &name) const;
+	nlohmann::json toJson(const std::vector<struct ParamSpec> &specs) const;
+};
+
+enum class Better { Lower, Higher };
+
+struct MetricSpec {
+	std::string name; /* carries its unit: fork_ms, tlbi_count */
+	std::string unit;
+	Better better = Better::Lower;
+	std::string help;
+};
+
+struct Knob {
+	std::string path;
+	std::string value;
+};
+
+/* One repetition's numbers, and what was checked about the conditions it ran under. */
+struct Sample {
+	std::map<std::string, double> values;
+	nlohmann::json checks = nlohmann::json::object();
+};
+
+struct RunContext {
+	const Env &env;
+	int cpu = -1; /* where the measuring thread is pinned, -1 if not pinned */
+};
+
+/* A prepared variant. sample() runs one repetition and throws RuntimeError on failure. */
+class Instance
+{
+public:
+	virtual ~Instance() = default;
+	virtual Sample sample() = 0;
+};
+
+struct ScenarioSpec {
+	std::string name;
+	std::string description;
+	std::vector<ParamSpec> params;
+	/* metrics[0] is the time handed to Google Benchmark as the iteration time. */
+	std::vector<MetricSpec> metrics;
+
+	/* The variants for the configured lists; unset = every combination. */
+	std::function<std::vector<Point>(const ParamLists &, const Env &)> expand;
+	/* Why this variant cannot run here ("" = it can). */
+	std::function<std::string(const Point &, const Env &)> supported;
+	/* sysfs/procfs settings the variant needs while it runs. */
+	std::function<std::vector<Knob>(const Point &, const Env &)> knobs;
+	/* Memory the variant needs at once, for the preflight (0 = negligible). */
+	std::function<uint64_t(const Point &, const Env &)> memory_bytes;
+	std::function<std::unique_ptr<Instance>(const Point &, const RunContext &)> prepare;
+
+	const ParamSpec *param(const std::string &name) const;
+	const MetricSpec *metric(const std::string &name) const;
+};
+
+/* Every combination of the lists, in declaration order (the default expansion). */
+std::vector<Point> cartesian(const ScenarioSpec &spec, const ParamLists &lists);
+/* "fork/size:1G/order:9/map:pte" */
+std::string pointName(const ScenarioSpec &spec, const Point &point);
+std::string formatParam(const ParamSpec &spec, const ParamValue &value);
+
+/* The registry (benches/registry.cpp). */
+const std::vector<const ScenarioSpec *> &scenarios();
+const ScenarioSpec *findScenario(const std::string &name);
+
+} /* namespace pgt */

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "table.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "stats.h"
+
+namespace pgt {
+
+namespace {
+
+/* The worst folio check of an entry's repetitions, as "9:100%" ("" when none). */
+std::string folioColumn(const Entry &e)
+{
+	const nlohmann::json *worst = nullptr;
+	for (const auto &c : e.checks) {
+		if (!c.contains("folio"))
+			continue;
+		const auto &f = c["folio"];
+		if (!worst)
+			worst = &f;
+		double a = f["achieved_fraction"].is_number() ? f["achieved_fraction"].get<double>() : -1;
+		double w = (*worst)["achieved_fraction"].is_number()
+				   ? (*worst)["achieved_fraction"].get<double>()
+				   : -1;
+		if (a < w || (!f["ok"].get<bool>() && (*worst)["ok"].get<bool>()))
+			worst = &f;
+	}
+	if (!worst)
+		return "";
+	const auto &f = *worst;
+	unsigned order = f["target_order"].get<unsigned>();
+	if (!f["achieved_fraction"].is_number())
+		return fmt::format("{}:?", order);
+	return fmt::format("{}:{:.0f}%{}", order, f["achieved_fraction"].get<double>() * 100.0,
+			   f["ok"].get<bool>() ? "" : "!");
+}
+
+} /* namespace */
+
+std::string formatValue(double v)
+{
+	double a = std::fabs(v);
+	if (a >= 1000)
+		return fmt::format("{:.0f}", v);
+	if (a >= 100)
+		return fmt::format("{:.1f}", v);
+	if (a >= 10)
+		return fmt::format("{:.2f}", v);
+	if (a >= 1)
+		return fmt::format("{:.3f}", v);
+	return fmt::format("{:.4f}", v);
+}
+
+std::string formatRunTable(const std::vector<Entry> &entries, const Env &env,
+			   const std::string &label, int cpu)
+{
+	size_t wname = 7, wmetric = 6;
+	for (const auto &e : entries) {
+		wname = std::max(wname, e.name.size());
+		for (const auto &m : e.spec->metrics)
+			wmetric = std::max(wmetric, m.name.size());
+	}
+	std::string out;
+	out += fmt::format("# pgtbench  label={}  {} {}  kernel {}  cpu {}\n", label, env.arch,
+			   env.cpu.model, env.kernel_release, cpu);
+	out += fmt::format("# {:<{}} {:<{}} {:>5} {:>10} {:>10} {:>7} {:>10} {:>10}  {}\n", "variant",
+			   wname - 2, "metric", wmetric, "n", "median", "mean", "cv", "min", "max", "folio");
+	bool notes = false;
+	for (const auto &e : entries) {
+		if (e.status != "ok") {
+			out += fmt::format("{:<{}} {}: {}\n", e.name, wname, e.status, e.reason);
+			notes = true;
+			continue;
+		}
+		bool first = true;
+		for (const auto &m : e.spec->metrics) {
+			auto it = e.samples.find(m.name);
+			if (it == e.samples.end())
+				continue;
+			Summary s = summarize(it->second);
+			out += fmt::format("{:<{}} {:<{}} {:>5} {:>10} {:>10} {:>6.1f}% {:>10} {:>10}  {}\n",
+					   first ? e.name : "", wname, m.name, wmetric, s.n,
+					   formatValue(s.median), formatValue(s.mean), s.cv * 100.0,
+					   formatValue(s.min), formatValue(s.max), first ? folioColumn(e) : "");
+			first = false;
+		}
+	}
+	if (notes)
+		out += "# skipped/error rows carry their reason; `pgtbench list` shows all variants\n";
+	return out;
+}
+
+} /* namespace pgt */

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The human table `pgtbench run` prints: one row per variant and metric. */
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "env.h"
+#include "runner.h"
+
+namespace pgt {
+
+std::string formatRunTable(const std::vector<Entry> &entries, const Env &env,
+			   const std::string &label, int cpu);
+/* Significant digits that suit the magnitude: 12345, 123.4, 12.35, 1.235, 0.1235 */
+std::string formatValue(double v);
+
+} /* namespace pgt */

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "thp.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sstream>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "util.h"
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+namespace pgt {
+
+namespace {
+
+constexpr uint64_t kPmPresent = 1ull << 63;
+constexpr uint64_t kPmPfnMask = (1ull << 55) - 1;
+
+unsigned floorLog2(uint64_t v)
+{
+	unsigned r = 0;
+	while (v > 1) {
+		v >>= 1;
+		r++;
+	}
+	return r;
+}
+
+std::string thpDir(const Env &env)
+{
+	return rooted(env.root, "/sys/kernel/mm/transparent_hugepage");
+}
+
+/* Bytes of PMD-mapped anonymous THP in the VMAs overlapping [start, end). */
+int64_t smapsAnonHuge(uintptr_t start, uintptr_t end)
+{
+	std::ifstream in("/proc/self/smaps");
+	if (!in)
+		return -1;
+	std::string line;
+	bool inside = false;
+	int64_t total = 0;
+	while (std::getline(in, line)) {
+		uintptr_t lo, hi;
+		if (sscanf(line.c_str(), "%lx-%lx ", &lo, &hi) == 2 && line.find(':') > line.find(' ')) {
+			inside = lo < end && hi > start;
+			continue;
+		}
+		if (inside && startsWith(line, "AnonHugePages:")) {
+			std::istringstream v(line.substr(14));
+			int64_t kb = 0;
+			v >> kb;
+			total += kb << 10;
+		}
+	}
+	return total;
+}
+
+} /* namespace */
+
+std::string thpOrderUnsupported(unsigned order, const Env &env)
+{
+	if (order == 0)
+		return {};
+	if (!env.thp.present)
+		return "kernel without transparent hugepages (no /sys/kernel/mm/transparent_hugepage)";
+	if (env.offersOrder(order))
+		return {};
+	uint64_t kb = (env.page_size_bytes << order) >> 10;
+	if (!env.thp.per_size_controls)
+		return fmt::format("order {} ({}K folios) needs per-size mTHP controls (Linux 6.8+); this "
+				   "kernel offers only order 0 and the PMD order {}",
+				   order, kb, env.thp.pmd_order);
+	if (env.thpSize(order))
+		return fmt::format("order {} ({}K) folios are not offered for anonymous memory by this "
+				   "kernel (no hugepages-{}kB/enabled)",
+				   order, kb, kb);
+	return fmt::format("order {} not offered by this kernel: no {}/hugepages-{}kB", order,
+			   "/sys/kernel/mm/transparent_hugepage", kb);
+}
+
+std::vector<Knob> thpKnobsForOrder(unsigned order, const Env &env)
+{
+	std::vector<Knob> knobs;
+	if (!env.thp.present)
+		return knobs;
+	std::string dir = thpDir(env);
+	if (env.thp.per_size_controls) {
+		/*
+		 * Per-size settings that say "inherit" follow the global switch; setting
+		 * every size explicitly makes the global switch irrelevant, so it is left
+		 * as the machine had it.
+		 */
+		for (const auto &s : env.thp.sizes) {
+			if (!s.anon)
+				continue;
+			bool want = order > 0 && s.order == order;
+			knobs.push_back({fmt::format("{}/hugepages-{}kB/enabled", dir, s.size_bytes >> 10),
+					 want ? "always" : "never"});
+		}
+	} else {
+		knobs.push_back({dir + "/enabled", order > 0 ? "always" : "never"});
+	}
+	return knobs;
+}
+
+FolioHistogram classifyFolios(const std::vector<uint64_t> &pagemap,
+			      const std::function<uint64_t(uint64_t)> &kpageflags)
+{
+	FolioHistogram h;
+	const uint64_t head = 1ull << kKpfCompoundHead, tail = 1ull << kKpfCompoundTail;
+	size_t n = pagemap.size();
+	for (size_t i = 0; i < n;) {
+		uint64_t e = pagemap[i];
+		if (!(e & kPmPresent)) {
+			h.not_present_pages++;
+			i++;
+			continue;
+		}
+		uint64_t pfn = e & kPmPfnMask;
+		if (pfn == 0) {
+			h.pfns_hidden = true;
+			return h;
+		}
+		uint64_t flags = kpageflags(pfn);
+		if (!(flags & (head | tail))) {
+			h.order_pages[0]++;
+			i++;
+			continue;
+		}
+		/*
+		 * A folio = a run of physically consecutive pages mapped at consecutive
+		 * addresses. A run may start with a tail when the folio began before the
+		 * range; it ends at the next head or at a PFN discontinuity.
+		 */
+		size_t run = 1;
+		while (i + run < n) {
+			uint64_t next = pagemap[i + run];
+			if (!(next & kPmPresent) || (next & kPmPfnMask) != pfn + run)
+				break;
+			if (!(kpageflags(pfn + run) & tail))
+				break;
+			run++;
+		}
+		h.order_pages[floorLog2(run)] += run;
+		i += run;
+	}
+	return h;
+}
+
+bool FolioCheck::ok() const
+{
+	if (achieved_fraction < 1.0)
+		return false;
+	if (expect_pmd_mapped && pmd_mapped_fraction >= 0 && pmd_mapped_fraction < 1.0)
+		return false;
+	if (!expect_pmd_mapped && pmd_mapped_fraction > 0)
+		return false;
+	return true;
+}
+
+nlohmann::json FolioCheck::toJson() const
+{
+	nlohmann::json orders = nlohmann::json::object();
+	for (auto [o, b] : order_bytes)
+		orders[std::to_string(o)] = b;
+	auto frac = [](double f) { return f < 0 ? nlohmann::json(nullptr) : nlohmann::json(f); };
+	return {{"target_order", target_order},
+		{"bytes", bytes},
+		{"method", method},
+		{"order_bytes", orders},
+		{"not_present_bytes", not_present_bytes},
+		{"achieved_fraction", frac(achieved_fraction)},
+		{"pmd_mapped_fraction", frac(pmd_mapped_fraction)},
+		{"expect_pmd_mapped", expect_pmd_mapped},
+		{"ok", ok()},
+		{"note", note}};
+}
+
+std::string FolioCheck::brief() const
+{
+	if (achieved_fraction < 0)
+		return fmt::format("{}:?", target_order);
+	return fmt::format("{}:{:.0f}%{}", target_order, achieved_fraction * 100.0, ok() ? "" : "!");
+}
+
+AnonRegion::AnonRegion(uint64_t size, unsigned order, const Env &env)
+	: size_(size), order_(order), page_size_(env.page_size_bytes),
+	  pmd_size_(env.thp.pmd_size_bytes ? env.thp.pmd_size_bytes : 2ull << 20)
+{
+	uint64_t folio = page_size_ << order;
+	uint64_t align = std::max(folio, pmd_size_);
+	if (size == 0 || size % folio)
+		throw RuntimeError(fmt::format("size {} is not a multiple of the {} folio size",
+					       formatSize(size), formatSize(folio)));
+	/* Over-map and trim, so folios and PMD mappings can line up with the range. */
+	void *raw = mmap(nullptr, size + align, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			 -1, 0);
+	if (raw == MAP_FAILED)
+		throw RuntimeError(fmt::format("mmap of {} failed: {}", formatSize(size), strerror(errno)));
+	uintptr_t base = reinterpret_cast<uintptr_t>(raw);
+	uintptr_t start = (base + align - 1) & ~(align - 1);
+	if (start > base)
+		munmap(raw, start - base);
+	uintptr_t end = start + size;
+	uintptr_t raw_end = base + size + align;
+	if (raw_end > end)
+		munmap(reinterpret_cast<void *>(end), raw_end - end);
+	addr_ = reinterpret_cast<char *>(start);
+	/*
+	 * MADV_NOHUGEPAGE makes order 0 independent of any setting we might have missed;
+	 * MADV_HUGEPAGE makes the kernel try harder (direct compaction under the default
+	 * defrag=madvise) to give large folios when they are what we asked for.
+	 */
+	if (madvise(addr_, size_, order ? MADV_HUGEPAGE : MADV_NOHUGEPAGE) && order)
+		throw RuntimeError(fmt::format("madvise(MADV_HUGEPAGE): {}", strerror(errno)));
+}
+
+AnonRegion::~AnonRegion()
+{
+	if (addr_)
+		munmap(addr_, size_);
+}
+
+void AnonRegion::populate()
+{
+	/* One syscall faults the whole range in the kernel (5.14+); touch pages before that. */
+	if (madvise(addr_, size_, MADV_POPULATE_WRITE) == 0)
+		return;
+	if (errno != EINVAL)
+		throw RuntimeError(fmt::format("madvise(MADV_POPULATE_WRITE) of {}: {}", formatSize(size_),
+					       strerror(errno)));
+	for (uint64_t off = 0; off < size_; off += page_size_)
+		reinterpret_cast<volatile char *>(addr_)[off] = 1;
+}
+
+void AnonRegion::pteRemap()
+{
+	/*
+	 * Changing the protection of one subpage cannot be expressed by a PMD entry, so
+	 * the kernel replaces the PMD mapping of that THP with a PTE table while the
+	 * folio stays order 9. Restoring the protection at once lets the VMAs merge
+	 * again: the PTE-mapped variant then differs from the PMD-mapped one only in
+	 * its page tables, not in its number of VMAs.
+	 */
+	for (uint64_t off = 0; off < size_; off += pmd_size_) {
+		if (mprotect(addr_ + off, page_size_, PROT_READ) ||
+		    mprotect(addr_ + off, page_size_, PROT_READ | PROT_WRITE))
+			throw RuntimeError(fmt::format("mprotect for PTE-remap: {}", strerror(errno)));
+	}
+}
+
+FolioCheck AnonRegion::check(bool expect_pmd_mapped) const
+{
+	FolioCheck c;
+	c.target_order = order_;
+	c.bytes = size_;
+	c.expect_pmd_mapped = expect_pmd_mapped;
+	int64_t huge = smapsAnonHuge(reinterpret_cast<uintptr_t>(addr_),
+				     reinterpret_cast<uintptr_t>(addr_) + size_);
+	if (huge >= 0)
+		c.pmd_mapped_fraction = static_cast<double>(huge) / static_cast<double>(size_);
+
+	uint64_t npages = size_ / page_size_;
+	std::vector<uint64_t> pagemap(npages);
+	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+	bool readable = pm >= 0 && kf >= 0;
+	if (readable) {
+		off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(addr_) / page_size_ * 8);
+		size_t want = npages * 8;
+		ssize_t got = pread(pm, pagemap.data(), want, off);
+		readable = got == static_cast<ssize_t>(want);
+	}
+	FolioHistogram h;
+	if (readable) {
+		/* kpageflags is read in aligned windows: folio PFNs are consecutive. */
+		std::vector<uint64_t> window(512);
+		uint64_t window_base = UINT64_MAX;
+		auto flags = [&](uint64_t pfn) -> uint64_t {
+			uint64_t base = pfn & ~uint64_t{511};
+			if (base != window_base) {
+				std::fill(window.begin(), window.end(), 0);
+				if (pread(kf, window.data(), 512 * 8, static_cast<off_t>(base * 8)) < 0)
+					return 0;
+				window_base = base;
+			}
+			return window[pfn - base];
+		};
+		h = classifyFolios(pagemap, flags);
+		readable = !h.pfns_hidden;
+	}
+	if (pm >= 0)
+		close(pm);
+	if (kf >= 0)
+		close(kf);
+
+	if (readable) {
+		c.method = "kpageflags";
+		for (auto [o, pages] : h.order_pages)
+			c.order_bytes[o] = pages * page_size_;
+		c.not_present_bytes = h.not_present_pages * page_size_;
+		c.achieved_fraction = static_cast<double>(c.order_bytes[order_]) / static_cast<double>(size_);
+		if (c.achieved_fraction < 1.0)
+			c.note = "fell back to smaller folios for part of the range";
+	} else {
+		c.method = "smaps";
+		c.note = "/proc/kpageflags or PFNs not readable (needs root): only PMD mappings checked";
+		if (expect_pmd_mapped && huge >= 0)
+			c.achieved_fraction = c.pmd_mapped_fraction;
+	}
+	return c;
+}
+
+} /* namespace pgt */

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Anonymous memory populated with folios of one order, and the proof of what the
+ * kernel actually gave us.
+ *
+ * The order is selected the way the mm developers' benchmarks do it: enable exactly
+ * one mTHP size ("always") with every other size "never" (or, before per-size
+ * controls existed, the global THP switch), and madvise the range accordingly. The
+ * kernel may still fall back to smaller folios (fragmentation, a failed compaction),
+ * so every populated region is inspected through /proc/self/pagemap + /proc/kpageflags
+ * and the achieved folio sizes are recorded with the sample.
+ */
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "env.h"
+#include "scenario.h"
+
+namespace pgt {
+
+/* The sysfs settings that make anonymous faults allocate folios of `order`. */
+std::vector<Knob> thpKnobsForOrder(unsigned order, const Env &env);
+/* Why `order` cannot be selected on this kernel ("" = it can). */
+std::string thpOrderUnsupported(unsigned order, const Env &env);
+
+struct FolioCheck {
+	unsigned target_order = 0;
+	uint64_t bytes = 0;
+	std::string method;			   /* "kpageflags" or "smaps" */
+	std::map<unsigned, uint64_t> order_bytes; /* folio order -> bytes mapped by such folios */
+	uint64_t not_present_bytes = 0;
+	double achieved_fraction = -1;		   /* of bytes in folios of target_order; -1 unknown */
+	double pmd_mapped_fraction = -1;	   /* of bytes mapped by PMD entries; -1 unknown */
+	bool expect_pmd_mapped = false;
+	std::string note;
+
+	bool ok() const;
+	nlohmann::json toJson() const;
+	/* "9:100%", "9:97%!", "0:?" for tables */
+	std::string brief() const;
+};
+
+/* Page flags of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h). */
+constexpr unsigned kKpfCompoundHead = 15;
+constexpr unsigned kKpfCompoundTail = 16;
+
+/*
+ * Classify a range from its pagemap entries and a kpageflags lookup: consecutive
+ * PFNs headed by a compound head form one folio. Exposed for tests with synthetic
+ * inputs; pfn 0 in a present entry means "PFNs hidden" (no CAP_SYS_ADMIN).
+ */
+struct FolioHistogram {
+	std::map<unsigned, uint64_t> order_pages;
+	uint64_t not_present_pages = 0;
+	bool pfns_hidden = false;
+};
+FolioHistogram classifyFolios(const std::vector<uint64_t> &pagemap,
+			      const std::function<uint64_t(uint64_t pfn)> &kpageflags);
+
+class AnonRegion
+{
+public:
+	/* Map `size` bytes aligned for folios of `order` and for PMD mappings. */
+	AnonRegion(uint64_t size, unsigned order, const Env &env);
+	~AnonRegion();
+	AnonRegion(const AnonRegion &) = delete;
+	AnonRegion &operator=(const AnonRegion &) = delete;
+
+	/* Fault in every page (writes, so each page gets its own folio, not the zero page). */
+	void populate();
+	/*
+	 * Split every PMD mapping into a PTE table, keeping the folios large: the
+	 * "PTE-mapped THP" of the mm threads.
+	 */
+	void pteRemap();
+	FolioCheck check(bool expect_pmd_mapped) const;
+
+	char *data() const { return addr_; }
+	uint64_t size() const { return size_; }
+
+private:
+	char *addr_ = nullptr;
+	uint64_t size_ = 0;
+	unsigned order_ = 0;
+	uint64_t page_size_ = 0;
+	uint64_t pmd_size_ = 0;
+};
+
+} /* namespace pgt */

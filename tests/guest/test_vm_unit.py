@@ -1,0 +1,469 @@
+#!/usr/bin/python3
+"""Unit tests of tools/vm that need neither qemu nor an arm64 kernel: the result
+stream and its console framing, the kernel log scanner, the cpio writer, ELF and
+module reading, and the command line pieces.
+
+    /usr/bin/python3 -m unittest tests/guest/test_vm_unit.py     (or run it directly)
+"""
+
+import base64
+import hashlib
+import lzma
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+import pgtbench_vm as vm  # noqa: E402
+
+ALL_BYTES = bytes(range(256)) * 3 + b"\n\r\n\0PGTB 1 AAAA\nZ\n"
+
+
+# --- tiny ELF builders --------------------------------------------------------
+
+def make_program(machine=vm.EM_AARCH64, interp="/lib/ld-linux-aarch64.so.1",
+                 needed=(), runpath=None):
+    """A minimal ELF64 executable: PT_LOAD covering the file, PT_INTERP, PT_DYNAMIC."""
+    base = 0x400000
+    strtab = b"\0"
+    offsets = []
+    for n in needed:
+        offsets.append(len(strtab))
+        strtab += n.encode() + b"\0"
+    rp_off = None
+    if runpath is not None:
+        rp_off = len(strtab)
+        strtab += runpath.encode() + b"\0"
+    interp_b = interp.encode() + b"\0" if interp else b""
+
+    phnum = 3 if interp else 2
+    interp_at = 64 + 56 * phnum
+    strtab_at = interp_at + len(interp_b)
+    dyn_at = (strtab_at + len(strtab) + 7) & ~7
+    dyn = b"".join(struct.pack("<qQ", 1, o) for o in offsets)
+    dyn += struct.pack("<qQ", 5, base + strtab_at)
+    if rp_off is not None:
+        dyn += struct.pack("<qQ", 29, rp_off)
+    dyn += struct.pack("<qQ", 0, 0)
+    total = dyn_at + len(dyn)
+
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 3, machine, 1, base, 64, 0, 0,
+                                 64, 56, phnum, 64, 0, 0)
+    ph = struct.pack("<IIQQQQQQ", 1, 5, 0, base, base, total, total, 0x1000)
+    if interp:
+        ph += struct.pack("<IIQQQQQQ", 3, 4, interp_at, base + interp_at,
+                          base + interp_at, len(interp_b), len(interp_b), 1)
+    ph += struct.pack("<IIQQQQQQ", 2, 6, dyn_at, base + dyn_at, base + dyn_at,
+                      len(dyn), len(dyn), 8)
+    body = header + ph + interp_b + strtab
+    body += b"\0" * (dyn_at - len(body))
+    return body + dyn
+
+
+def make_module(modinfo_fields):
+    """A minimal relocatable ELF64 with a .modinfo section."""
+    modinfo = b"".join(f.encode() + b"\0" for f in modinfo_fields)
+    shstrtab = b"\0.shstrtab\0.modinfo\0"
+    data_at = 64
+    shstr_at = data_at + len(modinfo)
+    sh_at = (shstr_at + len(shstrtab) + 7) & ~7
+    ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 1, vm.EM_AARCH64, 1, 0, 0, sh_at,
+                                 0, 64, 0, 0, 64, 3, 1)
+    sections = b"\0" * 64
+    sections += struct.pack("<IIQQQQIIQQ", 1, 3, 0, 0, shstr_at, len(shstrtab), 0, 0, 1, 0)
+    sections += struct.pack("<IIQQQQIIQQ", 11, 1, 2, 0, data_at, len(modinfo), 0, 0, 1, 0)
+    body = header + modinfo + shstrtab
+    return body + b"\0" * (sh_at - len(body)) + sections
+
+
+# --- result stream ------------------------------------------------------------
+
+class ResultStream(unittest.TestCase):
+    def sample(self):
+        return vm.encode_stream(
+            {"exit_code": "4", "init_uptime_s": "6.01"},
+            {"stdout": b"hello\n", "stderr": b"", "results/run.json": b'{"a": 1}\n',
+             "results/sub dir/blob.bin": ALL_BYTES, "dmesg": b"[ 0.0] Booting\n"})
+
+    def test_round_trip_keeps_binary_content_and_exit_code(self):
+        report = vm.decode_stream(self.sample())
+        self.assertEqual(report.exit_code, 4)
+        self.assertEqual(report.files["stderr"], b"")
+        self.assertEqual(report.results(), {"run.json": b'{"a": 1}\n',
+                                            "sub dir/blob.bin": ALL_BYTES})
+        self.assertEqual(report.values["init_uptime_s"], "6.01")
+
+    def test_truncation_anywhere_is_detected(self):
+        data = self.sample()
+        for cut in (0, 5, len(vm.STREAM_MAGIC) + 3, len(data) // 2, len(data) - 1):
+            with self.subTest(cut=cut), self.assertRaises(vm.StreamError):
+                vm.decode_stream(data[:cut])
+
+    def test_flipped_byte_in_payload_is_detected(self):
+        data = bytearray(self.sample())
+        i = data.index(ALL_BYTES) + 100
+        data[i] ^= 0x01
+        with self.assertRaisesRegex(vm.StreamError, "sha256"):
+            vm.decode_stream(bytes(data))
+
+    def test_wrong_length_is_detected(self):
+        data = self.sample().replace(b"F 6 ", b"F 5 ", 1)
+        with self.assertRaises(vm.StreamError):
+            vm.decode_stream(data)
+
+    def test_missing_exit_code_is_an_error(self):
+        with self.assertRaisesRegex(vm.StreamError, "exit code"):
+            vm.decode_stream(vm.encode_stream({}, {"stdout": b""}))
+
+    def test_unsafe_names_are_rejected(self):
+        for name in ("/etc/passwd", "results/../../x"):
+            with self.subTest(name=name), self.assertRaisesRegex(vm.StreamError, "unsafe"):
+                vm.decode_stream(vm.encode_stream({"exit_code": 0}, {name: b"x"}))
+
+    def test_guest_emit_matches_decoder(self):
+        """Runs /init's emit() with the host's sh on real files: the decoder must
+        accept what the guest's shell code produces."""
+        sh = shutil.which("sh")
+        needed = ("sha256sum", "stat", "cat")
+        if not sh or not all(shutil.which(t) for t in needed):
+            self.skipTest("needs sh, sha256sum, stat")
+        script = vm.init_script()
+        emit = script[script.index("emit() {"):script.index("\n}\n") + 3]
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "blob").write_bytes(ALL_BYTES)
+            Path(d, "empty").write_bytes(b"")
+            out = subprocess.run(
+                [sh, "-c", emit + "printf 'PGTBENCH-STREAM 1\\nV exit_code 0\\n'; "
+                 "emit 'results/a b' blob; emit stderr empty; printf 'Z\\n'"],
+                cwd=d, capture_output=True, check=True).stdout
+        report = vm.decode_stream(out)
+        self.assertEqual(report.results(), {"a b": ALL_BYTES})
+        self.assertEqual(report.files["stderr"], b"")
+
+
+class ConsoleFraming(unittest.TestCase):
+    stream = vm.encode_stream({"exit_code": 0}, {"results/x": ALL_BYTES * 20})
+
+    def test_round_trip_through_noisy_console(self):
+        lines = vm.frame_for_console(self.stream).split("\r\n")
+        noisy = ["[    1.000000] Booting Linux", "pgtbench-init: done"]
+        for i, line in enumerate(lines):
+            noisy.append(line)
+            if i % 7 == 3:  # printk lines between frame lines
+                noisy.append("[   12.345678] virtio_blk: some message")
+            if i == 10:  # a kernel message left without newline before a frame
+                noisy[-1] = "[   13.000001] rcu: stall" + line
+        noisy.append("[   14.000000] reboot: Power down")
+        self.assertEqual(vm.deframe_console("\r\n".join(noisy)), self.stream)
+
+    def test_no_frame_means_none(self):
+        self.assertIsNone(vm.deframe_console("[ 0.1] hello\npgtbench-init: done\n"))
+
+    def test_lost_line_is_detected(self):
+        lines = vm.frame_for_console(self.stream).splitlines()
+        del lines[5]
+        with self.assertRaisesRegex(vm.StreamError, "lost"):
+            vm.deframe_console("\n".join(lines))
+
+    def test_corrupted_line_is_detected(self):
+        lines = vm.frame_for_console(self.stream).splitlines()
+        head, seq, b64 = lines[3].split(" ")
+        b64 = ("A" if b64[0] != "A" else "B") + b64[1:]
+        lines[3] = " ".join([head, seq, b64])
+        with self.assertRaisesRegex(vm.StreamError, "sha256|corrupt"):
+            vm.deframe_console("\n".join(lines))
+
+    def test_line_split_by_kernel_message_is_detected(self):
+        lines = vm.frame_for_console(self.stream).splitlines()
+        lines[4:5] = [lines[4][:30] + "[   2.000000] oops in the middle", lines[4][30:]]
+        with self.assertRaises(vm.StreamError):
+            vm.deframe_console("\n".join(lines))
+
+    def test_missing_end_is_detected(self):
+        lines = vm.frame_for_console(self.stream).splitlines()[:-1]
+        with self.assertRaisesRegex(vm.StreamError, "incomplete"):
+            vm.deframe_console("\n".join(lines))
+
+    def test_last_transfer_wins(self):
+        other = vm.encode_stream({"exit_code": 1}, {})
+        text = vm.frame_for_console(other)[:-40] + "\n" + vm.frame_for_console(self.stream)
+        self.assertEqual(vm.deframe_console(text), self.stream)
+
+    def test_guest_framing_matches_decoder(self):
+        """The awk/base64 pipeline of /init, run on the host, must decode."""
+        needed = ("sh", "base64", "awk", "stat", "sha256sum")
+        if not all(shutil.which(t) for t in needed):
+            self.skipTest("needs " + ", ".join(needed))
+        script = vm.init_script()
+        start = script.index("\tset -- $(stat -c %s $S/stream)")
+        frame = script[start:script.index("\nfi\n", start)]
+        with tempfile.TemporaryDirectory() as d:
+            Path(d, "stream").write_bytes(self.stream)
+            out = subprocess.run(["sh", "-c", "S=.\n" + frame], cwd=d,
+                                 capture_output=True, text=True, check=True).stdout
+        self.assertEqual(vm.deframe_console(out), self.stream)
+
+
+# --- kernel log scanner ---------------------------------------------------------
+
+class KernelLogScanner(unittest.TestCase):
+    def test_finds_each_kind_of_trouble(self):
+        cases = [
+            "[    8.785337] WARNING: CPU: 0 PID: 1 at test",
+            "[    3.1] ------------[ cut here ]------------",
+            "[    3.2] BUG: unable to handle page fault for address: 0000",
+            "[    3.3] Internal error: Oops: 0000000096000005 [#1] SMP",
+            "[    3.4] Kernel panic - not syncing: sysrq triggered crash",
+            "[    3.5] Call trace:",
+            "[    3.6] BUG: KASAN: slab-out-of-bounds in foo+0x10/0x20",
+            "[    3.7] WARNING: possible circular locking dependency detected",
+        ]
+        for line in cases:
+            with self.subTest(line=line):
+                self.assertEqual(vm.scan_kernel_log("[ 0.1] ok\n" + line + "\n"), [line])
+
+    def test_a_clean_boot_is_clean(self):
+        log = "\n".join([
+            "[    0.000000] Kernel command line: console=ttyAMA0 quiet panic=-1",
+            "[    0.000000] ftrace: allocating 50743 entries in 200 pages",
+            "[    0.512000] panic_on_oops is off; softlockup_panic=0",
+            "[    1.000000] Run /init as init process",
+            "pgtbench-init: command exited with 0",
+            "[    8.543525] reboot: Power down",
+        ])
+        self.assertEqual(vm.scan_kernel_log(log), [])
+
+    def test_command_output_mirrored_on_console_is_not_the_kernel(self):
+        log = (vm.MIRROR_STDOUT + "WARNING: THP is disabled, skipping\n"
+               + vm.MIRROR_STDERR + "BUG: in my benchmark\n")
+        self.assertEqual(vm.scan_kernel_log(log), [])
+
+    def test_kernel_message_spliced_into_mirrored_output_is_found(self):
+        line = vm.MIRROR_STDOUT + "partial[   5.123456] Kernel panic - not syncing: x"
+        self.assertEqual(vm.scan_kernel_log(line), [line])
+
+    def test_console_frames_are_ignored(self):
+        # base64 can spell "Oops"; a frame line is never a kernel message.
+        self.assertEqual(vm.scan_kernel_log("PGTB 12 xOopsBUGWARNINGAAAA\n"), [])
+
+    def test_same_message_in_dmesg_and_console_is_reported_once(self):
+        line = "[    8.785337] WARNING: CPU: 0 PID: 1 at test"
+        self.assertEqual(vm.scan_kernel_log(line + "\n" + line + "\r\n"), [line])
+
+
+# --- cpio -------------------------------------------------------------------------
+
+class Cpio(unittest.TestCase):
+    def build(self):
+        class Sink(bytearray):
+            write = bytearray.extend
+        out = Sink()
+        w = vm.CpioWriter(out)
+        w.add_dir("proc")
+        w.add_chardev("dev/console", 5, 1)
+        w.add_symlink("lib", "usr/lib")
+        w.add_file("usr/lib/aarch64-linux-gnu/libc.so.6", b"x" * 5, 0o755)
+        w.add_file("init", b"#!/bin/sh\n", 0o755)
+        w.add_file("empty", b"")
+        w.finish()
+        return bytes(out), w
+
+    def test_round_trip_with_parents_and_alignment(self):
+        data, w = self.build()
+        self.assertEqual(len(data) % 4, 0)
+        self.assertEqual(w.bytes_written, len(data))
+        entries = vm.read_cpio(data)
+        self.assertEqual(entries["init"], (0o100755, b"#!/bin/sh\n"))
+        self.assertEqual(entries["lib"], (0o120777, b"usr/lib"))
+        self.assertEqual(entries["dev/console"][0], 0o020600)
+        self.assertEqual(entries["empty"], (0o100644, b""))
+        for parent in ("usr", "usr/lib", "usr/lib/aarch64-linux-gnu", "dev"):
+            self.assertEqual(entries[parent][0], 0o040755, parent)
+        names = list(entries)
+        self.assertLess(names.index("usr/lib/aarch64-linux-gnu"),
+                        names.index("usr/lib/aarch64-linux-gnu/libc.so.6"))
+
+    def test_duplicates_are_refused(self):
+        _, w = self.build()
+        with self.assertRaises(ValueError):
+            w.add_file("init", b"again")
+
+    @unittest.skipUnless(shutil.which("cpio"), "needs cpio(1)")
+    def test_cpio_tool_agrees(self):
+        data, _ = self.build()
+        listing = subprocess.run(["cpio", "-it", "--quiet"], input=data,
+                                 capture_output=True, check=True).stdout.decode()
+        self.assertEqual(sorted(listing.split()), sorted(vm.read_cpio(data)))
+
+    def test_gzip_is_reproducible(self):
+        data, _ = self.build()
+        self.assertEqual(vm.gzip_bytes(data), vm.gzip_bytes(data))
+
+
+# --- ELF and modules -------------------------------------------------------------
+
+class Elf(unittest.TestCase):
+    def test_reads_interpreter_needed_and_runpath(self):
+        info = vm.read_elf(make_program(needed=["libstdc++.so.6", "libc.so.6"],
+                                        runpath="$ORIGIN/lib:/opt/x"))
+        self.assertEqual(info.machine, vm.EM_AARCH64)
+        self.assertEqual(info.interp, "/lib/ld-linux-aarch64.so.1")
+        self.assertEqual(info.needed, ["libstdc++.so.6", "libc.so.6"])
+        self.assertEqual(info.runpath, ["$ORIGIN/lib", "/opt/x"])
+
+    def test_static_program(self):
+        info = vm.read_elf(make_program(interp=None))
+        self.assertIsNone(info.interp)
+        self.assertEqual(info.needed, [])
+
+    def test_not_elf(self):
+        with self.assertRaises(vm.ElfError):
+            vm.read_elf(b"#!/bin/sh\n")
+
+    def test_resolve_libraries_recursively(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "sys").mkdir()
+            (d / "build" / "lib").mkdir(parents=True)
+            (d / "build" / "prog").write_bytes(make_program(
+                needed=["libcore.so", "libc.so.6"], runpath="$ORIGIN/lib"))
+            (d / "build" / "lib" / "libcore.so").write_bytes(
+                make_program(interp=None, needed=["libm.so.6"]))
+            for lib in ("libc.so.6", "libm.so.6", "ld-linux-aarch64.so.1"):
+                (d / "sys" / lib).write_bytes(make_program(interp=None))
+            # An x86 library of the same name earlier in the path must be skipped.
+            (d / "x86").mkdir()
+            (d / "x86" / "libm.so.6").write_bytes(make_program(machine=62, interp=None))
+
+            interp, guest_interp, libs = vm.resolve_libraries(
+                d / "build" / "prog", [d / "x86", d / "sys"])
+            self.assertEqual(interp, d / "sys" / "ld-linux-aarch64.so.1")
+            self.assertEqual(guest_interp, "/lib/ld-linux-aarch64.so.1")
+            self.assertEqual(libs, {"libcore.so": d / "build" / "lib" / "libcore.so",
+                                    "libc.so.6": d / "sys" / "libc.so.6",
+                                    "libm.so.6": d / "sys" / "libm.so.6"})
+
+            (d / "sys" / "libm.so.6").unlink()
+            with self.assertRaisesRegex(FileNotFoundError, "libm.so.6"):
+                vm.resolve_libraries(d / "build" / "prog", [d / "sys"])
+
+    def test_x86_program_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = Path(d) / "prog"
+            p.write_bytes(make_program(machine=62))
+            with self.assertRaisesRegex(vm.ElfError, "aarch64"):
+                vm.resolve_libraries(p, [])
+
+    def test_module_depends(self):
+        ko = make_module(["license=GPL", "depends=virtio,virtio_ring", "name=virtio_console"])
+        self.assertEqual(vm.module_depends(ko), ["virtio", "virtio_ring"])
+        self.assertEqual(vm.module_depends(make_module(["depends="])), [])
+
+    def test_load_order_puts_dependencies_first_and_skips_builtins(self):
+        with tempfile.TemporaryDirectory() as d:
+            d = Path(d)
+            (d / "kernel" / "drivers").mkdir(parents=True)
+            mods = {"virtio_console": "virtio,virtio_ring", "virtio_ring": "",
+                    "virtio": "virtio_ring", "pci-host-generic": "pci_host_common",
+                    "pci-host-common": ""}
+            for name, deps in mods.items():
+                ko = make_module(["vermagic=6.1.0-56-arm64 SMP mod_unload aarch64",
+                                  "depends=" + deps])
+                (d / "kernel" / "drivers" / f"{name}.ko.xz").write_bytes(lzma.compress(ko))
+            (d / "modules.builtin").write_text("kernel/drivers/virtio/virtio_ring.ko\n")
+            order = [n for n, data in vm.load_order(d, ["virtio_console", "pci-host-generic"],
+                                                    "6.1.0-56-arm64")]
+            self.assertEqual(order, ["virtio", "virtio_console", "pci_host_common",
+                                     "pci_host_generic"])
+            data = dict(vm.load_order(d, ["virtio"]))["virtio"]
+            self.assertEqual(data[:4], b"\x7fELF")  # decompressed for busybox insmod
+            with self.assertRaisesRegex(FileNotFoundError, "nosuch"):
+                vm.load_order(d, ["nosuch"])
+            with self.assertRaisesRegex(vm.ElfError, "built into"):
+                vm.load_order(d, ["virtio_ring"])
+            with self.assertRaisesRegex(vm.ElfError, "for kernel 6.1.0-56-arm64"):
+                vm.load_order(d, ["virtio"], "6.12.117+deb12-arm64")
+
+
+# --- command line pieces ------------------------------------------------------------
+
+class CommandLine(unittest.TestCase):
+    def test_kernel_specs(self):
+        self.assertEqual(vm.parse_kernel_spec("base=/k/Image"), ("base", "/k/Image"))
+        self.assertEqual(vm.parse_kernel_spec("build/kernels/6.12/Image"),
+                         ("6.12", "build/kernels/6.12/Image"))
+        self.assertEqual(vm.parse_kernel_spec("/tmp/vmlinuz-6.12.1"),
+                         ("vmlinuz-6.12.1", "/tmp/vmlinuz-6.12.1"))
+        # An '=' inside a path is not a label.
+        self.assertEqual(vm.parse_kernel_spec("/a=b/Image"), ("a_b", "/a=b/Image"))
+        with self.assertRaises(ValueError):
+            vm.parse_kernel_spec("bad label=/k/Image")
+
+    def test_file_specs(self):
+        self.assertEqual(vm.parse_file_spec("/nonexistent/x.toml"), ("/nonexistent/x.toml",
+                                                                     "/x.toml"))
+        self.assertEqual(vm.parse_file_spec("/nonexistent/x.toml:/etc/y.toml"),
+                         ("/nonexistent/x.toml", "/etc/y.toml"))
+        self.assertEqual(vm.parse_file_spec("/nonexistent/x.toml:/configs/"),
+                         ("/nonexistent/x.toml", "/configs/x.toml"))
+        self.assertEqual(vm.parse_file_spec("x:data/y"), ("x", "/data/y"))
+        with self.assertRaises(ValueError):
+            vm.parse_file_spec("x:/a/../../etc")
+
+    def test_kernel_config_value(self):
+        config = "CONFIG_VIRTIO_CONSOLE=m\n# CONFIG_FOO is not set\nCONFIG_S=\"a b\"\n"
+        self.assertEqual(vm.kernel_config_value(config, "CONFIG_VIRTIO_CONSOLE"), "m")
+        self.assertIsNone(vm.kernel_config_value(config, "CONFIG_FOO"))
+        self.assertEqual(vm.kernel_config_value(config, "CONFIG_S"), "a b")
+
+    def test_image_kernel_version(self):
+        head = b"\0" * 100 + b"Linux version 6.12.117+deb12-arm64 (debian-kernel@lists)"
+        self.assertEqual(vm.image_kernel_version(head), "6.12.117+deb12-arm64")
+        self.assertIsNone(vm.image_kernel_version(b"\0" * 100))
+
+    @unittest.skipUnless(shutil.which("sh"), "needs sh")
+    def test_command_script_quotes_every_argument(self):
+        argv = ["printf", "%s|", "a  b", "it's", "$HOME", "*", "-- x"]
+        out = subprocess.run(["sh", "-c", vm.guest_command_script(argv)],
+                             capture_output=True, text=True, check=True).stdout
+        self.assertEqual(out, "a  b|it's|$HOME|*|-- x|")
+
+    @unittest.skipUnless(shutil.which("sh"), "needs sh")
+    def test_init_script_parses(self):
+        subprocess.run(["sh", "-n", "-c", vm.init_script()], check=True)
+        self.assertIn(vm.PORT_NAME, vm.init_script())
+        self.assertNotIn("@", vm.init_script().replace("$@", ""))
+
+
+class Usage(unittest.TestCase):
+    """Usage errors exit 2 with one line, before anything is booted."""
+
+    def run_vm(self, *args):
+        return subprocess.run(["/usr/bin/python3", str(REPO / "tools" / "vm"), *args],
+                              capture_output=True, text=True)
+
+    def test_usage_errors(self):
+        with tempfile.NamedTemporaryFile() as f:
+            for args in ([], ["--kernel", f.name, "--pgtbench", f.name],
+                         ["--kernel", "/nonexistent", "--pgtbench", f.name, "--", "true"],
+                         ["--kernel", f.name, "--pgtbench", f.name, "--", "true"],
+                         ["--kernel", f.name, "--pgtbench", f.name, "--bogus", "--", "x"]):
+                with self.subTest(args=args):
+                    r = self.run_vm(*args)
+                    self.assertEqual(r.returncode, 2, r.stderr)
+                    self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                    self.assertIn("usage error", r.stderr)
+                    self.assertEqual(r.stdout, "")
+
+
+if __name__ == "__main__":
+    unittest.main()
