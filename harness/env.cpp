@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <hwloc.h>
+#include <perfmon/pfmlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -365,6 +366,23 @@ Env probeEnv()
 		hwloc_topology_destroy(topo);
 	}
 
+	/*
+	 * libpfm4 decides which event tables (arm_n1, arm_v1, amd64_fam19h, ...) apply to
+	 * this CPU; without one only generic events can be named.
+	 */
+	int rc = pfm_initialize();
+	if (rc != PFM_SUCCESS) {
+		e.perf.pfm_error = pfm_strerror(rc);
+	} else {
+		for (int pmu = PFM_PMU_NONE + 1; pmu < PFM_PMU_MAX; pmu++) {
+			pfm_pmu_info_t info = {};
+			info.size = sizeof(info);
+			if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(pmu), &info) == PFM_SUCCESS &&
+			    info.is_present)
+				e.perf.pfm_pmus.push_back(info.name);
+		}
+	}
+
 #if defined(__x86_64__) || defined(__i386__)
 	/* The hypervisor's own name is in the cpuid leaf it reserves (0x40000000). */
 	if (e.virt.vm.value_or(false) && e.virt.hypervisor.empty()) {
@@ -448,7 +466,9 @@ nlohmann::json Env::toJson() const
 	j["perf"] = {{"paranoid", perf.paranoid ? json(*perf.paranoid) : json(nullptr)},
 		     {"pmus", perf.pmus},
 		     {"kprobe_pmu", perf.kprobe_pmu},
-		     {"user_access", perf.user_access ? json(*perf.user_access) : json(nullptr)}};
+		     {"user_access", perf.user_access ? json(*perf.user_access) : json(nullptr)},
+		     {"pfm_pmus", perf.pfm_pmus},
+		     {"pfm_error", perf.pfm_error}};
 	j["kmod"] = {{"loaded", kmod.loaded}, {"ctl_path", kmod.ctl_path}, {"detail", kmod.detail}};
 	return j;
 }
@@ -495,6 +515,8 @@ std::string formatEnv(const Env &e)
 	row("perf", fmt::format("paranoid={} pmus={}",
 				e.perf.paranoid ? std::to_string(*e.perf.paranoid) : "n/a",
 				fmt::join(e.perf.pmus, ",")));
+	row("libpfm4", e.perf.pfm_error.empty() ? fmt::format("{}", fmt::join(e.perf.pfm_pmus, ","))
+						 : "unavailable: " + e.perf.pfm_error);
 	row("kprobe pmu", e.perf.kprobe_pmu ? "yes" : "no");
 	if (e.perf.user_access)
 		row("perf_user_access", std::to_string(*e.perf.user_access));

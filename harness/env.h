@@ -41,6 +41,8 @@ struct PerfInfo {
 	std::vector<std::string> pmus;
 	bool kprobe_pmu = false;
 	std::optional<int> user_access; /* arm64 /proc/sys/kernel/perf_user_access */
+	std::vector<std::string> pfm_pmus; /* libpfm4's PMU models detected on this CPU */
+	std::string pfm_error;
 };
 
 struct KmodInfo {

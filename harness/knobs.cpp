@@ -53,7 +53,7 @@ void writeAll(int fd, const char *s)
 void restoreSignalSafe()
 {
 	for (sig_atomic_t i = g_nsaved; i > 0; i--) {
-		int fd = open(g_saved[i - 1].path, O_WRONLY | O_CLOEXEC);
+		int fd = open(g_saved[i - 1].path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (fd < 0)
 			continue;
 		writeAll(fd, g_saved[i - 1].value);
@@ -119,7 +119,8 @@ std::string readKnob(const std::string &path)
 
 std::string writeKnob(const std::string &path, const std::string &value)
 {
-	int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+	/* O_TRUNC is what a shell's `echo v > knob` does; sysfs ignores it, files need it. */
+	int fd = open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return fmt::format("cannot open {}: {}", path, strerror(errno));
 	ssize_t n = write(fd, value.data(), value.size());

@@ -6,10 +6,7 @@ module reading, and the command line pieces.
     /usr/bin/python3 -m unittest tests/guest/test_vm_unit.py     (or run it directly)
 """
 
-import base64
-import hashlib
 import lzma
-import os
 import shutil
 import struct
 import subprocess

@@ -1,0 +1,228 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * pgtbench_abi.h - the one interface between pgtbench.ko and the pgtbench harness.
+ *
+ * Compiled as C by kbuild and as C++20 by the harness, so it uses only <linux/types.h>
+ * and <linux/ioctl.h>. The rules that keep it stable:
+ *
+ *  - Handshake first: PGTBENCH_IOC_INFO returns abi_version; a harness whose
+ *    PGTBENCH_ABI_VERSION differs must not issue any other command. Only the commands and
+ *    capability bits change without a version bump; a layout change bumps the version.
+ *  - Every command is _IOWR over one struct whose size is part of the command number, so
+ *    a caller built against a different layout gets -ENOTTY instead of misread fields.
+ *  - Only __u64/__u32 fields, padding written out, pointers (if ever needed) carried as
+ *    __u64: the layout is then identical for 64-bit and 32-bit (compat) callers and for
+ *    both languages, which the size assertions at the bottom pin.
+ *  - Fields named reserved* must be zero on input (-EINVAL otherwise) and come back zero,
+ *    so later versions can give them a meaning without breaking old callers. Output fields
+ *    are ignored on input and always overwritten.
+ *  - Errors, common to all commands: -EPERM without CAP_SYS_ADMIN, -ENOTTY for a command
+ *    this module does not know, -EINVAL for bad arguments (nothing was done), -EFAULT when
+ *    the struct cannot be copied, -EOPNOTSUPP for a designed but unimplemented command
+ *    (its PGTBENCH_CAP_* bit is clear in pgtbench_info.caps).
+ *  - All work runs in the calling thread; times are CLOCK_MONOTONIC nanoseconds
+ *    (ktime_get_ns()) taken inside the kernel around the measured work only.
+ */
+#ifndef PGTBENCH_ABI_H
+#define PGTBENCH_ABI_H
+
+#include <linux/ioctl.h>
+#include <linux/types.h>
+
+#define PGTBENCH_ABI_VERSION 1
+
+/* debugfs must be mounted there; the file is 0600 and needs CAP_SYS_ADMIN. */
+#define PGTBENCH_CTL_PATH "/sys/kernel/debug/pgtbench/ctl"
+
+/*
+ * Arbitrary: these numbers are only ever issued on the file above, so a clash with
+ * another driver's commands would be harmless (they would get -ENOTTY here).
+ */
+#define PGTBENCH_IOC_MAGIC 0xB9
+
+/*
+ * Returned with every command's results. Counts the TLB invalidations and barriers the
+ * module's own code issues for the command (each inline tlbi, dsb or isb it executes).
+ * Those executed inside core kernel functions the command calls (vfree()'s lazy purge,
+ * say) cannot be seen from a module and are not included: read the counts as the part of
+ * the cost the command's strategy chooses, not as the total.
+ */
+struct pgtbench_counts {
+	__u64 tlbi_count;
+	__u64 dsb_count;
+	__u64 isb_count;
+};
+
+/* ---------------------------------------------------------------------------------- */
+/* PGTBENCH_IOC_INFO: what the loaded module is and can do. No inputs. */
+
+/* Capability bits in pgtbench_info.caps. INFO itself is always available. */
+#define PGTBENCH_CAP_NOP		(1ULL << 0)
+#define PGTBENCH_CAP_VMALLOC_STORM	(1ULL << 1)	/* designed, not implemented yet */
+#define PGTBENCH_CAP_MAP_MEM_REPLAY	(1ULL << 2)	/* designed, not implemented yet */
+
+/* utsname release is at most 64 characters plus NUL; rounded up to keep 8-byte fields. */
+#define PGTBENCH_RELEASE_LEN 72
+
+struct pgtbench_info {
+	__u32 abi_version;	/* out: the module's PGTBENCH_ABI_VERSION */
+	__u32 page_size;	/* out: kernel PAGE_SIZE in bytes (4K, 16K or 64K on arm64) */
+	__u32 page_shift;	/* out: kernel PAGE_SHIFT */
+	__u32 va_bits;		/* out: kernel VA bits in use (arm64: from TCR_EL1.T1SZ on
+				 * kernels that read it, else VA_BITS), 0 if unknown */
+	__u64 caps;		/* out: PGTBENCH_CAP_* the module implements */
+	char release[PGTBENCH_RELEASE_LEN];	/* out: uname -r, NUL-terminated */
+	struct pgtbench_counts counts;	/* out: zero */
+	__u64 reserved[4];	/* in/out: zero */
+};
+
+#define PGTBENCH_IOC_INFO _IOWR(PGTBENCH_IOC_MAGIC, 0x00, struct pgtbench_info)
+
+/* ---------------------------------------------------------------------------------- */
+/*
+ * PGTBENCH_IOC_NOP: an empty loop, so the harness can calibrate the ioctl path itself.
+ * Many calls with loops = 1 measure entry/exit from user space; one call with many loops
+ * measures the in-kernel loop and timer cost (total_ns / loops).
+ */
+#define PGTBENCH_NOP_MAX_LOOPS 100000000ULL
+
+struct pgtbench_nop {
+	__u64 loops;		/* in: 1..PGTBENCH_NOP_MAX_LOOPS iterations of a compiler barrier */
+	__u64 total_ns;		/* out: time spent in the loop */
+	struct pgtbench_counts counts;	/* out: zero, honestly: the loop issues none */
+	__u64 reserved[4];	/* in/out: zero */
+};
+
+#define PGTBENCH_IOC_NOP _IOWR(PGTBENCH_IOC_MAGIC, 0x01, struct pgtbench_nop)
+
+/* ---------------------------------------------------------------------------------- */
+/*
+ * PGTBENCH_IOC_VMALLOC_STORM (designed, not implemented: -EOPNOTSUPP): one of
+ * lib/test_vmalloc.c's cases run `loops` times in the calling thread, with the results
+ * returned here instead of printed to dmesg. Several harness threads issuing it at once
+ * give test_vmalloc's concurrent storm.
+ *
+ * nr_pages sets the size each case works with; 0 selects test_vmalloc's own choice:
+ *   FIX_SIZE_ALLOC           vmalloc(nr_pages) and vfree (default 3 pages)
+ *   FULL_FIT_ALLOC           test_vmalloc's pattern: fill, free every other area, then
+ *                            allocate areas that exactly fit the holes; nr_pages is each
+ *                            area's size (default 1)
+ *   LONG_BUSY_LIST_ALLOC     each loop allocates and frees nr_pages (default 100) while
+ *                            15000 one-page areas stay busy (their setup is not timed)
+ *   RANDOM_SIZE_ALLOC        sizes uniformly in 1..nr_pages pages (default 100)
+ *   FIX_ALIGN_ALLOC          __vmalloc_node() of nr_pages with THREAD_ALIGN (default 5)
+ *   RANDOM_SIZE_ALIGN_ALLOC  random size in 1..nr_pages pages (default 10) with a random
+ *                            power-of-two alignment, as test_vmalloc draws them
+ *   PCPU_ALLOC               __alloc_percpu() of 1..PAGE_SIZE random bytes and alignment;
+ *                            nr_pages must be 0 and use_huge 0
+ *   VM_MAP_RAM               vm_map_ram()/vm_unmap_ram() of nr_pages preallocated pages
+ *                            (default 1 << 4 pages); use_huge must be 0
+ *   VMAP                     vmap()/vunmap() of nr_pages preallocated pages (default
+ *                            1 << 8 pages); use_huge must be 0
+ */
+#define PGTBENCH_VMALLOC_FIX_SIZE_ALLOC		0
+#define PGTBENCH_VMALLOC_FULL_FIT_ALLOC		1
+#define PGTBENCH_VMALLOC_LONG_BUSY_LIST_ALLOC	2
+#define PGTBENCH_VMALLOC_RANDOM_SIZE_ALLOC	3
+#define PGTBENCH_VMALLOC_FIX_ALIGN_ALLOC	4
+#define PGTBENCH_VMALLOC_RANDOM_SIZE_ALIGN_ALLOC 5
+#define PGTBENCH_VMALLOC_PCPU_ALLOC		6
+#define PGTBENCH_VMALLOC_VM_MAP_RAM		7
+#define PGTBENCH_VMALLOC_VMAP			8
+#define PGTBENCH_VMALLOC_NR_CASES		9
+
+#define PGTBENCH_VMALLOC_MAX_LOOPS	1000000ULL
+#define PGTBENCH_VMALLOC_MAX_PAGES	(1ULL << 18)	/* 1 GiB of 4K pages per allocation */
+
+struct pgtbench_vmalloc_storm {
+	__u32 case_id;		/* in: PGTBENCH_VMALLOC_*, below PGTBENCH_VMALLOC_NR_CASES */
+	__u32 use_huge;		/* in: 0 or 1; 1 allocates with vmalloc_huge() (PMD mappings
+				 * where size and alignment allow) in the vmalloc()-based cases */
+	__u64 loops;		/* in: 1..PGTBENCH_VMALLOC_MAX_LOOPS */
+	__u64 nr_pages;		/* in: 0 (case default) or 1..PGTBENCH_VMALLOC_MAX_PAGES */
+	__u64 seed;		/* in: seeds the random_* and pcpu cases' PRNG; any value, so a
+				 * run can be repeated exactly */
+	__u64 reserved_in[4];	/* in: zero */
+
+	__u64 loops_done;	/* out: loops completed (< loops only if a fatal signal came) */
+	__u64 alloc_ns;		/* out: time inside the allocating calls, summed */
+	__u64 free_ns;		/* out: time inside the freeing calls, summed */
+	__u64 failures;		/* out: allocations that returned NULL (the loop goes on) */
+	struct pgtbench_counts counts;	/* out */
+	__u64 reserved_out[4];	/* out: zero */
+};
+
+#define PGTBENCH_IOC_VMALLOC_STORM \
+	_IOWR(PGTBENCH_IOC_MAGIC, 0x02, struct pgtbench_vmalloc_storm)
+
+/* ---------------------------------------------------------------------------------- */
+/*
+ * PGTBENCH_IOC_MAP_MEM_REPLAY (designed, not implemented: -EOPNOTSUPP): replays what
+ * arm64's map_mem() does at boot - building the linear map of size_bytes of memory at
+ * one granularity - into a private page table that is never installed, reaching table
+ * pages through a module-owned fixmap-like slot, so that the cost of each strategy can
+ * be measured from user space on a running kernel.
+ */
+#define PGTBENCH_GRAN_PTE	0	/* base pages */
+#define PGTBENCH_GRAN_CONT	1	/* contiguous-bit PTE runs (CONT_PTE_SIZE) */
+#define PGTBENCH_GRAN_BLOCK	2	/* PMD block mappings */
+#define PGTBENCH_NR_GRANS	3
+
+#define PGTBENCH_REPLAY_BASE		0	/* as the kernel does it today */
+#define PGTBENCH_REPLAY_NO_CONT_REMAP	1	/* skip the break-before-make remap of
+						 * contiguous runs */
+#define PGTBENCH_REPLAY_BATCH_BARRIERS	2	/* one dsb/isb per table page, not per entry */
+#define PGTBENCH_REPLAY_NO_ALLOC_REMAP	3	/* write new table pages through the linear
+						 * map instead of mapping them into the slot */
+#define PGTBENCH_REPLAY_LAZY_UNMAP	4	/* keep the slot mapped until another table
+						 * page needs it */
+#define PGTBENCH_NR_REPLAY_STRATEGIES	5
+
+/* Cap on the memory described (the memory itself is never touched). */
+#define PGTBENCH_REPLAY_MAX_BYTES	(1ULL << 40)
+
+/* Indices of pgtbench_map_mem_replay.table_pages, in Linux's names; folded levels stay 0. */
+#define PGTBENCH_LEVEL_PGD	0
+#define PGTBENCH_LEVEL_P4D	1
+#define PGTBENCH_LEVEL_PUD	2
+#define PGTBENCH_LEVEL_PMD	3
+#define PGTBENCH_LEVEL_PTE	4
+#define PGTBENCH_NR_LEVELS	5
+
+struct pgtbench_map_mem_replay {
+	__u64 size_bytes;	/* in: a non-zero multiple of the granule (PAGE_SIZE,
+				 * CONT_PTE_SIZE or PMD_SIZE), at most PGTBENCH_REPLAY_MAX_BYTES */
+	__u32 granularity;	/* in: PGTBENCH_GRAN_* */
+	__u32 strategy;		/* in: PGTBENCH_REPLAY_* */
+	__u64 reserved_in[4];	/* in: zero */
+
+	__u64 total_ns;		/* out: time to build the tables */
+	__u64 table_pages[PGTBENCH_NR_LEVELS];	/* out: table pages allocated per level */
+	__u64 slot_maps;	/* out: times a table page was mapped into the slot */
+	__u64 slot_unmaps;	/* out: times the slot was cleared (each with its TLBI) */
+	struct pgtbench_counts counts;	/* out */
+	__u64 reserved_out[4];	/* out: zero */
+};
+
+#define PGTBENCH_IOC_MAP_MEM_REPLAY \
+	_IOWR(PGTBENCH_IOC_MAGIC, 0x03, struct pgtbench_map_mem_replay)
+
+/* ---------------------------------------------------------------------------------- */
+/* The sizes are the ABI: a change here must come with a new PGTBENCH_ABI_VERSION. */
+#ifdef __cplusplus
+#define PGTBENCH_ASSERT_SIZE(type, size) \
+	static_assert(sizeof(type) == (size), "size of " #type " is ABI")
+#else
+#define PGTBENCH_ASSERT_SIZE(type, size) \
+	_Static_assert(sizeof(type) == (size), "size of " #type " is ABI")
+#endif
+
+PGTBENCH_ASSERT_SIZE(struct pgtbench_counts, 24);
+PGTBENCH_ASSERT_SIZE(struct pgtbench_info, 152);
+PGTBENCH_ASSERT_SIZE(struct pgtbench_nop, 72);
+PGTBENCH_ASSERT_SIZE(struct pgtbench_vmalloc_storm, 152);
+PGTBENCH_ASSERT_SIZE(struct pgtbench_map_mem_replay, 168);
+
+#undef PGTBENCH_ASSERT_SIZE
+
+#endif /* PGTBENCH_ABI_H */
