@@ -1,0 +1,248 @@
+#!/usr/bin/python3
+"""The pgtbench command line end to end on this machine: runs, results files that
+validate, exit codes, one-line errors, and THP settings that come back whatever happens.
+
+Environment: PGTBENCH (the binary), PGTBENCH_SOURCE (the repository root).
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import jsonschema
+
+PGTBENCH = os.environ.get("PGTBENCH", "build/pgtbench")
+SOURCE = os.environ.get("PGTBENCH_SOURCE", ".")
+THP = "/sys/kernel/mm/transparent_hugepage"
+with open(os.path.join(SOURCE, "results", "schema.json")) as _fh:
+    SCHEMA = json.load(_fh)
+
+
+def validate(doc):
+    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
+
+
+def thp_settings():
+    """Every setting under the THP sysfs tree (stats excluded: they count events)."""
+    out = {}
+    for root, dirs, files in os.walk(THP):
+        dirs[:] = [d for d in dirs if d != "stats"]
+        for f in files:
+            path = os.path.join(root, f)
+            try:
+                with open(path) as fh:
+                    out[path] = fh.read()
+            except OSError:
+                pass
+    return out
+
+
+def can_change_thp():
+    return os.geteuid() == 0 and os.access(os.path.join(THP, "enabled"), os.W_OK)
+
+
+class Cli(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="pgtbench-cli-")
+        self.env = dict(os.environ, PGTBENCH_JOURNAL=os.path.join(self.tmp.name, "journal"))
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def run_pgt(self, *args, timeout=600):
+        return subprocess.run([PGTBENCH, *args], capture_output=True, text=True,
+                              timeout=timeout, cwd=SOURCE, env=self.env)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as fh:
+            fh.write(text)
+        return self.path(name)
+
+    def assert_usage_error(self, proc, *needles):
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        for n in needles:
+            self.assertIn(n, lines[0])
+
+    # --- the main run ------------------------------------------------------------
+
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_quick_config_runs_every_variant_and_restores_thp(self):
+        before = thp_settings()
+        out = self.path("quick.json")
+        proc = self.run_pgt("run", "configs/quick.toml", "--out", out, "--label", "quick")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(thp_settings(), before)
+        with open(out) as fh:
+            doc = json.load(fh)
+        validate(doc)
+        self.assertEqual(doc["pgtbench"]["label"], "quick")
+        entries = {e["name"]: e for e in doc["entries"]}
+        for name in ("fork/size:64M/order:0", "fork/size:64M/order:9/map:pmd",
+                     "fork/size:64M/order:9/map:pte"):
+            e = entries[name]
+            if e["status"] == "skipped":
+                self.assertTrue(e["reason"])
+                continue
+            self.assertEqual(e["status"], "ok", e["reason"])
+            self.assertEqual(len(e["metrics"]["fork_ms"]["samples"]), 3)
+            self.assertEqual(len(e["metrics"]["teardown_ms"]["samples"]), 3)
+            self.assertEqual(len(e["checks"]), 3)
+            for c in e["checks"]:
+                self.assertEqual(c["folio"]["target_order"], e["params"]["order"])
+                self.assertEqual(c["folio"]["bytes"], 64 << 20)
+        # The PTE-mapped variant really is PTE-mapped, and the PMD one PMD-mapped.
+        pte = entries["fork/size:64M/order:9/map:pte"]["checks"][0]["folio"]
+        pmd = entries["fork/size:64M/order:9/map:pmd"]["checks"][0]["folio"]
+        self.assertEqual(pte["pmd_mapped_fraction"], 0)
+        self.assertGreater(pmd["pmd_mapped_fraction"], 0)
+        self.assertEqual(len(entries["null"]["metrics"]["bracket_ns"]["samples"]), 100)
+        # The human table names every variant.
+        for name in entries:
+            self.assertIn(name, proc.stdout)
+        # Google Benchmark's own layout is kept for its tools.
+        runs = [b for b in doc["benchmarks"] if b["run_type"] == "iteration"]
+        self.assertTrue(all(b["iterations"] == 1 for b in runs))
+
+    def test_schema_rejects_a_broken_file(self):
+        """The validation above means something: a damaged file fails it."""
+        doc = {"context": {}, "benchmarks": [], "entries": [],
+               "pgtbench": {"schema_version": 1}}
+        with self.assertRaises(jsonschema.ValidationError):
+            validate(doc)
+
+    def test_all_skipped_exits_4_and_still_writes_reasons(self):
+        # Order 1 is never offered for anonymous memory (anon mTHP starts at order 2).
+        cfg = self.write("o1.toml", "[fork]\nsize = \"2M\"\norder = [1]\n")
+        out = self.path("o1.json")
+        proc = self.run_pgt("run", cfg, "--out", out)
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        with open(out) as fh:
+            doc = json.load(fh)
+        validate(doc)
+        self.assertEqual(doc["entries"][0]["status"], "skipped")
+        self.assertTrue(doc["entries"][0]["reason"])
+
+    # --- bad input: one line, exit 2, nothing written ------------------------------
+
+    def test_config_errors_name_file_and_line_and_write_nothing(self):
+        cfg = self.write("bad.toml", "[run]\nreps = 3\n[fork]\nsize = \"1G\"\nszie = 2\n")
+        out = self.path("never.json")
+        proc = self.run_pgt("run", cfg, "--out", out)
+        self.assert_usage_error(proc, f"{cfg}:5:", "unknown key 'szie'")
+        self.assertFalse(os.path.exists(out))
+
+    def test_bad_command_line_values_are_usage_errors(self):
+        self.assert_usage_error(self.run_pgt("run", "--size", "1X"), "not a size")
+        self.assert_usage_error(self.run_pgt("run", "--size", "1K"), "out of range")
+        self.assert_usage_error(self.run_pgt("run", "--reps", "0"))
+        self.assert_usage_error(self.run_pgt("run", "--filter", "("), "--filter")
+        self.assert_usage_error(self.run_pgt("run", "--filter", "no-such-variant"), "matches no variant")
+        self.assert_usage_error(self.run_pgt("run", "--label", "a/b"), "label")
+        self.assert_usage_error(self.run_pgt("run", "/no/such.toml"))
+        self.assert_usage_error(self.run_pgt("frobnicate"))
+        self.assert_usage_error(self.run_pgt())
+
+    def test_unwritable_output_fails_before_running(self):
+        proc = self.run_pgt("run", "configs/quick.toml", "--out", "/proc/pgtbench.json")
+        self.assert_usage_error(proc, "--out")
+
+    @unittest.skipUnless(os.path.exists(os.path.join(THP, "enabled")), "no THP sysfs")
+    def test_changing_thp_without_root_is_refused_before_anything_changes(self):
+        before = thp_settings()
+        # As root, drop to nobody for this one run (the results go to a writable place).
+        drop = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] if os.geteuid() == 0 else []
+        os.chmod(self.tmp.name, 0o777)
+        proc = subprocess.run([*drop, PGTBENCH, "run", "configs/quick.toml", "--out", self.path("x.json")],
+                              capture_output=True, text=True, cwd=SOURCE, env=self.env, timeout=60)
+        if thp_settings() == before and proc.returncode == 0:
+            self.skipTest("every setting already had the wanted value")
+        self.assert_usage_error(proc, "needs root")
+        self.assertEqual(thp_settings(), before)
+        self.assertFalse(os.path.exists(self.path("x.json")))
+
+    # --- signals and crashes -----------------------------------------------------
+
+    def start_long_run(self, out):
+        """A run that spends long enough with THP settings changed to be interrupted."""
+        before = thp_settings()
+        proc = subprocess.Popen([PGTBENCH, "run", "--filter", "order:9/map:pte", "--size", "512M",
+                                 "--reps", "1000", "--out", out], cwd=SOURCE, env=self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while thp_settings() == before:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                self.fail("the run never changed a THP setting: " + proc.stderr.read())
+            time.sleep(0.05)
+        time.sleep(0.3)  # well inside a repetition
+        return proc, before
+
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_sigint_mid_run_restores_thp_and_writes_no_results(self):
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            out = self.path(f"int{sig}.json")
+            proc, before = self.start_long_run(out)
+            proc.send_signal(sig)
+            proc.wait(timeout=60)
+            self.assertEqual(proc.returncode, -sig)
+            self.assertEqual(thp_settings(), before)
+            self.assertFalse(os.path.exists(out))
+            self.assertFalse(os.path.exists(self.env["PGTBENCH_JOURNAL"]))
+
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_sigkill_leaves_a_journal_that_restore_replays(self):
+        out = self.path("kill.json")
+        proc, before = self.start_long_run(out)
+        proc.kill()
+        proc.wait(timeout=60)
+        try:
+            self.assertNotEqual(thp_settings(), before)
+            self.assertTrue(os.path.exists(self.env["PGTBENCH_JOURNAL"]))
+            # A new run refuses to start on top of the changed settings...
+            again = self.run_pgt("run", "configs/quick.toml", "--out", self.path("again.json"))
+            self.assert_usage_error(again, "pgtbench restore")
+        finally:
+            # ...and restore puts everything back.
+            proc = self.run_pgt("restore")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("restored", proc.stdout)
+        self.assertEqual(thp_settings(), before)
+        self.assertIn("nothing to restore", self.run_pgt("restore").stdout)
+
+    # --- the other subcommands ---------------------------------------------------
+
+    def test_env_json_describes_this_machine(self):
+        proc = self.run_pgt("env", "--json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        env = json.loads(proc.stdout)
+        self.assertEqual(env["arch"], os.uname().machine)
+        self.assertEqual(env["page_size_bytes"], os.sysconf("SC_PAGE_SIZE"))
+        self.assertEqual(env["kernel"]["release"], os.uname().release)
+        self.assertGreaterEqual(env["pus"], 1)
+        self.assertGreater(env["mem_available_bytes"], 0)
+        human = self.run_pgt("env")
+        self.assertEqual(human.returncode, 0)
+        self.assertIn(os.uname().release, human.stdout)
+
+    def test_list_marks_every_variant(self):
+        proc = self.run_pgt("list", "configs/default.toml")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("fork/size:1G/order:0", proc.stdout)
+        self.assertIn("fork/size:1G/order:9/map:pte", proc.stdout)
+        for line in proc.stdout.splitlines():
+            if line.startswith("  skip "):
+                self.assertRegex(line, r"skip  \S+: \S")
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

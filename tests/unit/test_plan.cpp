@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/* From config to variants: names, skip reasons, knob plans, and a real Google Benchmark run. */
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <unistd.h>
+
+#include "config.h"
+#include "errors.h"
+#include "runner.h"
+#include "thp.h"
+
+using namespace pgt;
+
+namespace {
+
+Env fixture(const std::string &name)
+{
+	EnvSources src;
+	src.root = std::string(FIXTURES) + "/env/" + name;
+	src.arch = "aarch64";
+	src.page_size_bytes = 4096;
+	return collectEnv(src);
+}
+
+RunConfig forkConfig(std::vector<int64_t> orders, const std::string &size = "64M")
+{
+	RunConfig c = defaultConfig();
+	c.scenarios.erase(std::remove_if(c.scenarios.begin(), c.scenarios.end(),
+					 [](const ScenarioConfig &s) { return s.spec->name != "fork"; }),
+			  c.scenarios.end());
+	overrideParam(c, "size", size);
+	std::vector<ParamValue> values(orders.begin(), orders.end());
+	c.scenarios[0].lists["order"] = values;
+	return c;
+}
+
+const Entry &find(const std::vector<Entry> &entries, const std::string &name)
+{
+	for (const auto &e : entries)
+		if (e.name == name)
+			return e;
+	throw std::runtime_error("no entry " + name);
+}
+
+} /* namespace */
+
+TEST(Plan, ForkExpandsMappingsOnlyForThePmdOrder)
+{
+	auto entries = planEntries(forkConfig({0, 4, 9}), fixture("altra-metal"));
+	std::vector<std::string> names;
+	for (const auto &e : entries)
+		names.push_back(e.name);
+	EXPECT_EQ(names, (std::vector<std::string>{"fork/size:64M/order:0", "fork/size:64M/order:4",
+						   "fork/size:64M/order:9/map:pmd",
+						   "fork/size:64M/order:9/map:pte"}));
+	for (const auto &e : entries)
+		EXPECT_TRUE(e.runnable()) << e.name << ": " << e.reason;
+}
+
+TEST(Plan, MthpOrdersSkipWithReasonOnKernelsWithoutThem)
+{
+	auto entries = planEntries(forkConfig({0, 4, 9}), fixture("qemu-deb61"));
+	const Entry &o4 = find(entries, "fork/size:64M/order:4");
+	EXPECT_EQ(o4.status, "skipped");
+	EXPECT_NE(o4.reason.find("per-size mTHP controls"), std::string::npos) << o4.reason;
+	EXPECT_TRUE(find(entries, "fork/size:64M/order:0").runnable());
+	EXPECT_TRUE(find(entries, "fork/size:64M/order:9/map:pte").runnable());
+}
+
+TEST(Plan, UnofferedSizeSkipsWithReason)
+{
+	auto entries = planEntries(forkConfig({1}), fixture("altra-metal"));
+	EXPECT_EQ(entries[0].status, "skipped");
+	EXPECT_NE(entries[0].reason.find("not offered"), std::string::npos) << entries[0].reason;
+}
+
+TEST(Plan, NoThpMeansOnlyOrderZero)
+{
+	auto entries = planEntries(forkConfig({0, 9}), fixture("x86-kvm-nothp"));
+	EXPECT_TRUE(find(entries, "fork/size:64M/order:0").runnable());
+	/* Without THP there is no PMD order, so no map variants either. */
+	EXPECT_EQ(find(entries, "fork/size:64M/order:9").status, "skipped");
+}
+
+TEST(Plan, MemoryPreflightSkipsInsteadOfRiskingTheOomKiller)
+{
+	auto entries = planEntries(forkConfig({0}, "1T"), fixture("m2-vm"));
+	EXPECT_EQ(entries[0].status, "skipped");
+	EXPECT_NE(entries[0].reason.find("MemAvailable"), std::string::npos) << entries[0].reason;
+}
+
+TEST(Plan, FilterSelectsVariantsAndRejectsNoMatch)
+{
+	RunConfig c = forkConfig({0, 9});
+	c.filter = "map:pte";
+	auto entries = planEntries(c, fixture("altra-metal"));
+	ASSERT_EQ(entries.size(), 1u);
+	EXPECT_EQ(entries[0].name, "fork/size:64M/order:9/map:pte");
+	c.filter = "nothing-matches";
+	EXPECT_THROW(planEntries(c, fixture("altra-metal")), UsageError);
+	c.filter = "(";
+	EXPECT_THROW(planEntries(c, fixture("altra-metal")), UsageError);
+}
+
+TEST(Knobs, OneSizeOnEveryOtherOff)
+{
+	Env e = fixture("altra-metal");
+	auto knobs = thpKnobsForOrder(9, e);
+	ASSERT_EQ(knobs.size(), 8u);
+	for (const auto &k : knobs) {
+		bool pmd = k.path.find("hugepages-2048kB/enabled") != std::string::npos;
+		EXPECT_EQ(k.value, pmd ? "always" : "never") << k.path;
+	}
+	for (const auto &k : thpKnobsForOrder(0, e))
+		EXPECT_EQ(k.value, "never") << k.path;
+}
+
+TEST(Knobs, GlobalSwitchBeforePerSizeControls)
+{
+	Env e = fixture("qemu-deb61");
+	auto k9 = thpKnobsForOrder(9, e);
+	ASSERT_EQ(k9.size(), 1u);
+	EXPECT_NE(k9[0].path.find("transparent_hugepage/enabled"), std::string::npos);
+	EXPECT_EQ(k9[0].value, "always");
+	EXPECT_EQ(thpKnobsForOrder(0, e)[0].value, "never");
+}
+
+TEST(Knobs, PlanRefusesToOverwriteAKilledRunsJournal)
+{
+	auto entries = planEntries(forkConfig({9}), fixture("altra-metal"));
+	/* Point the knobs at a private copy that needs changing. */
+	char tmpl[] = "/tmp/pgtbench-plan-XXXXXX";
+	std::string dir = mkdtemp(tmpl);
+	std::ofstream(dir + "/knob") << "always [madvise] never\n";
+	for (auto &e : entries)
+		e.knobs = {{dir + "/knob", "always"}};
+	EXPECT_NO_THROW(checkKnobPlan(entries, dir + "/journal"));
+	std::ofstream(dir + "/journal") << "pid\t1\n";
+	EXPECT_THROW(checkKnobPlan(entries, dir + "/journal"), UsageError);
+	std::filesystem::remove_all(dir);
+}
+
+TEST(Run, EveryRepetitionIsKeptAsARawSample)
+{
+	RunConfig c = loadConfig(std::string(CONFIGS) + "/quick.toml");
+	c.filter = "^null$";
+	c.reps = 5;
+	c.scenarios[0].reps.reset();
+	for (auto &s : c.scenarios)
+		s.reps.reset();
+	Env env = fixture("altra-metal");
+	auto entries = planEntries(c, env);
+	ASSERT_EQ(entries.size(), 1u);
+	RunOutput out = runEntries(entries, env, -1, "/tmp/pgtbench-test-journal-unused");
+	EXPECT_EQ(out.exitCode(), kExitOk);
+	ASSERT_EQ(out.entries[0].samples.at("bracket_ns").size(), 5u);
+	/* Google Benchmark's own view: one run per repetition plus its aggregates. */
+	int iterations = 0;
+	for (const auto &b : out.gbench["benchmarks"])
+		if (b["run_type"] == "iteration") {
+			iterations++;
+			EXPECT_EQ(b["iterations"], 1);
+			EXPECT_TRUE(b.contains("bracket_ns"));
+		}
+	EXPECT_EQ(iterations, 5);
+}
+
+TEST(Run, AllSkippedExitsWithKselftestSkip)
+{
+	RunOutput out;
+	Entry e;
+	e.status = "skipped";
+	out.entries.push_back(e);
+	EXPECT_EQ(out.exitCode(), kExitSkipped);
+	Entry ok;
+	out.entries.push_back(ok);
+	EXPECT_EQ(out.exitCode(), kExitOk);
+	Entry bad;
+	bad.status = "error";
+	out.entries.push_back(bad);
+	EXPECT_EQ(out.exitCode(), kExitRuntime);
+}
