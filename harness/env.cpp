@@ -17,6 +17,7 @@
 #endif
 
 #include "cpu_model.h"
+#include "kmod.h"
 #include "util.h"
 
 namespace pgt {
@@ -366,6 +367,23 @@ Env probeEnv()
 		hwloc_topology_destroy(topo);
 	}
 
+	if (e.kmod.loaded) {
+		std::string why;
+		if (auto k = Kmod::open(e.kmod.ctl_path, &why)) {
+			const pgtbench_info &i = k->info();
+			e.kmod.usable = true;
+			e.kmod.abi_version = i.abi_version;
+			e.kmod.page_size = i.page_size;
+			e.kmod.va_bits = i.va_bits;
+			e.kmod.caps = kmodCapNames(i.caps);
+			e.kmod.release = i.release;
+			e.kmod.detail = fmt::format("loaded, ABI {}, can: {}", i.abi_version,
+						    fmt::join(e.kmod.caps, ", "));
+		} else {
+			e.kmod.detail = "loaded but unusable: " + why;
+		}
+	}
+
 	/*
 	 * libpfm4 decides which event tables (arm_n1, arm_v1, amd64_fam19h, ...) apply to
 	 * this CPU; without one only generic events can be named.
@@ -469,7 +487,15 @@ nlohmann::json Env::toJson() const
 		     {"user_access", perf.user_access ? json(*perf.user_access) : json(nullptr)},
 		     {"pfm_pmus", perf.pfm_pmus},
 		     {"pfm_error", perf.pfm_error}};
-	j["kmod"] = {{"loaded", kmod.loaded}, {"ctl_path", kmod.ctl_path}, {"detail", kmod.detail}};
+	j["kmod"] = {{"loaded", kmod.loaded},
+		     {"usable", kmod.usable},
+		     {"ctl_path", kmod.ctl_path},
+		     {"detail", kmod.detail},
+		     {"abi_version", kmod.usable ? json(kmod.abi_version) : json(nullptr)},
+		     {"page_size_bytes", kmod.usable ? json(kmod.page_size) : json(nullptr)},
+		     {"va_bits", kmod.usable && kmod.va_bits ? json(kmod.va_bits) : json(nullptr)},
+		     {"caps", kmod.caps},
+		     {"release", kmod.release}};
 	return j;
 }
 

@@ -47,8 +47,14 @@ struct PerfInfo {
 
 struct KmodInfo {
 	bool loaded = false;
+	bool usable = false; /* the ctl file opened and the ABI handshake passed */
 	std::string ctl_path;
 	std::string detail; /* why not usable, or what it reported */
+	uint32_t abi_version = 0;
+	uint32_t page_size = 0;
+	uint32_t va_bits = 0;
+	std::vector<std::string> caps;
+	std::string release;
 };
 
 struct VirtInfo {

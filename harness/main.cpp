@@ -15,6 +15,7 @@
 #include "config.h"
 #include "env.h"
 #include "errors.h"
+#include "kmod.h"
 #include "knobs.h"
 #include "pin.h"
 #include "results.h"
@@ -37,6 +38,12 @@ struct RunArgs {
 	std::string out;
 	int cpu = -2;
 };
+
+/* --kmod PATH: load pgtbench.ko for this command (and unload it after, if we loaded it). */
+std::unique_ptr<KmodLoader> loadKmod(const std::string &path)
+{
+	return path.empty() ? nullptr : std::make_unique<KmodLoader>(path);
+}
 
 /* Labels default to the kernel release, made safe for file names. */
 std::string labelFromKernel(const std::string &release)
@@ -176,6 +183,22 @@ int cmdRestore()
 	return kExitOk;
 }
 
+/* The guest runner is a Python tool of its own; pgtbench only hands over to it. */
+int cmdVm(const std::vector<std::string> &args)
+{
+	std::string tool = std::string(kSourceDir) + "/tools/vm";
+	std::vector<char *> argv;
+	std::string python = "/usr/bin/python3";
+	argv.push_back(python.data());
+	argv.push_back(tool.data());
+	std::vector<std::string> copy = args;
+	for (auto &a : copy)
+		argv.push_back(a.data());
+	argv.push_back(nullptr);
+	execv(python.c_str(), argv.data());
+	throw RuntimeError(fmt::format("cannot run {}: {}", tool, strerror(errno)));
+}
+
 } /* namespace */
 
 int main(int argc, char **argv)
@@ -186,13 +209,17 @@ int main(int argc, char **argv)
 	app.set_version_flag("--version", kPgtbenchVersion);
 
 	bool env_json = false;
+	std::string kmod_path;
 	auto *env_cmd = app.add_subcommand("env", "what this machine and kernel offer");
 	env_cmd->add_flag("--json", env_json, "machine-readable output");
+	const char *kmod_help = "load this pgtbench.ko for the command (unloaded after if it was not loaded before)";
+	env_cmd->add_option("--kmod", kmod_path, kmod_help);
 
 	std::string list_config;
 	auto *list_cmd = app.add_subcommand("list", "every scenario and variant, runnable or skipped with the reason");
 	list_cmd->add_option("config", list_config, "TOML config (default: every scenario with its defaults)")
 		->check(CLI::ExistingFile);
+	list_cmd->add_option("--kmod", kmod_path, kmod_help);
 
 	RunArgs ra;
 	auto *run_cmd = app.add_subcommand("run", "run scenarios, print a table and write a results file");
@@ -207,8 +234,14 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--out", ra.out, "results file (default: results/<label>-<time>.json)");
 	run_cmd->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
 		->check(CLI::Range(0, 65535));
+	run_cmd->add_option("--kmod", kmod_path, kmod_help);
 
 	auto *restore_cmd = app.add_subcommand("restore", "put back THP settings a killed run left changed");
+
+	auto *vm_cmd = app.add_subcommand("vm", "run a pgtbench command in emulated arm64 guests (tools/vm; "
+						"`pgtbench vm --help` for its options)");
+	vm_cmd->prefix_command();
+	vm_cmd->set_help_flag();
 
 	try {
 		app.parse(argc, argv);
@@ -229,6 +262,7 @@ int main(int argc, char **argv)
 	benchmark::Initialize(&gb_argc, gb_argv);
 
 	try {
+		auto kmod = loadKmod(kmod_path);
 		if (*env_cmd)
 			return cmdEnv(env_json);
 		if (*list_cmd)
@@ -237,6 +271,8 @@ int main(int argc, char **argv)
 			return cmdRun(ra, args);
 		if (*restore_cmd)
 			return cmdRestore();
+		if (*vm_cmd)
+			return cmdVm(vm_cmd->remaining());
 	} catch (const UsageError &e) {
 		fmt::print(stderr, "pgtbench: {}\n", e.what());
 		return kExitUsage;

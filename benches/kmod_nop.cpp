@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kmod_nop: the cost of one round trip into pgtbench.ko and back (an ioctl whose
+ * in-kernel work is an empty loop). It is the floor under every module scenario:
+ * their per-call figures include it, and under emulation or with pointer
+ * authentication it is far from negligible.
+ */
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "kmod.h"
+#include "scenario.h"
+#include "util.h"
+
+namespace pgt {
+
+namespace {
+
+class KmodNopInstance : public Instance
+{
+public:
+	KmodNopInstance(const Point &p, const Env &env)
+		: calls_(static_cast<uint64_t>(p.integer("calls"))),
+		  loops_(static_cast<uint64_t>(p.integer("loops")))
+	{
+		std::string why;
+		kmod_ = Kmod::open(env.kmod.ctl_path, &why);
+		if (!kmod_)
+			throw RuntimeError(why);
+	}
+
+	Sample sample() override
+	{
+		uint64_t in_kernel = 0;
+		uint64_t t0 = monotonicNs();
+		for (uint64_t i = 0; i < calls_; i++) {
+			pgtbench_nop arg = {};
+			arg.loops = loops_;
+			if (int rc = kmod_->nop(&arg))
+				throw RuntimeError(fmt::format("NOP ioctl: {}", strerror(-rc)));
+			in_kernel += arg.total_ns;
+		}
+		uint64_t t1 = monotonicNs();
+		Sample s;
+		s.values["ioctl_ns"] = static_cast<double>(t1 - t0) / static_cast<double>(calls_);
+		s.values["kernel_ns"] = static_cast<double>(in_kernel) / static_cast<double>(calls_);
+		return s;
+	}
+
+private:
+	uint64_t calls_, loops_;
+	std::unique_ptr<Kmod> kmod_;
+};
+
+std::string kmodNopSupported(const Point &, const Env &env)
+{
+	if (!env.kmod.usable)
+		return "needs pgtbench.ko (--kmod PATH): " + env.kmod.detail;
+	for (const auto &c : env.kmod.caps)
+		if (c == "nop")
+			return {};
+	return "the loaded pgtbench.ko does not offer NOP";
+}
+
+} /* namespace */
+
+extern const ScenarioSpec kmod_nop_scenario;
+const ScenarioSpec kmod_nop_scenario = {
+	.name = "kmod_nop",
+	.description = "round trip into pgtbench.ko: ioctl entry/exit cost per call",
+	.params =
+		{
+			{.name = "calls",
+			 .kind = ParamKind::Int,
+			 .help = "ioctls per sample",
+			 .min = 1,
+			 .max = 1000000,
+			 .defaults = {"1000"}},
+			{.name = "loops",
+			 .kind = ParamKind::Int,
+			 .help = "empty-loop iterations inside each call",
+			 .min = 1,
+			 .max = static_cast<int64_t>(PGTBENCH_NOP_MAX_LOOPS),
+			 .defaults = {"1"},
+			 .list = true},
+		},
+	.metrics =
+		{
+			{"ioctl_ns", "ns", Better::Lower, "one NOP ioctl as user space sees it"},
+			{"kernel_ns", "ns", Better::Lower, "the part of it inside the module's loop"},
+		},
+	.expand = {},
+	.supported = kmodNopSupported,
+	.knobs = {},
+	.memory_bytes = {},
+	.prepare = [](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
+		return std::make_unique<KmodNopInstance>(p, ctx.env);
+	},
+};
+
+} /* namespace pgt */

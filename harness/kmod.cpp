@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "kmod.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+
+namespace pgt {
+
+Kmod::~Kmod()
+{
+	close(fd_);
+}
+
+std::unique_ptr<Kmod> Kmod::open(const std::string &ctl_path, std::string *why)
+{
+	int fd = ::open(ctl_path.c_str(), O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		*why = fmt::format("cannot open {}: {}", ctl_path, strerror(errno));
+		return nullptr;
+	}
+	pgtbench_info info = {};
+	if (::ioctl(fd, PGTBENCH_IOC_INFO, &info) < 0) {
+		/* ENOTTY here means a module whose INFO struct differs: another ABI. */
+		*why = fmt::format("INFO ioctl on {} failed: {}", ctl_path, strerror(errno));
+		close(fd);
+		return nullptr;
+	}
+	if (info.abi_version != PGTBENCH_ABI_VERSION) {
+		*why = fmt::format("pgtbench.ko speaks ABI {}, this harness ABI {}: rebuild one of them",
+				   info.abi_version, PGTBENCH_ABI_VERSION);
+		close(fd);
+		return nullptr;
+	}
+	info.release[sizeof(info.release) - 1] = '\0';
+	return std::unique_ptr<Kmod>(new Kmod(fd, info));
+}
+
+int Kmod::ioctl(unsigned long cmd, void *arg) const
+{
+	return ::ioctl(fd_, cmd, arg) < 0 ? -errno : 0;
+}
+
+int Kmod::nop(pgtbench_nop *arg) const
+{
+	return ioctl(PGTBENCH_IOC_NOP, arg);
+}
+
+std::vector<std::string> kmodCapNames(uint64_t caps)
+{
+	std::vector<std::string> names;
+	if (caps & PGTBENCH_CAP_NOP)
+		names.push_back("nop");
+	if (caps & PGTBENCH_CAP_VMALLOC_STORM)
+		names.push_back("vmalloc_storm");
+	if (caps & PGTBENCH_CAP_MAP_MEM_REPLAY)
+		names.push_back("map_mem_replay");
+	return names;
+}
+
+KmodLoader::KmodLoader(const std::string &ko_path)
+{
+	if (access("/sys/module/pgtbench", F_OK) == 0)
+		return; /* already loaded: use it, and leave it loaded */
+	int fd = ::open(ko_path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		throw UsageError(fmt::format("--kmod {}: {}", ko_path, strerror(errno)));
+	long rc = syscall(SYS_finit_module, fd, "", 0);
+	int err = errno;
+	close(fd);
+	if (rc != 0 && err != EEXIST)
+		throw RuntimeError(fmt::format("loading {}: {}{}", ko_path, strerror(err),
+					       err == ENOEXEC ? " (built for another kernel?)" : ""));
+	loaded_ = rc == 0;
+}
+
+KmodLoader::~KmodLoader()
+{
+	if (loaded_ && syscall(SYS_delete_module, "pgtbench", O_NONBLOCK) != 0)
+		fmt::print(stderr, "pgtbench: unloading pgtbench.ko: {}\n", strerror(errno));
+}
+
+} /* namespace pgt */
