@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "config.h"
 
+#include <algorithm>
 #include <regex>
 
 #include <fmt/format.h>
@@ -233,8 +234,16 @@ RunConfig loadConfig(const std::string &path)
 	}
 	RunConfig c;
 	c.path = path;
-	for (const auto &[key, node] : root) {
-		std::string k(key.str());
+	/* toml++ iterates keys sorted; run the scenarios in the order the file lists them. */
+	std::vector<std::pair<std::string, const toml::node *>> tables;
+	for (const auto &[key, node] : root)
+		tables.emplace_back(std::string(key.str()), &node);
+	std::stable_sort(tables.begin(), tables.end(), [](const auto &a, const auto &b) {
+		return a.second->source().begin.line < b.second->source().begin.line;
+	});
+	for (const auto &[key, node_ptr] : tables) {
+		const toml::node &node = *node_ptr;
+		const std::string &k = key;
 		const toml::table *t = node.as_table();
 		if (!t)
 			throw UsageError(fmt::format("{}: '{}' must be a table ([run] or a scenario)",

@@ -75,6 +75,15 @@ TEST_F(ConfigTest, ValuesAndListsAreRead)
 	EXPECT_EQ(std::get<std::string>(f.lists.at("map")[0]), "pte");
 }
 
+TEST_F(ConfigTest, ScenariosRunInFileOrder)
+{
+	RunConfig c = loadConfig(write("[null]\n[kmod_nop]\n[fork]\n"));
+	ASSERT_EQ(c.scenarios.size(), 3u);
+	EXPECT_EQ(c.scenarios[0].spec->name, "null");
+	EXPECT_EQ(c.scenarios[1].spec->name, "kmod_nop");
+	EXPECT_EQ(c.scenarios[2].spec->name, "fork");
+}
+
 TEST_F(ConfigTest, OmittedParametersTakeTheirDefaults)
 {
 	RunConfig c = loadConfig(write("[fork]\n"));
