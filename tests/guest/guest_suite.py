@@ -1,0 +1,742 @@
+#!/usr/bin/python3
+"""The emulated-arm64 test suite: pgtbench and pgtbench.ko in real Debian arm64 kernels.
+
+    tests/guest/guest_suite.py --build-root BUILDDIR
+
+Run by `meson test -C BUILDDIR --suite guest` (or by hand). It
+  1. fetches Debian's arm64 6.12 and 6.1 kernels (tools/fetch-kernel, cached in
+     BUILDDIR/kernels; $PGTBENCH_KERNEL_CACHE overrides),
+  2. cross-builds pgtbench and pgtbench.ko in BUILDDIR/aarch64 (cross/aarch64-linux-gnu.ini,
+     -Dkernel_dir=<the 6.12 kdir>; configured once, then only brought up to date), a
+     pgtbench.ko for 6.1 with kbuild, and tests/guest/kmod_abi_check.c statically,
+  3. boots the 6.12 guest once (tools/vm) and checks, in one guest script:
+       pgtbench env --json         arch aarch64, mTHP sizes, kprobe PMU, vm true, no kmod
+       pgtbench list quick.toml    kmod_nop skipped without the module, naming --kmod
+       pgtbench run quick.toml     exit 0; results valid (results/schema.json); fork order
+                                   0, order 9 pmd and pte ok, with samples and folio checks
+       pgtbench list order4.toml   order 4 (64K mTHP) runnable
+       env/run --kmod PATH         the harness loads the module, the INFO handshake passes,
+                                   kmod_nop measures ioctl_ns, the module is unloaded after
+       insmod pgtbench.ko          env says loaded and usable; kmod_abi_check passes (INFO,
+                                   NOP, EINVAL, ENOTTY, EOPNOTSUPP, EFAULT, EPERM);
+                                   --kmod leaves a module it did not load loaded
+       rmmod pgtbench              succeeds; env says not loaded; the ctl file is gone
+     and that the guest kernel log has no WARNING/BUG/Oops/panic (tools/vm exit 6; the
+     step that was running is named),
+  4. boots the 6.1 guest once: no per-size mTHP controls; quick.toml's fork and null
+     variants runnable; a config asking for order 4 skips it (reason naming the missing
+     mTHP controls) while order 0 and 9 run; the 6.1 pgtbench.ko loads and passes
+     kmod_abi_check.
+It prints a summary with timings and the guest fork figures, and exits 0 when everything
+passed, 1 on any failure, 77 (skip) only when qemu-system-aarch64 or the aarch64 cross
+compiler is missing. Everything a run leaves is kept in BUILDDIR/guest-runs/last.
+"""
+
+import argparse
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.dont_write_bytecode = True
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tools"))
+import pgtbench_vm as vm  # noqa: E402
+
+EXIT_OK, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
+QEMU = "qemu-system-aarch64"
+CROSS_CC = "aarch64-linux-gnu-gcc-12"
+CROSS_CXX = "aarch64-linux-gnu-g++-12"
+CROSS_FILE = REPO / "cross/aarch64-linux-gnu.ini"
+# Pointer authentication with the architected (QARMA) algorithm is slow under TCG; the
+# implementation-defined one keeps -cpu max's features (LPA2, mTHP-relevant contpte...)
+# at a fraction of the cost.
+GUEST_CPU = "max,pauth-impdef=on"
+BOOT_TIMEOUT_S = 300
+
+# A config asking for a 64K mTHP order next to the orders every THP kernel has.
+ORDER4_TOML = """\
+# tests/guest: order 4 (64K mTHP) needs per-size controls (Linux 6.8+); 0 and 9 do not.
+[run]
+reps = 2
+warmup = 0
+
+[fork]
+size = "8M"
+order = [0, 4, 9]
+map = ["pmd", "pte"]
+"""
+
+# Shared by both guest scripts: each step's stdout, stderr and exit status land in
+# /results/steps/NAME.{out,err,rc}; a marker in the kernel log tells which step a
+# warning belongs to.
+GUEST_PRELUDE = r"""
+mkdir -p /results/steps
+step() {
+	name=$1; shift
+	echo "pgtbench-guest-test: step $name" > /dev/kmsg
+	"$@" > /results/steps/$name.out 2> /results/steps/$name.err
+	echo $? > /results/steps/$name.rc
+}
+"""
+
+GUEST_612 = GUEST_PRELUDE + r"""
+KO=/lib/pgtbench/pgtbench.ko
+step env pgtbench env --json
+step list-quick pgtbench list /configs/quick.toml
+step quick pgtbench run /configs/quick.toml --out /results/quick.json
+step list-order4 pgtbench list /tests/order4.toml
+# The harness loads the module itself (--kmod) and unloads it after.
+step env-kmod-option pgtbench env --json --kmod $KO
+step unloaded-after-env test ! -e /sys/module/pgtbench
+step kmod-nop pgtbench run /configs/quick.toml --kmod $KO --filter '^kmod_nop' --out /results/kmod_nop.json
+step unloaded-after-run test ! -e /sys/module/pgtbench
+# Loaded by hand: the ABI from a program of its own, and a harness that leaves it loaded.
+step insmod insmod $KO
+step env-kmod pgtbench env --json
+step abi-check /tests/kmod_abi_check
+step env-kmod-preloaded pgtbench env --json --kmod $KO
+step still-loaded test -e /sys/module/pgtbench
+step rmmod rmmod pgtbench
+step env-after-rmmod pgtbench env --json
+step ctl-gone test ! -e /sys/kernel/debug/pgtbench
+echo "pgtbench-guest-test: step end" > /dev/kmsg
+"""
+
+GUEST_61 = GUEST_PRELUDE + r"""
+step env pgtbench env --json
+step list-quick pgtbench list /configs/quick.toml
+step list-order4 pgtbench list /tests/order4.toml
+step run-order4 pgtbench run /tests/order4.toml --out /results/order4.json
+# The module built against the 6.1 headers.
+step insmod insmod /lib/pgtbench/pgtbench.ko
+step env-kmod pgtbench env --json
+step abi-check /tests/kmod_abi_check
+step rmmod rmmod pgtbench
+echo "pgtbench-guest-test: step end" > /dev/kmsg
+"""
+
+
+# ---------------------------------------------------------------------------
+# Bookkeeping
+# ---------------------------------------------------------------------------
+
+class Suite:
+    def __init__(self):
+        self.failures = []
+        self.passed = 0
+        self.timings = []  # (what, seconds)
+        self.notes = []
+
+    def check(self, what, ok, detail=""):
+        if ok:
+            self.passed += 1
+            print(f"  ok    {what}", flush=True)
+        else:
+            self.failures.append(f"{what}: {detail}" if detail else what)
+            print(f"  FAIL  {what}" + (f": {detail}" if detail else ""), flush=True)
+        return ok
+
+    def note(self, msg):
+        self.notes.append(msg)
+        print(f"  note  {msg}", flush=True)
+
+
+class Fatal(Exception):
+    """A step the rest depends on failed; the message says what to do."""
+
+
+def log(msg):
+    print(f"guest-suite: {msg}", flush=True)
+
+
+def child_env():
+    env = dict(os.environ)
+    # meson test sets MALLOC_PERTURB_, which makes compilers and qemu slower and is no
+    # part of what is tested here.
+    env.pop("MALLOC_PERTURB_", None)
+    return env
+
+
+def run(cmd, what, cwd=None, log_file=None, timeout=None):
+    """Runs a host command; raises Fatal with the tail of its output on failure."""
+    t = time.monotonic()
+    log(f"{what}: {shlex.join(str(c) for c in cmd)}")
+    r = subprocess.run([str(c) for c in cmd], cwd=cwd, env=child_env(), text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=timeout)
+    if log_file:
+        Path(log_file).write_text(r.stdout)
+    if r.returncode != 0:
+        tail = "\n".join(r.stdout.strip().splitlines()[-25:])
+        raise Fatal(f"{what} failed (exit {r.returncode}):\n{tail}")
+    return r.stdout, time.monotonic() - t
+
+
+# ---------------------------------------------------------------------------
+# Host side: kernels, cross build, ABI checker
+# ---------------------------------------------------------------------------
+
+def fetch_kernels(cache, suite):
+    out, secs = run([REPO / "tools/fetch-kernel", "--cache", cache, "--print", "6.12", "6.1"],
+                    "fetch kernels", timeout=1200)
+    suite.timings.append(("fetch kernels (6.12, 6.1)", secs))
+    kernels = {}
+    for series in ("6.12", "6.1"):
+        env = {}
+        for line in (cache / series / "env").read_text().splitlines():
+            if "=" in line and not line.startswith("#"):
+                k, v = line.split("=", 1)
+                env[k] = shlex.split(v)[0] if v else ""
+        kernels[series] = env
+        log(f"kernel {series}: {env.get('KVER')} ({env.get('PKG_VERSION')})")
+    return kernels
+
+
+def meson_cmd():
+    meson = shutil.which("meson")
+    if meson:
+        return [meson]
+    return [sys.executable, "-m", "mesonbuild.mesonmain"]
+
+
+def configured_kernel_dir(cross_dir):
+    try:
+        opts = json.loads((cross_dir / "meson-info/intro-buildoptions.json").read_text())
+    except (OSError, ValueError):
+        return None
+    for o in opts:
+        if o.get("name") == "kernel_dir":
+            return o.get("value")
+    return None
+
+
+def cross_build(build_root, kdir, suite):
+    """BUILDDIR/aarch64: configured once, then ninja brings it up to date (a no-op when
+    nothing changed). Only the two targets the guest needs are built."""
+    cross_dir = build_root / "aarch64"
+    t = time.monotonic()
+    if not (cross_dir / "build.ninja").is_file() or \
+            not (cross_dir / "meson-private/coredata.dat").is_file():
+        shutil.rmtree(cross_dir, ignore_errors=True)
+        try:
+            run(meson_cmd() + ["setup", cross_dir, REPO, "--cross-file", CROSS_FILE,
+                               f"-Dkernel_dir={kdir}"],
+                "configure the aarch64 cross build",
+                log_file=build_root / "guest-runs/setup.log")
+        except Fatal as e:
+            shutil.rmtree(cross_dir, ignore_errors=True)  # configure again next time
+            raise Fatal(f"{e}\n(an arm64 library missing? tools/install-deps --guest "
+                        "installs them; full log in "
+                        f"{build_root / 'guest-runs/setup.log'})")
+    elif configured_kernel_dir(cross_dir) != str(kdir):
+        run(meson_cmd() + ["configure", cross_dir, f"-Dkernel_dir={kdir}"],
+            "point the cross build at the fetched 6.12 kdir")
+    ninja = shutil.which("ninja") or "ninja"
+    out, _ = run([ninja, "-C", cross_dir, "pgtbench", "kmod/pgtbench.ko"],
+                 "cross-build pgtbench and pgtbench.ko",
+                 log_file=build_root / "guest-runs/ninja.log", timeout=1800)
+    secs = time.monotonic() - t
+    suite.timings.append(("cross build (pgtbench, pgtbench.ko)", secs))
+    pgtbench, ko = cross_dir / "pgtbench", cross_dir / "kmod/pgtbench.ko"
+    for p in (pgtbench, ko):
+        if not p.is_file():
+            raise Fatal(f"{p} was not built (see {build_root / 'guest-runs/ninja.log'}); "
+                        "is the 6.12 kdir complete?")
+        if vm.read_elf_file(p).machine != vm.EM_AARCH64:
+            raise Fatal(f"{p} is not an aarch64 ELF file")
+    return pgtbench, ko
+
+
+def build_kmod_61(out_dir, kdir, suite):
+    """pgtbench.ko for the 6.1 guest: kbuild straight from a copy of kmod/ (the meson
+    cross build has room for one kernel_dir only). About 3 s."""
+    d = out_dir / "kmod-6.1"
+    d.mkdir()
+    for f in ("pgtbench.c", "pgtbench_abi.h", "Kbuild", "Makefile"):
+        shutil.copy(REPO / "kmod" / f, d / f)
+    _, secs = run(["make", "-C", d, f"KDIR={kdir}"], "build pgtbench.ko for 6.1",
+                  log_file=out_dir / "kmod-6.1.log", timeout=600)
+    suite.timings.append(("build pgtbench.ko for 6.1", secs))
+    return d / "pgtbench.ko"
+
+
+def build_abi_check(out_dir, suite):
+    exe = out_dir / "kmod_abi_check"
+    _, secs = run([CROSS_CC, "-std=gnu11", "-O2", "-Wall", "-Wextra", "-Werror", "-static",
+                   "-I", REPO / "kmod", "-o", exe, REPO / "tests/guest/kmod_abi_check.c"],
+                  "build kmod_abi_check (static)")
+    suite.timings.append(("build kmod_abi_check", secs))
+    return exe
+
+
+# ---------------------------------------------------------------------------
+# Guest runs
+# ---------------------------------------------------------------------------
+
+class Boot:
+    """One tools/vm run and what it brought back."""
+
+    def __init__(self, label, out_dir, rc, seconds):
+        self.label, self.rc, self.seconds = label, rc, seconds
+        self.dir = out_dir / label
+        self.results = self.dir / "results"
+        try:
+            self.timing = json.loads((self.dir / "timing.json").read_text())
+        except (OSError, ValueError):
+            self.timing = {}
+
+    def step_rc(self, name):
+        try:
+            return int((self.results / "steps" / f"{name}.rc").read_text().strip())
+        except (OSError, ValueError):
+            return None
+
+    def step_out(self, name, stream="out"):
+        try:
+            return (self.results / "steps" / f"{name}.{stream}").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def step_json(self, name):
+        return json.loads(self.step_out(name))
+
+    def ran(self, name):
+        return (self.results / "steps" / f"{name}.rc").is_file()
+
+    def file_json(self, rel):
+        return json.loads((self.results / rel).read_text())
+
+    def dmesg(self):
+        try:
+            return (self.dir / "dmesg.txt").read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+def boot(label, image, pgtbench, out_dir, script, files, kmod=None):
+    script_path = out_dir / f"{label}.sh"
+    script_path.write_text(script)
+    cmd = ["/usr/bin/python3", REPO / "tools/vm", "--kernel", f"{label}={image}",
+           "--pgtbench", pgtbench, "--cpu", GUEST_CPU, "--timeout", str(BOOT_TIMEOUT_S),
+           "--out-dir", out_dir, "--file", f"{script_path}:/tests/guest.sh"]
+    for src, dest in files:
+        cmd += ["--file", f"{src}:{dest}"]
+    if kmod:
+        cmd += ["--kmod", kmod]
+    cmd += ["--", "sh", "/tests/guest.sh"]
+    log(f"boot {label}: {shlex.join(str(c) for c in cmd)}")
+    t = time.monotonic()
+    r = subprocess.run([str(c) for c in cmd], env=child_env(), text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       timeout=BOOT_TIMEOUT_S + 120)
+    secs = time.monotonic() - t
+    (out_dir / f"{label}.vm.log").write_text(r.stdout)
+    for line in r.stdout.splitlines():
+        if line.startswith("vm:"):
+            print(f"    {line}", flush=True)
+    return Boot(label, out_dir, r.returncode, secs), r.stdout
+
+
+def splats_by_step(b):
+    """Kernel-log splats grouped by the guest step that was running (markers written
+    to /dev/kmsg by the guest script)."""
+    groups, step = {}, "boot"
+    for line in b.dmesg().splitlines():
+        m = re.search(r"pgtbench-guest-test: step (\S+)", line)
+        if m:
+            step = m.group(1)
+            continue
+        hits = vm.scan_kernel_log(line)
+        if hits:
+            groups.setdefault(step, []).extend(hits)
+    return groups
+
+
+def check_boot_clean(suite, b, vm_output):
+    """tools/vm exits 6 for a clean command with a dirty kernel log; the guest script
+    always exits 0, so anything else is the runner's or the guest's failure."""
+    rc_meaning = {0: "clean", 3: "timeout", 6: "kernel WARN/BUG/Oops in the guest log",
+                  125: "runner failed (qemu or result transfer)", 2: "usage error"}
+    detail = f"tools/vm exit {b.rc} ({rc_meaning.get(b.rc, 'guest script failed')})"
+    if b.rc not in (0, 6):
+        tail = "\n".join("      " + l for l in vm_output.strip().splitlines()[-20:])
+        detail += f"; see {b.dir}/console.log\n{tail}"
+    suite.check(f"[{b.label}] guest ran to completion and its kernel log is clean",
+                b.rc == 0, detail)
+    if b.rc == 6:
+        for step, lines in splats_by_step(b).items():
+            suite.check(f"[{b.label}] kernel log clean during step {step}", False,
+                        "; ".join(lines[:5]))
+
+
+def check_step(suite, b, name, want_rc=0):
+    rc = b.step_rc(name)
+    detail = f"exit {rc}, want {want_rc}"
+    err = b.step_out(name, "err").strip()
+    if rc != want_rc and err:
+        detail += f"; stderr: {' | '.join(err.splitlines()[-6:])}"
+    if rc is None:
+        detail = "did not run (no exit status came back)"
+    return suite.check(f"[{b.label}] `{name}` exits {want_rc}", rc == want_rc, detail)
+
+
+def check_env(suite, b, name, kernel_612):
+    try:
+        env = b.step_json(name)
+    except ValueError as e:
+        suite.check(f"[{b.label}] {name}: env --json parses", False, str(e))
+        return None
+    L = f"[{b.label}] {name}:"
+    suite.check(f"{L} arch aarch64", env.get("arch") == "aarch64", repr(env.get("arch")))
+    suite.check(f"{L} page size 4K", env.get("page_size_bytes") == 4096,
+                repr(env.get("page_size_bytes")))
+    thp = env.get("thp", {})
+    suite.check(f"{L} THP present, PMD order 9", thp.get("present") and
+                thp.get("pmd_order") == 9, json.dumps(thp)[:200])
+    anon_orders = sorted(s["order"] for s in thp.get("sizes", []) if s.get("anon"))
+    if kernel_612:
+        suite.check(f"{L} mTHP per-size controls with orders 2..9",
+                    thp.get("per_size_controls") is True and
+                    set(range(2, 10)) <= set(anon_orders),
+                    f"per_size_controls={thp.get('per_size_controls')} anon orders {anon_orders}")
+    else:
+        suite.check(f"{L} no per-size mTHP controls (6.1)",
+                    thp.get("per_size_controls") is False,
+                    f"per_size_controls={thp.get('per_size_controls')} anon orders {anon_orders}")
+    perf = env.get("perf", {})
+    suite.check(f"{L} kprobe PMU present", perf.get("kprobe_pmu") is True,
+                f"pmus {perf.get('pmus')}")
+    virt = env.get("virtualization", {})
+    suite.check(f"{L} virtualization.vm true", virt.get("vm") is True, json.dumps(virt))
+    rel = env.get("kernel", {}).get("release", "")
+    suite.check(f"{L} kernel release {'6.12' if kernel_612 else '6.1'}",
+                rel.startswith("6.12." if kernel_612 else "6.1."), rel)
+    return env
+
+
+# -- results files ---------------------------------------------------------------
+
+def validate_results(suite, label, doc, what):
+    schema_path = REPO / "results/schema.json"
+    if schema_path.is_file():
+        try:
+            import jsonschema  # python3-jsonschema (tools/install-deps)
+        except ImportError:
+            jsonschema = None
+            suite.note("results/schema.json exists but python3-jsonschema is missing "
+                       "(tools/install-deps); checked the structure only")
+        if jsonschema:
+            schema = json.loads(schema_path.read_text())
+            cls = jsonschema.validators.validator_for(schema)
+            errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.path))
+            suite.check(f"[{label}] {what} validates against results/schema.json",
+                        not errors, "; ".join(
+                            f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message[:160]}"
+                            for e in errors[:5]))
+    else:
+        if not getattr(validate_results, "noted", False):
+            suite.note("results/schema.json does not exist yet; checked the structure only")
+            validate_results.noted = True
+    ok = (isinstance(doc, dict) and isinstance(doc.get("context"), dict) and
+          isinstance(doc.get("benchmarks"), list) and
+          isinstance(doc.get("pgtbench"), dict) and
+          isinstance(doc["pgtbench"].get("env"), dict) and
+          isinstance(doc.get("entries"), list) and doc["entries"])
+    suite.check(f"[{label}] {what} has context, benchmarks, pgtbench.env, entries", ok,
+                f"top-level keys {sorted(doc) if isinstance(doc, dict) else type(doc)}")
+    return ok
+
+
+def find_entry(doc, scenario, **params):
+    for e in doc.get("entries", []):
+        if e.get("scenario") != scenario:
+            continue
+        p = e.get("params", {})
+        if all(p.get(k) == v for k, v in params.items()) and \
+                ("map" in params or "map" not in p):
+            return e
+    return None
+
+
+def check_fork_entry(suite, label, doc, order, mapping=None, reps=None):
+    params = {"order": order}
+    if mapping:
+        params["map"] = mapping
+    name = f"fork order {order}" + (f" map {mapping}" if mapping else "")
+    e = find_entry(doc, "fork", **params)
+    if not suite.check(f"[{label}] {name}: entry present", e is not None,
+                       f"entries: {[x.get('name') for x in doc.get('entries', [])]}"):
+        return None
+    suite.check(f"[{label}] {name}: status ok", e.get("status") == "ok",
+                f"status {e.get('status')!r}, reason {e.get('reason')!r}")
+    fork = e.get("metrics", {}).get("fork_ms", {})
+    samples = fork.get("samples", [])
+    want_n = reps if reps is not None else e.get("reps")
+    suite.check(f"[{label}] {name}: {want_n} fork_ms samples, all positive",
+                len(samples) == want_n and all(isinstance(s, (int, float)) and s > 0
+                                               for s in samples), f"samples {samples}")
+    folios = [c.get("folio") for c in e.get("checks", []) if isinstance(c, dict)]
+    bad = [f for f in folios if not (isinstance(f, dict) and f.get("ok") is True and
+                                     f.get("target_order") == order and
+                                     f.get("expect_pmd_mapped") == (mapping == "pmd"))]
+    suite.check(f"[{label}] {name}: folio check per sample, all ok",
+                len(folios) == len(samples) and folios and not bad,
+                f"{len(folios)} checks for {len(samples)} samples; failing: "
+                f"{json.dumps(bad[:1])[:300]}")
+    return fork.get("summary", {}).get("median")
+
+
+# ---------------------------------------------------------------------------
+# The two boots
+# ---------------------------------------------------------------------------
+
+def check_env_kmod(suite, b, name, loaded):
+    """The kmod part of `pgtbench env --json`: loaded and usable (the INFO handshake
+    passed) or absent."""
+    L = f"[{b.label}] {name}:"
+    if not check_step(suite, b, name):
+        return
+    try:
+        env = b.step_json(name)
+    except ValueError as e:
+        suite.check(f"{L} env --json parses", False, str(e))
+        return
+    kmod = env.get("kmod", {})
+    if not loaded:
+        suite.check(f"{L} kmod.loaded false", kmod.get("loaded") is False, json.dumps(kmod))
+        return
+    release = env.get("kernel", {}).get("release")
+    suite.check(f"{L} kmod.loaded true", kmod.get("loaded") is True, json.dumps(kmod))
+    suite.check(f"{L} kmod usable: ABI 1, 4K pages, NOP, release {release}",
+                kmod.get("usable") is True and kmod.get("abi_version") == 1 and
+                kmod.get("page_size_bytes") == 4096 and "nop" in kmod.get("caps", []) and
+                kmod.get("release") == release, json.dumps(kmod))
+
+
+def check_abi(suite, b, figures=None):
+    rc = b.step_rc("abi-check")
+    out = b.step_out("abi-check")
+    failing = [l for l in out.splitlines() if "=FAIL" in l]
+    summary = next((l for l in out.splitlines() if l.startswith("summary=")), "no summary")
+    err = b.step_out("abi-check", "err").strip()
+    detail = [f"exit {rc}"] + failing[:8] + ([f"stderr: {err[:300]}"] if err else [])
+    suite.check(f"[{b.label}] kmod ABI check ({summary})", rc == 0 and not failing,
+                "; ".join(detail))
+    m = re.search(r"^nop_1000_total_ns=(\d+)", out, re.M)
+    if m and figures is not None:
+        figures["kmod NOP ioctl, 1000 loops: total_ns"] = int(m.group(1))
+
+
+def check_612(suite, b, vm_output):
+    L = f"[{b.label}]"
+    check_boot_clean(suite, b, vm_output)
+    figures = {}
+
+    if check_step(suite, b, "env"):
+        env = check_env(suite, b, "env", kernel_612=True)
+        if env is not None:
+            suite.check(f"{L} env: kmod not loaded at boot",
+                        env.get("kmod", {}).get("loaded") is False, json.dumps(env.get("kmod")))
+
+    if check_step(suite, b, "list-quick"):
+        out = b.step_out("list-quick")
+        m = re.search(r"^\s*skip\s+(kmod_nop\S*):\s*(.*)$", out, re.M)
+        suite.check(f"{L} list quick.toml without the module: kmod_nop skipped, naming --kmod",
+                    m is not None and "--kmod" in m.group(2),
+                    m.group(0).strip() if m else "no skip line for kmod_nop")
+
+    if check_step(suite, b, "quick"):
+        try:
+            doc = b.file_json("quick.json")
+        except (OSError, ValueError) as e:
+            suite.check(f"{L} quick.json came back and parses", False, str(e))
+            doc = None
+        if doc is not None and validate_results(suite, b.label, doc, "quick.json"):
+            suite.check(f"{L} quick.json: pgtbench.env.arch aarch64",
+                        doc["pgtbench"]["env"].get("arch") == "aarch64",
+                        repr(doc["pgtbench"]["env"].get("arch")))
+            for order, mapping, key in ((0, None, "fork order 0"),
+                                        (9, "pmd", "fork order 9 pmd"),
+                                        (9, "pte", "fork order 9 pte")):
+                figures[key] = check_fork_entry(suite, b.label, doc, order, mapping, reps=3)
+            null = next((e for e in doc["entries"] if e.get("scenario") == "null"), None)
+            suite.check(f"{L} quick.json: null scenario ok",
+                        null is not None and null.get("status") == "ok",
+                        json.dumps(null)[:200] if null else "no null entry")
+            nop = next((e for e in doc["entries"] if e.get("scenario") == "kmod_nop"), None)
+            if nop is not None:  # quick.toml lists it; without --kmod it must skip
+                suite.check(f"{L} quick.json: kmod_nop skipped without --kmod",
+                            nop.get("status") == "skipped", json.dumps(nop)[:200])
+
+    if check_step(suite, b, "list-order4"):
+        out = b.step_out("list-order4")
+        suite.check(f"{L} order 4 (64K mTHP) is runnable on 6.12",
+                    re.search(r"^\s*run\s+fork/size:8M/order:4\s*$", out, re.M) is not None,
+                    "; ".join(l.strip() for l in out.splitlines() if "order:4" in l))
+
+    # pgtbench --kmod: loads, handshakes, unloads what it loaded.
+    check_env_kmod(suite, b, "env-kmod-option", loaded=True)
+    check_step(suite, b, "unloaded-after-env")
+    if check_step(suite, b, "kmod-nop"):
+        try:
+            doc = b.file_json("kmod_nop.json")
+            validate_results(suite, b.label, doc, "kmod_nop.json")
+            entries = [x for x in doc["entries"] if x.get("scenario") == "kmod_nop"]
+            bad = [x for x in entries if x.get("status") != "ok" or
+                   not x.get("metrics", {}).get("ioctl_ns", {}).get("samples")]
+            suite.check(f"{L} kmod_nop with --kmod: ok, with ioctl_ns samples",
+                        entries and not bad and doc["pgtbench"]["env"]["kmod"].get("usable"),
+                        json.dumps([{k: x.get(k) for k in ("name", "status", "reason")}
+                                    for x in (bad or entries)])[:300])
+            if entries and not bad:
+                figures["kmod_nop ioctl_ns (median)"] = \
+                    entries[0]["metrics"]["ioctl_ns"].get("summary", {}).get("median")
+        except (OSError, ValueError, KeyError, TypeError) as ex:
+            suite.check(f"{L} kmod_nop.json came back and parses", False, repr(ex))
+    check_step(suite, b, "unloaded-after-run")
+
+    # insmod by hand: the ABI itself, and a harness that must leave it loaded.
+    if check_step(suite, b, "insmod"):
+        check_env_kmod(suite, b, "env-kmod", loaded=True)
+        check_abi(suite, b, figures)
+        check_env_kmod(suite, b, "env-kmod-preloaded", loaded=True)
+        check_step(suite, b, "still-loaded")
+        check_step(suite, b, "rmmod")
+        check_env_kmod(suite, b, "env-after-rmmod", loaded=False)
+        check_step(suite, b, "ctl-gone")
+    return figures
+
+
+def check_61(suite, b, vm_output):
+    L = f"[{b.label}]"
+    check_boot_clean(suite, b, vm_output)
+    if check_step(suite, b, "env"):
+        check_env(suite, b, "env", kernel_612=False)
+
+    if check_step(suite, b, "list-quick"):
+        out = b.step_out("list-quick")
+        for variant in ("fork/size:64M/order:0", "fork/size:64M/order:9/map:pmd",
+                        "fork/size:64M/order:9/map:pte", "null"):
+            suite.check(f"{L} list quick.toml: {variant} runnable",
+                        re.search(rf"^\s*run\s+{re.escape(variant)}\s*$", out, re.M) is not None,
+                        "; ".join(l.strip() for l in out.splitlines()
+                                  if l.strip().startswith(("run", "skip"))))
+
+    if check_step(suite, b, "list-order4"):
+        out = b.step_out("list-order4")
+        m = re.search(r"^\s*skip\s+fork/size:8M/order:4:\s*(.*)$", out, re.M)
+        suite.check(f"{L} list order4.toml: order 4 skipped for the missing mTHP controls",
+                    m is not None and "mTHP" in m.group(1),
+                    m.group(1) if m else "no skip line for order 4")
+
+    if check_step(suite, b, "run-order4"):
+        try:
+            doc = b.file_json("order4.json")
+        except (OSError, ValueError) as e:
+            suite.check(f"{L} order4.json came back and parses", False, str(e))
+            doc = None
+        if doc is not None and validate_results(suite, b.label, doc, "order4.json"):
+            e4 = find_entry(doc, "fork", order=4)
+            suite.check(f"{L} run order4.toml: order 4 skipped, reason names the mTHP controls",
+                        e4 is not None and e4.get("status") == "skipped" and
+                        "mTHP" in e4.get("reason", "") and not e4.get("metrics", {}).get(
+                            "fork_ms", {}).get("samples"),
+                        json.dumps({k: e4.get(k) for k in ("status", "reason")}) if e4
+                        else "no order 4 entry")
+            for order, mapping in ((0, None), (9, "pmd"), (9, "pte")):
+                check_fork_entry(suite, b.label, doc, order, mapping, reps=2)
+
+    # The module built against 6.1's headers.
+    if check_step(suite, b, "insmod"):
+        check_env_kmod(suite, b, "env-kmod", loaded=True)
+        check_abi(suite, b)
+        check_step(suite, b, "rmmod")
+
+
+# ---------------------------------------------------------------------------
+
+def main(argv):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--build-root", required=True, type=Path,
+                   help="the meson build directory (kernels and the cross build go inside)")
+    args = p.parse_args(argv)
+    build_root = args.build_root.resolve()
+    start = time.monotonic()
+
+    missing = [t for t in (QEMU, CROSS_CC, CROSS_CXX) if shutil.which(t) is None]
+    if missing:
+        print(f"guest-suite: SKIP: {', '.join(missing)} not installed "
+              "(tools/install-deps --guest)", flush=True)
+        return EXIT_SKIP
+
+    out_dir = build_root / "guest-runs" / "last"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    cache = Path(os.environ.get("PGTBENCH_KERNEL_CACHE", build_root / "kernels")).resolve()
+    suite = Suite()
+    figures = {}
+    boots = []
+    try:
+        kernels = fetch_kernels(cache, suite)
+        kdir = Path(kernels["6.12"]["KDIR"])
+        pgtbench, ko = cross_build(build_root, kdir, suite)
+        abi_check = build_abi_check(out_dir, suite)
+        ko_61 = build_kmod_61(out_dir, Path(kernels["6.1"]["KDIR"]), suite)
+        order4 = out_dir / "order4.toml"
+        order4.write_text(ORDER4_TOML)
+
+        log("booting the 6.12 guest (quick run, kmod)")
+        b, out = boot("6.12", kernels["6.12"]["IMAGE"], pgtbench, out_dir, GUEST_612,
+                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")],
+                      kmod=ko)
+        boots.append(b)
+        figures = check_612(suite, b, out)
+
+        log("booting the 6.1 guest (no mTHP controls)")
+        b, out = boot("6.1", kernels["6.1"]["IMAGE"], pgtbench, out_dir, GUEST_61,
+                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")],
+                      kmod=ko_61)
+        boots.append(b)
+        check_61(suite, b, out)
+    except Fatal as e:
+        suite.check("setup", False, str(e))
+    except subprocess.TimeoutExpired as e:
+        suite.check("setup", False, f"timed out: {shlex.join(map(str, e.cmd))}")
+
+    total = time.monotonic() - start
+    print("\n=== guest suite summary ===")
+    for what, secs in suite.timings:
+        print(f"  {what:<40} {secs:7.1f} s")
+    for b in boots:
+        t = b.timing
+        print(f"  boot {b.label:<35} {b.seconds:7.1f} s  (boot to results "
+              f"{t.get('boot_to_exit_s', float('nan')):.1f} s, init at "
+              f"{t.get('guest_init_uptime_s', float('nan')):.1f} s, guest commands "
+              f"{t.get('command_s', float('nan')):.1f} s)")
+    print(f"  {'total':<40} {total:7.1f} s")
+    if figures:
+        print("  guest figures (6.12, emulated: TCG -cpu " + GUEST_CPU + "; not comparable "
+              "with hardware):")
+        for k, v in figures.items():
+            if isinstance(v, float):
+                v = f"{v:.3f} ms" if k.startswith("fork") else f"{v:.0f} ns"
+            print(f"    {k:<38} {v}")
+    for n in suite.notes:
+        print(f"  note: {n}")
+    print(f"  outputs: {out_dir}")
+    if suite.failures:
+        print(f"\nFAILED: {len(suite.failures)} of {len(suite.failures) + suite.passed} checks:")
+        for f in suite.failures:
+            print(f"  - {f}")
+        return EXIT_FAIL
+    print(f"\nPASSED: {suite.passed} checks")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
