@@ -27,12 +27,18 @@ def validate(doc):
     jsonschema.Draft202012Validator(SCHEMA).validate(doc)
 
 
+# Event counters, not settings: khugepaged moves them on its own.
+THP_COUNTERS = {"full_scans", "pages_collapsed"}
+
+
 def thp_settings():
-    """Every setting under the THP sysfs tree (stats excluded: they count events)."""
+    """Every setting under the THP sysfs tree (stats and counters excluded)."""
     out = {}
     for root, dirs, files in os.walk(THP):
         dirs[:] = [d for d in dirs if d != "stats"]
         for f in files:
+            if f in THP_COUNTERS:
+                continue
             path = os.path.join(root, f)
             try:
                 with open(path) as fh:
