@@ -3,6 +3,8 @@
  * null: the timing bracket with nothing inside. Its samples are the floor under every
  * other measurement (two clock reads plus the harness's bookkeeping between them);
  * a scenario whose numbers approach it measures the harness, not the kernel.
+ * With counters on it also times the counter bracket itself (start, stop and read of
+ * every counter), the cost they add around each measured operation.
  */
 #include "scenario.h"
 #include "util.h"
@@ -14,14 +16,26 @@ namespace {
 class NullInstance : public Instance
 {
 public:
+	explicit NullInstance(const RunContext &ctx) : ctx_(ctx) {}
+
 	Sample sample() override
 	{
+		Sample s;
 		uint64_t t0 = monotonicNs();
 		uint64_t t1 = monotonicNs();
-		Sample s;
 		s.values["bracket_ns"] = static_cast<double>(t1 - t0);
+		if (ctx_.counters) {
+			uint64_t c0 = monotonicNs();
+			ctx_.countersStart();
+			ctx_.countersStop(s);
+			uint64_t c1 = monotonicNs();
+			s.values["counters_bracket_ns"] = static_cast<double>(c1 - c0);
+		}
 		return s;
 	}
+
+private:
+	RunContext ctx_;
 };
 
 } /* namespace */
@@ -31,13 +45,15 @@ const ScenarioSpec null_scenario = {
 	.name = "null",
 	.description = "empty timing bracket: the harness's per-sample overhead",
 	.params = {},
-	.metrics = {{"bracket_ns", "ns", Better::Lower, "time between two clock reads"}},
+	.metrics = {{"bracket_ns", "ns", Better::Lower, "time between two clock reads"},
+		    {"counters_bracket_ns", "ns", Better::Lower,
+		     "start + stop + read of every counter (when counting)"}},
 	.expand = {},
 	.supported = {},
 	.knobs = {},
 	.memory_bytes = {},
-	.prepare = [](const Point &, const RunContext &) -> std::unique_ptr<Instance> {
-		return std::make_unique<NullInstance>();
+	.prepare = [](const Point &, const RunContext &ctx) -> std::unique_ptr<Instance> {
+		return std::make_unique<NullInstance>(ctx);
 	},
 };
 

@@ -8,6 +8,7 @@
 #define PGT_SCENARIOS(X)                                                                           \
 	X(null)  /* the harness's own per-sample cost */                                           \
 	X(fork)  /* fork() of a populated anonymous region, per folio order */                    \
+	X(munmap) /* munmap() of a populated anonymous region, per folio order */                 \
 	X(kmod_nop) /* ioctl round trip into pgtbench.ko */                                        \
 	/* Add a new scenario here. */
 

@@ -75,6 +75,23 @@ void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
 				c.cpu = -1;
 			else
 				c.cpu = checkedInt(node, path, "cpu", 0, 65535);
+		} else if (k == "counters") {
+			if (!node.is_boolean())
+				throw UsageError(fmt::format("{}: counters: expected true or false", where(path, node)));
+			c.counters = node.as_boolean()->get();
+		} else if (k == "events" || k == "flush_sites") {
+			const toml::array *arr = node.as_array();
+			std::vector<std::string> names;
+			for (size_t i = 0; arr && i < arr->size(); i++) {
+				const toml::node &n = *arr->get(i);
+				if (!n.is_string() || n.as_string()->get().empty())
+					throw UsageError(fmt::format("{}: {}: expected non-empty strings",
+								     where(path, n), k));
+				names.push_back(n.as_string()->get());
+			}
+			if (!arr)
+				throw UsageError(fmt::format("{}: {}: expected a list of strings", where(path, node), k));
+			(k == "events" ? c.events : c.flush_sites) = names;
 		} else if (k == "label" || k == "filter") {
 			if (!node.is_string())
 				throw UsageError(fmt::format("{}: {}: expected a string", where(path, node), k));
@@ -97,7 +114,7 @@ void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
 			}
 		} else {
 			throw UsageError(fmt::format("{}: unknown key '{}' in [run] (known: reps, warmup, "
-						     "label, cpu, filter)",
+						     "label, cpu, filter, counters, events, flush_sites)",
 						     where(path, node), k));
 		}
 	}
@@ -294,6 +311,9 @@ nlohmann::json RunConfig::toJson() const
 	j["label"] = label;
 	j["cpu"] = cpu < 0 ? nlohmann::json("auto") : nlohmann::json(cpu);
 	j["filter"] = filter;
+	j["counters"] = counters;
+	j["events"] = events ? nlohmann::json(*events) : nlohmann::json("default");
+	j["flush_sites"] = flush_sites ? nlohmann::json(*flush_sites) : nlohmann::json("default");
 	nlohmann::json sc = nlohmann::json::object();
 	for (const auto &s : scenarios) {
 		nlohmann::json t = nlohmann::json::object();

@@ -2,7 +2,7 @@
 /*
  * Run configuration: a TOML file (configs/<name>.toml) plus command-line overrides.
  *
- *   [run]             reps, warmup, label, cpu, filter
+ *   [run]             reps, warmup, label, cpu, filter, counters, events, flush_sites
  *   [<scenario>]      the scenario's parameters (see `pgtbench list`), plus reps/warmup
  *
  * A config runs exactly the scenarios that have a table; without a config file every
@@ -35,6 +35,10 @@ struct RunConfig {
 	std::string label;
 	int cpu = -1; /* -1: choose automatically */
 	std::string filter;
+	/* Counters around each timed operation; unset lists = the machine's defaults. */
+	bool counters = true;
+	std::optional<std::vector<std::string>> events;
+	std::optional<std::vector<std::string>> flush_sites;
 	std::vector<ScenarioConfig> scenarios;
 
 	nlohmann::json toJson() const;

@@ -21,6 +21,8 @@ struct Part {
 };
 
 constexpr std::array implementers{
+	/* 0x00 is reserved for software: qemu's "max" CPU model uses it. */
+	Implementer{0x00, "QEMU"},
 	Implementer{0x41, "Arm"},     Implementer{0x42, "Broadcom"},
 	Implementer{0x43, "Cavium"},  Implementer{0x46, "Fujitsu"},
 	Implementer{0x48, "HiSilicon"}, Implementer{0x4e, "NVIDIA"},
@@ -31,6 +33,7 @@ constexpr std::array implementers{
 
 /* Parts that appear in the machines this suite is run on; the rest print as numbers. */
 constexpr std::array parts{
+	Part{0x00, 0x051, "QEMU max"},
 	Part{0x41, 0xd03, "Cortex-A53"},
 	Part{0x41, 0xd04, "Cortex-A35"},
 	Part{0x41, 0xd05, "Cortex-A55"},

@@ -30,18 +30,6 @@ std::string cpuinfoField(const std::string &line)
 	return colon == std::string::npos ? std::string() : trim(line.substr(colon + 1));
 }
 
-std::optional<int> readInt(const std::string &path)
-{
-	auto line = readLine(path);
-	if (!line)
-		return std::nullopt;
-	try {
-		return std::stoi(*line);
-	} catch (...) {
-		return std::nullopt;
-	}
-}
-
 unsigned log2u(uint64_t v)
 {
 	unsigned r = 0;

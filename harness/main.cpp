@@ -12,12 +12,14 @@
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 
+#include "compare.h"
 #include "config.h"
 #include "env.h"
 #include "errors.h"
 #include "kmod.h"
 #include "knobs.h"
 #include "pin.h"
+#include "plot.h"
 #include "results.h"
 #include "runner.h"
 #include "table.h"
@@ -37,6 +39,20 @@ struct RunArgs {
 	std::string label;
 	std::string out;
 	int cpu = -2;
+	bool plot = false;
+	std::string plot_path; /* empty with plot: next to the results file */
+};
+
+struct CompareArgs {
+	std::vector<std::string> files;
+	std::vector<std::string> metrics;
+	std::string format = "cover-letter";
+	std::string rows = "label";
+	std::vector<std::string> columns;
+	double alpha = 0.05;
+	bool stdev = false;
+	size_t width = 80;
+	std::string out; /* plot only */
 };
 
 /* --kmod PATH: load pgtbench.ko for this command (and unload it after, if we loaded it). */
@@ -162,12 +178,77 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	checkOutputWritable(out);
 	int cpu = pinThread(config.cpu);
 
+	std::string plot = a.plot_path.empty() ? plotPathFor(out) : a.plot_path;
+	if (a.plot)
+		checkPlotOutput(plot);
+
 	RunOutput run = runEntries(std::move(entries), env, cpu, journal);
-	writeJsonAtomic(out, buildResults(run, config, env, label, argv));
+	nlohmann::json doc = buildResults(run, config, env, label, argv);
+	writeJsonAtomic(out, doc);
 	fmt::print("{}", formatRunTable(run.entries, env, label, cpu));
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
+	if (a.plot && run.exitCode() != kExitSkipped) {
+		/* The results file is safe on disk; a failing plot only changes the exit code. */
+		try {
+			plotComparison(buildComparison({parseResultsFile(doc, out)}, CompareOptions{}), plot);
+			fmt::print(stderr, "plot: {}\n", plot);
+		} catch (const std::exception &e) {
+			fmt::print(stderr, "pgtbench: {}\n", e.what());
+			return kExitRuntime;
+		}
+	}
 	return run.exitCode();
+}
+
+Comparison comparisonFor(const CompareArgs &a)
+{
+	std::vector<ResultsFile> files;
+	for (const auto &path : a.files)
+		files.push_back(loadResultsFile(path));
+	CompareOptions o;
+	o.metrics = a.metrics;
+	o.rows = a.rows;
+	o.columns = a.columns;
+	o.alpha = a.alpha;
+	o.stdev = a.stdev;
+	o.width = a.width;
+	return buildComparison(std::move(files), o);
+}
+
+int cmdCompare(const CompareArgs &a)
+{
+	fmt::print("{}", formatComparison(comparisonFor(a), a.format));
+	return kExitOk;
+}
+
+int cmdPlot(const CompareArgs &a)
+{
+	checkPlotOutput(a.out);
+	plotComparison(comparisonFor(a), a.out);
+	fmt::print(stderr, "plot: {}\n", a.out);
+	return kExitOk;
+}
+
+/* The options compare and plot share: which files, metrics, rows and columns. */
+void addCompareOptions(CLI::App *cmd, CompareArgs &a)
+{
+	cmd->add_option("files", a.files, "results files; the first one's label is the baseline (0%)")
+		->required();
+	cmd->add_option("--metric", a.metrics,
+			"metric(s) to show: a name (fork_ms), its stem (fork), primary or all; "
+			"default: each entry's primary metric")
+		->delimiter(',')
+		->allow_extra_args(false); /* --metric a,b or repeated: never swallow the files */
+	cmd->add_option("--rows", a.rows, "what makes a row: label (default) or kernel")
+		->check(CLI::IsMember({"label", "kernel"}));
+	cmd->add_option("--columns", a.columns,
+			"what makes a column besides the variant: machine, kernel or label, or a parameter "
+			"(size, order, ...); default: machine when a row spans several machines")
+		->delimiter(',')
+		->allow_extra_args(false);
+	cmd->add_option("--alpha", a.alpha, "significance level of the Mann-Whitney U test (default 0.05)")
+		->check(CLI::Range(1e-9, 0.5));
 }
 
 int cmdRestore()
@@ -235,6 +316,25 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
 		->check(CLI::Range(0, 65535));
 	run_cmd->add_option("--kmod", kmod_path, kmod_help);
+	auto *plot_opt = run_cmd->add_option("--plot", ra.plot_path,
+					     "then plot the results into FILE.png|svg (default: the results "
+					     "file's name with .png)")
+				 ->expected(0, 1);
+
+	CompareArgs ca;
+	auto *compare_cmd = app.add_subcommand("compare", "tables of results files for a cover letter: rows are "
+							  "labels, columns machines and variants, % vs the first");
+	addCompareOptions(compare_cmd, ca);
+	compare_cmd->add_option("--format", ca.format, "cover-letter (default), markdown, csv or json")
+		->check(CLI::IsMember(kCompareFormats));
+	compare_cmd->add_flag("--stdev", ca.stdev, "add each cell's standard deviation (% of its mean)");
+	compare_cmd->add_option("--width", ca.width, "cover-letter: wrap into several tables beyond this width")
+		->check(CLI::Range(40, 1000));
+
+	CompareArgs pa;
+	auto *plot_cmd = app.add_subcommand("plot", "bar and line plots of results files (plots/pgtbench_plot.py)");
+	addCompareOptions(plot_cmd, pa);
+	plot_cmd->add_option("--out", pa.out, "FILE.png or FILE.svg")->required();
 
 	auto *restore_cmd = app.add_subcommand("restore", "put back THP settings a killed run left changed");
 
@@ -267,8 +367,14 @@ int main(int argc, char **argv)
 			return cmdEnv(env_json);
 		if (*list_cmd)
 			return cmdList(list_config);
-		if (*run_cmd)
+		if (*run_cmd) {
+			ra.plot = plot_opt->count() > 0;
 			return cmdRun(ra, args);
+		}
+		if (*compare_cmd)
+			return cmdCompare(ca);
+		if (*plot_cmd)
+			return cmdPlot(pa);
 		if (*restore_cmd)
 			return cmdRestore();
 		if (*vm_cmd)

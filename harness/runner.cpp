@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "runner.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <regex>
 #include <sstream>
@@ -84,6 +85,7 @@ struct Live {
 	int done = 0;
 	bool started = false;
 	std::unique_ptr<KnobGuard> guard;
+	std::unique_ptr<Counters> counters;
 	std::unique_ptr<Instance> instance;
 	const Env *env = nullptr;
 	std::string journal;
@@ -92,6 +94,7 @@ struct Live {
 	void finish()
 	{
 		instance.reset();
+		counters.reset();
 		if (guard) {
 			entry->knobs_changed = guard->changes();
 			guard->restore();
@@ -111,7 +114,10 @@ struct Live {
 		for (const auto &k : entry->knobs)
 			guard->set(k.path, k.value);
 		entry->knobs_changed = guard->changes();
-		RunContext ctx{*env, cpu};
+		if (entry->counting)
+			counters = std::make_unique<Counters>(entry->events, entry->flush_sites, *env,
+							      Counters::Options{entry->spec->counters_inherit});
+		RunContext ctx{*env, cpu, counters.get()};
 		instance = entry->spec->prepare(entry->point, ctx);
 		for (int w = 0; w < entry->warmup; w++) {
 			progress->show(index, entry->name, w, entry->warmup, true);
@@ -148,6 +154,17 @@ void runOne(benchmark::State &state, Live &live, int cpu)
 				state.counters[m.name] = v->second;
 			}
 			e.checks.push_back(s.checks);
+			for (const auto &c : s.counters) {
+				CounterSeries &cs = e.counters[c.name];
+				cs.event = c.event;
+				cs.kind = c.kind;
+				cs.samples.push_back(c.value);
+				cs.in_group = c.in_group;
+				cs.time_enabled_ns += c.time_enabled_ns;
+				cs.time_running_ns += c.time_running_ns;
+				if (!c.value)
+					cs.reason = c.reason;
+			}
 		}
 	} catch (const std::exception &ex) {
 		live.fail(ex.what());
@@ -195,6 +212,9 @@ std::vector<Entry> planEntries(const RunConfig &config, const Env &env)
 			if (filter && !std::regex_search(e.name, *filter))
 				continue;
 			e.reps = sc.reps.value_or(config.reps);
+			e.counting = config.counters;
+			e.events = config.events.value_or(defaultEvents(env));
+			e.flush_sites = config.flush_sites.value_or(defaultFlushSites(env.arch));
 			e.warmup = sc.warmup.value_or(config.warmup);
 			if (spec.supported)
 				e.reason = spec.supported(p, env);
@@ -298,6 +318,34 @@ RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
 	return out;
 }
 
+bool CounterSeries::available() const
+{
+	return !samples.empty() && std::all_of(samples.begin(), samples.end(),
+					       [](const auto &v) { return v.has_value(); });
+}
+
+nlohmann::json CounterSeries::toJson() const
+{
+	nlohmann::json raw = nlohmann::json::array();
+	std::vector<double> values;
+	for (const auto &v : samples) {
+		raw.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+		if (v)
+			values.push_back(static_cast<double>(*v));
+	}
+	return {{"event", event},
+		{"kind", kind},
+		{"unit", "count"},
+		{"available", available()},
+		{"reason", available() ? "" : reason},
+		{"samples", raw},
+		{"summary", available() ? summarize(values).toJson() : nlohmann::json(nullptr)},
+		{"in_group", in_group},
+		/* running < enabled means the PMU multiplexed it and the values are scaled. */
+		{"time_enabled_ns", time_enabled_ns},
+		{"time_running_ns", time_running_ns}};
+}
+
 int RunOutput::exitCode() const
 {
 	bool ran = false, failed = false;
@@ -336,6 +384,10 @@ nlohmann::json Entry::toJson() const
 	for (const auto &k : knobs_changed)
 		knobs_json.push_back({{"path", k.path}, {"original", k.original}, {"value", k.value}});
 	j["knobs_changed"] = knobs_json;
+	nlohmann::json counters_json = nlohmann::json::object();
+	for (const auto &[name, c] : counters)
+		counters_json[name] = c.toJson();
+	j["counters"] = counters_json;
 	j["checks"] = checks;
 	return j;
 }

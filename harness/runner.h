@@ -20,6 +20,19 @@
 
 namespace pgt {
 
+/* One counter across an entry's repetitions. */
+struct CounterSeries {
+	std::string event;
+	std::string kind;
+	std::vector<std::optional<uint64_t>> samples; /* nullopt where unavailable */
+	std::string reason;			      /* last reason it was unavailable */
+	uint64_t time_enabled_ns = 0, time_running_ns = 0;
+	bool in_group = false;
+
+	bool available() const;
+	nlohmann::json toJson() const;
+};
+
 struct Entry {
 	std::string name;
 	const ScenarioSpec *spec = nullptr;
@@ -33,6 +46,9 @@ struct Entry {
 	std::vector<KnobChange> knobs_changed;
 	std::map<std::string, std::vector<double>> samples;
 	std::vector<nlohmann::json> checks; /* one per repetition */
+	bool counting = false;
+	std::vector<std::string> events, flush_sites;
+	std::map<std::string, CounterSeries> counters;
 
 	bool runnable() const { return status == "ok"; }
 	nlohmann::json toJson() const;

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "counters.h"
 #include "env.h"
 
 namespace pgt {
@@ -72,12 +73,28 @@ struct Knob {
 /* One repetition's numbers, and what was checked about the conditions it ran under. */
 struct Sample {
 	std::map<std::string, double> values;
+	std::vector<CounterReading> counters; /* around the timed operation, if counted */
 	nlohmann::json checks = nlohmann::json::object();
 };
 
 struct RunContext {
 	const Env &env;
-	int cpu = -1; /* where the measuring thread is pinned, -1 if not pinned */
+	int cpu = -1;		     /* where the measuring thread is pinned, -1 if not pinned */
+	Counters *counters = nullptr; /* opened for this variant; null when counting is off */
+
+	/* Bracket the timed operation (and nothing else) with these. */
+	void countersStart() const
+	{
+		if (counters)
+			counters->start();
+	}
+	void countersStop(Sample &s) const
+	{
+		if (counters) {
+			counters->stop();
+			s.counters = counters->read();
+		}
+	}
 };
 
 /* A prepared variant. sample() runs one repetition and throws RuntimeError on failure. */
@@ -104,6 +121,8 @@ struct ScenarioSpec {
 	/* Memory the variant needs at once, for the preflight (0 = negligible). */
 	std::function<uint64_t(const Point &, const Env &)> memory_bytes;
 	std::function<std::unique_ptr<Instance>(const Point &, const RunContext &)> prepare;
+	/* The timed work continues in child processes: counters must follow them. */
+	bool counters_inherit = false;
 
 	const ParamSpec *param(const std::string &name) const;
 	const MetricSpec *metric(const std::string &name) const;

@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <set>
+
+#include <fmt/ranges.h>
 
 #include <fmt/format.h>
 
@@ -63,6 +67,9 @@ std::string formatRunTable(const std::vector<Entry> &entries, const Env &env,
 		wname = std::max(wname, e.name.size());
 		for (const auto &m : e.spec->metrics)
 			wmetric = std::max(wmetric, m.name.size());
+		for (const auto &[name, c] : e.counters)
+			if (c.available())
+				wmetric = std::max(wmetric, name.size());
 	}
 	std::string out;
 	out += fmt::format("# pgtbench  label={}  {} {}  kernel {}  cpu {}\n", label, env.arch,
@@ -88,7 +95,28 @@ std::string formatRunTable(const std::vector<Entry> &entries, const Env &env,
 					   formatValue(s.min), formatValue(s.max), first ? folioColumn(e) : "");
 			first = false;
 		}
+		for (const auto &[name, c] : e.counters) {
+			/* All-zero counters (most flush sites, most of the time) stay in the JSON only. */
+			if (!c.available() || std::all_of(c.samples.begin(), c.samples.end(),
+							  [](const auto &x) { return *x == 0; }))
+				continue;
+			std::vector<double> v;
+			for (const auto &x : c.samples)
+				v.push_back(static_cast<double>(*x));
+			Summary s = summarize(v);
+			out += fmt::format("{:<{}} {:<{}} {:>5} {:>10} {:>10} {:>6.1f}% {:>10} {:>10}\n", "", wname,
+					   name, wmetric, s.n, formatValue(s.median), formatValue(s.mean),
+					   s.cv * 100.0, formatValue(s.min), formatValue(s.max));
+		}
 	}
+	/* Unavailable counters, once per reason: "n/a" is an answer, not an omission. */
+	std::map<std::string, std::set<std::string>> unavailable;
+	for (const auto &e : entries)
+		for (const auto &[name, c] : e.counters)
+			if (!c.available())
+				unavailable[c.reason].insert(name);
+	for (const auto &[reason, names] : unavailable)
+		out += fmt::format("# n/a: {}: {}\n", fmt::join(names, ", "), reason);
 	if (notes)
 		out += "# skipped/error rows carry their reason; `pgtbench list` shows all variants\n";
 	return out;

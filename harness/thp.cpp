@@ -231,6 +231,13 @@ AnonRegion::~AnonRegion()
 		munmap(addr_, size_);
 }
 
+void AnonRegion::unmap()
+{
+	if (addr_ && munmap(addr_, size_))
+		throw RuntimeError(fmt::format("munmap: {}", strerror(errno)));
+	addr_ = nullptr;
+}
+
 void AnonRegion::populate()
 {
 	/* One syscall faults the whole range in the kernel (5.14+); touch pages before that. */
@@ -319,6 +326,83 @@ FolioCheck AnonRegion::check(bool expect_pmd_mapped) const
 			c.achieved_fraction = c.pmd_mapped_fraction;
 	}
 	return c;
+}
+
+std::vector<ParamSpec> folioParams()
+{
+	return {
+		{.name = "size",
+		 .kind = ParamKind::Size,
+		 .help = "populated anonymous memory",
+		 .min = 2 << 20,
+		 .max = int64_t{1} << 40,
+		 .defaults = {"1G"},
+		 .list = true},
+		{.name = "order",
+		 .kind = ParamKind::Int,
+		 .help = "folio order (0 = base pages; 9 = 2M THP with 4K pages)",
+		 .min = 0,
+		 .max = 20,
+		 .defaults = {"0", "9"},
+		 .list = true},
+		{.name = "map",
+		 .kind = ParamKind::Choice,
+		 .help = "how PMD-order folios are mapped: pmd, or pte (PTE-remapped THP)",
+		 .choices = {"pmd", "pte"},
+		 .defaults = {"pmd", "pte"},
+		 .list = true},
+	};
+}
+
+std::vector<Point> expandFolioPoints(const ParamLists &lists, const Env &env)
+{
+	/* "map" only means something for the PMD order; smaller folios are always PTE-mapped. */
+	std::vector<Point> points;
+	for (const auto &size : lists.at("size"))
+		for (const auto &order : lists.at("order")) {
+			bool pmd = env.thp.pmd_order && std::get<int64_t>(order) == env.thp.pmd_order;
+			if (!pmd) {
+				points.push_back({{{"size", size}, {"order", order}}});
+				continue;
+			}
+			for (const auto &map : lists.at("map"))
+				points.push_back({{{"size", size}, {"order", order}, {"map", map}}});
+		}
+	return points;
+}
+
+std::string folioPointUnsupported(const Point &p, const Env &env)
+{
+	unsigned order = static_cast<unsigned>(p.integer("order"));
+	std::string why = thpOrderUnsupported(order, env);
+	if (!why.empty())
+		return why;
+	uint64_t folio = env.page_size_bytes << order;
+	uint64_t size = static_cast<uint64_t>(p.integer("size"));
+	if (size % folio)
+		return fmt::format("size {} is not a multiple of the order-{} folio size {}", formatSize(size),
+				   order, formatSize(folio));
+	if (p.has("map") && p.choice("map") == "pte" && size % env.thp.pmd_size_bytes)
+		return "size must be a multiple of the PMD size";
+	return {};
+}
+
+std::vector<Knob> folioPointKnobs(const Point &p, const Env &env)
+{
+	return thpKnobsForOrder(static_cast<unsigned>(p.integer("order")), env);
+}
+
+std::unique_ptr<AnonRegion> populateForPoint(const Point &p, const Env &env, FolioCheck *check)
+{
+	unsigned order = static_cast<unsigned>(p.integer("order"));
+	bool pmd_order = order > 0 && order == env.thp.pmd_order;
+	bool pte_mapped = p.has("map") ? p.choice("map") == "pte" : order > 0;
+	auto region = std::make_unique<AnonRegion>(static_cast<uint64_t>(p.integer("size")), order, env);
+	region->populate();
+	if (pmd_order && pte_mapped)
+		region->pteRemap();
+	*check = region->check(pmd_order && !pte_mapped);
+	return region;
 }
 
 } /* namespace pgt */

@@ -14,6 +14,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,15 @@
 
 namespace pgt {
 
+/*
+ * The parameters, variants and skip rules shared by every scenario that works on
+ * anonymous memory populated with folios of one order (fork, munmap, ...): size, order,
+ * and for the PMD order how it is mapped (pmd, or pte = PTE-remapped THP).
+ */
+std::vector<ParamSpec> folioParams();
+std::vector<Point> expandFolioPoints(const ParamLists &lists, const Env &env);
+std::string folioPointUnsupported(const Point &p, const Env &env);
+std::vector<Knob> folioPointKnobs(const Point &p, const Env &env);
 /* The sysfs settings that make anonymous faults allocate folios of `order`. */
 std::vector<Knob> thpKnobsForOrder(unsigned order, const Env &env);
 /* Why `order` cannot be selected on this kernel ("" = it can). */
@@ -80,6 +90,8 @@ public:
 	 */
 	void pteRemap();
 	FolioCheck check(bool expect_pmd_mapped) const;
+	/* munmap() now (the timed operation of some scenarios); the destructor then does nothing. */
+	void unmap();
 
 	char *data() const { return addr_; }
 	uint64_t size() const { return size_; }
@@ -91,5 +103,8 @@ private:
 	uint64_t page_size_ = 0;
 	uint64_t pmd_size_ = 0;
 };
+
+/* Map, populate and (for map:pte) PTE-remap the region a folio point describes. */
+std::unique_ptr<AnonRegion> populateForPoint(const Point &p, const Env &env, FolioCheck *check);
 
 } /* namespace pgt */

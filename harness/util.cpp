@@ -36,6 +36,18 @@ std::optional<std::string> readLine(const std::string &path)
 	return line;
 }
 
+std::optional<int> readInt(const std::string &path)
+{
+	auto line = readLine(path);
+	if (!line)
+		return std::nullopt;
+	try {
+		return std::stoi(*line);
+	} catch (...) {
+		return std::nullopt;
+	}
+}
+
 std::string trim(std::string_view s)
 {
 	const char *ws = " \t\r\n";

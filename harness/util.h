@@ -15,6 +15,8 @@ namespace pgt {
 
 /* Whole file as a string; nullopt when it cannot be opened (a missing sysfs knob is normal). */
 std::optional<std::string> readFile(const std::string &path);
+/* A file holding one integer (sysfs/procfs style); nullopt when unreadable or not a number. */
+std::optional<int> readInt(const std::string &path);
 /* First line without its newline; nullopt when unreadable. */
 std::optional<std::string> readLine(const std::string &path);
 

@@ -72,6 +72,23 @@ order = [0, 4, 9]
 map = ["pmd", "pte"]
 """
 
+# Counters in the guest: the emulated PMU counts cycles but not instructions, and the
+# kprobe PMU counts flush-site calls, which must grow with the work (munmap of 4x more
+# base pages walks 4x more PTE tables).
+COUNTERS_TOML = """\
+# tests/guest: counters around munmap at two sizes, and the counter bracket's own cost.
+[run]
+reps = 2
+warmup = 0
+
+[null]
+reps = 20
+
+[munmap]
+size = ["16M", "64M"]
+order = [0]
+"""
+
 # Shared by both guest scripts: each step's stdout, stderr and exit status land in
 # /results/steps/NAME.{out,err,rc}; a marker in the kernel log tells which step a
 # warning belongs to.
@@ -91,6 +108,7 @@ step env pgtbench env --json
 step list-quick pgtbench list /configs/quick.toml
 step quick pgtbench run /configs/quick.toml --out /results/quick.json
 step list-order4 pgtbench list /tests/order4.toml
+step counters pgtbench run /tests/counters.toml --out /results/counters.json
 # The harness loads the module itself (--kmod) and unloads it after.
 step env-kmod-option pgtbench env --json --kmod $KO
 step unloaded-after-env test ! -e /sys/module/pgtbench
@@ -463,6 +481,50 @@ def find_entry(doc, scenario, **params):
     return None
 
 
+def check_counters(suite, label, doc, figures):
+    """cycles counts, instructions is n/a with a reason (never 0), flush sites count and
+    grow with the work, and the counter bracket's own cost is recorded."""
+    L = f"[{label}] counters.json:"
+    small = find_entry(doc, "munmap", order=0, size_bytes=16 << 20)
+    large = find_entry(doc, "munmap", order=0, size_bytes=64 << 20)
+    if not suite.check(f"{L} munmap 16M and 64M ran", small and large and
+                       small["status"] == large["status"] == "ok",
+                       json.dumps([e and {k: e[k] for k in ("name", "status", "reason")}
+                                   for e in (small, large)])[:300]):
+        return
+
+    def counter(e, name):
+        return e.get("counters", {}).get(name, {})
+
+    def median(e, name):
+        c = counter(e, name)
+        return c.get("summary", {}).get("median") if c.get("available") else None
+
+    cyc = counter(large, "cycles")
+    suite.check(f"{L} cycles counted (emulated PMU)", cyc.get("available") and
+                all(v and v > 0 for v in cyc.get("samples", [])), json.dumps(cyc)[:200])
+    ins = counter(large, "instructions")
+    suite.check(f"{L} instructions unavailable, with a reason, never a zero",
+                ins.get("available") is False and ins.get("reason") and
+                all(v is None for v in ins.get("samples", [None])), json.dumps(ins)[:200])
+    fin_s, fin_l = median(small, "tlb_flush_calls.tlb_finish_mmu"), \
+        median(large, "tlb_flush_calls.tlb_finish_mmu")
+    suite.check(f"{L} tlb_finish_mmu: one call per munmap (kprobe PMU works)",
+                fin_s == 1 and fin_l == 1, f"16M {fin_s}, 64M {fin_l}")
+    pend_s, pend_l = median(small, "tlb_flush_calls.flush_tlb_batched_pending"), \
+        median(large, "tlb_flush_calls.flush_tlb_batched_pending")
+    suite.check(f"{L} flush_tlb_batched_pending grows with the size unmapped",
+                pend_s is not None and pend_l is not None and pend_l > pend_s > 0,
+                f"16M {pend_s}, 64M {pend_l}")
+    null = next((e for e in doc["entries"] if e.get("scenario") == "null"), None)
+    bracket = (null or {}).get("metrics", {}).get("counters_bracket_ns", {})
+    suite.check(f"{L} the counter bracket's cost is recorded", bool(bracket.get("samples")),
+                json.dumps(bracket)[:200])
+    figures["munmap 16M order 0 flush_tlb_batched_pending"] = pend_s
+    figures["munmap 64M order 0 flush_tlb_batched_pending"] = pend_l
+    figures["counter bracket ns (median)"] = bracket.get("summary", {}).get("median")
+
+
 def check_fork_entry(suite, label, doc, order, mapping=None, reps=None):
     params = {"order": order}
     if mapping:
@@ -579,6 +641,14 @@ def check_612(suite, b, vm_output):
                     re.search(r"^\s*run\s+fork/size:8M/order:4\s*$", out, re.M) is not None,
                     "; ".join(l.strip() for l in out.splitlines() if "order:4" in l))
 
+    if check_step(suite, b, "counters"):
+        try:
+            doc = b.file_json("counters.json")
+            if validate_results(suite, b.label, doc, "counters.json"):
+                check_counters(suite, b.label, doc, figures)
+        except (OSError, ValueError, KeyError, TypeError) as ex:
+            suite.check(f"{L} counters.json came back and parses", False, repr(ex))
+
     # pgtbench --kmod: loads, handshakes, unloads what it loaded.
     check_env_kmod(suite, b, "env-kmod-option", loaded=True)
     check_step(suite, b, "unloaded-after-env")
@@ -689,10 +759,13 @@ def main(argv):
         ko_61 = build_kmod_61(out_dir, Path(kernels["6.1"]["KDIR"]), suite)
         order4 = out_dir / "order4.toml"
         order4.write_text(ORDER4_TOML)
+        counters = out_dir / "counters.toml"
+        counters.write_text(COUNTERS_TOML)
 
         log("booting the 6.12 guest (quick run, kmod)")
         b, out = boot("6.12", kernels["6.12"]["IMAGE"], pgtbench, out_dir, GUEST_612,
-                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")],
+                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml"),
+                       (counters, "/tests/counters.toml")],
                       kmod=ko)
         boots.append(b)
         figures = check_612(suite, b, out)
@@ -724,7 +797,7 @@ def main(argv):
               "with hardware):")
         for k, v in figures.items():
             if isinstance(v, float):
-                v = f"{v:.3f} ms" if k.startswith("fork") else f"{v:.0f} ns"
+                v = f"{v:.3f} ms" if k.startswith("fork") else (f"{v:.0f} calls" if "flush" in k else f"{v:.0f} ns")
             print(f"    {k:<38} {v}")
     for n in suite.notes:
         print(f"  note: {n}")

@@ -2,6 +2,8 @@
 /* From config to variants: names, skip reasons, knob plans, and a real Google Benchmark run. */
 #include <gtest/gtest.h>
 
+#include "env_fixture.h"
+
 #include <fstream>
 #include <unistd.h>
 
@@ -14,13 +16,9 @@ using namespace pgt;
 
 namespace {
 
-Env fixture(const std::string &name)
+Env fixture(const std::string &name, const std::string &arch = "aarch64")
 {
-	EnvSources src;
-	src.root = std::string(FIXTURES) + "/env/" + name;
-	src.arch = "aarch64";
-	src.page_size_bytes = 4096;
-	return collectEnv(src);
+	return fixtureEnv(name, arch);
 }
 
 RunConfig forkConfig(std::vector<int64_t> orders, const std::string &size = "64M")

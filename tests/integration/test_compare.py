@@ -1,0 +1,307 @@
+#!/usr/bin/python3
+"""`pgtbench compare` and `pgtbench plot` end to end: golden outputs of every format,
+the numbers the formats share, the statistics against scipy, one-line refusals of bad
+input, and plots that are written whole or not at all. Needs no root: everything runs
+on tests/fixtures/results, except one `run --plot` of the null scenario.
+
+Environment: PGTBENCH (the binary), PGTBENCH_SOURCE (the repository root).
+PGTBENCH_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (then review
+the diff).
+"""
+
+import csv
+import glob
+import io
+import itertools
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import jsonschema
+import numpy as np
+from scipy import stats
+
+PGTBENCH = os.environ.get("PGTBENCH", "build/pgtbench")
+SOURCE = os.environ.get("PGTBENCH_SOURCE", ".")
+FIXTURES = "tests/fixtures/results"  # relative: file paths in the outputs stay stable
+GOLDEN = os.path.join(FIXTURES, "golden")
+UPDATE = os.environ.get("PGTBENCH_UPDATE_GOLDEN") == "1"
+
+
+def fixture_files(name):
+    return sorted(glob.glob(os.path.join(SOURCE, FIXTURES, name, "*.json")))
+
+
+def rel(paths):
+    return [os.path.relpath(p, SOURCE) for p in paths]
+
+
+MAP_MEM_V1 = rel(fixture_files("map_mem_v1"))
+MAP_MEM_V2 = rel(fixture_files("map_mem_v2"))
+AB = rel(fixture_files("synthetic_ab"))
+RECORDED = [os.path.join(FIXTURES, "recorded", f"default-run-{x}.json") for x in "ab"]
+
+GOLDENS = {
+    "map_mem_v1.txt": ["compare", *MAP_MEM_V1],
+    "map_mem_v2.txt": ["compare", *MAP_MEM_V2],
+    "map_mem_v2.md": ["compare", *MAP_MEM_V2, "--format", "markdown"],
+    "synthetic_ab.txt": ["compare", *AB],
+    "synthetic_ab-stdev.txt": ["compare", *AB, "--stdev"],
+    "synthetic_ab-all-metrics.txt": ["compare", *AB, "--metric", "all", "--width", "100"],
+    "synthetic_ab.md": ["compare", *AB, "--format", "markdown"],
+    "synthetic_ab.csv": ["compare", *AB, "--format", "csv"],
+    "synthetic_ab.json": ["compare", *AB, "--format", "json"],
+    "recorded-default.txt": ["compare", *RECORDED],
+    "recorded-default-teardown.txt": ["compare", *RECORDED, "--metric", "teardown", "--stdev"],
+}
+
+
+def run_pgt(*args, cwd=SOURCE, timeout=300):
+    return subprocess.run([PGTBENCH, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def cover_letter_cells(text):
+    """{(row, n): cell} from every table of a cover letter (n counts columns across tables)."""
+    cells, offset, width = {}, 0, 0
+    for block in text.split("\n\n"):
+        lines = block.splitlines()
+        if not any(l.startswith("---") for l in lines):
+            continue
+        body = lines[[i for i, l in enumerate(lines) if l.startswith("---")][-1] + 1:]
+        for line in body:
+            parts = [p.strip() for p in line.split("|")]
+            for i, cell in enumerate(parts[1:]):
+                cells[(parts[0], offset + i)] = cell
+            width = len(parts) - 1
+        offset += width
+    return cells
+
+
+class Compare(unittest.TestCase):
+    maxDiff = None
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory(prefix="pgtbench-compare-")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def path(self, name):
+        return os.path.join(self.tmp.name, name)
+
+    def assert_usage_error(self, proc, *needles):
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(proc.stdout, "")
+        lines = proc.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, proc.stderr)
+        for n in needles:
+            self.assertIn(n, lines[0])
+
+    # --- goldens -----------------------------------------------------------------
+
+    def test_every_format_matches_its_golden_file(self):
+        for name, args in GOLDENS.items():
+            with self.subTest(golden=name):
+                proc = run_pgt(*args)
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                golden = os.path.join(SOURCE, GOLDEN, name)
+                if UPDATE:
+                    os.makedirs(os.path.dirname(golden), exist_ok=True)
+                    with open(golden, "w") as fh:
+                        fh.write(proc.stdout)
+                    continue
+                with open(golden) as fh:
+                    self.assertEqual(proc.stdout, fh.read())
+
+    def test_fixtures_are_what_their_generators_write(self):
+        out = self.path("fixtures")
+        subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, FIXTURES, "make_fixtures.py"), out], check=True)
+        for sub in ("map_mem_v1", "map_mem_v2", "synthetic_ab"):
+            made = sorted(os.listdir(os.path.join(out, sub)))
+            self.assertEqual(made, sorted(os.path.basename(p) for p in fixture_files(sub)), sub)
+            for name in made:
+                with open(os.path.join(out, sub, name)) as a, \
+                        open(os.path.join(SOURCE, FIXTURES, sub, name)) as b:
+                    self.assertEqual(a.read(), b.read(), f"{sub}/{name}")
+        oracle = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, FIXTURES, "make_stats_oracle.py"),
+                                 "--stdout"], check=True, capture_output=True, text=True).stdout
+        with open(os.path.join(SOURCE, FIXTURES, "stats-oracle.json")) as fh:
+            self.assertEqual(oracle, fh.read())
+
+    def test_fixtures_are_valid_results_files(self):
+        with open(os.path.join(SOURCE, "results", "schema.json")) as fh:
+            validator = jsonschema.Draft202012Validator(json.load(fh))
+        for path in [p for d in ("map_mem_v1", "map_mem_v2", "synthetic_ab", "recorded") for p in fixture_files(d)]:
+            with self.subTest(path=path), open(path) as fh:
+                validator.validate(json.load(fh))
+
+    # --- the formats agree ----------------------------------------------------------
+
+    def test_markdown_and_csv_carry_the_cover_letters_numbers(self):
+        letter = cover_letter_cells(run_pgt("compare", *AB).stdout)
+        md = run_pgt("compare", *AB, "--format", "markdown").stdout
+        rows = list(csv.DictReader(io.StringIO(run_pgt("compare", *AB, "--format", "csv").stdout)))
+        md_rows = [l for l in md.splitlines() if l.startswith("| ") and not l.startswith("| :")][1:]
+        md_cells = {}
+        for line in md_rows:
+            parts = [p.strip() for p in line.strip("|").split("|")]
+            for i, cell in enumerate(parts[1:]):
+                md_cells[(parts[0], i)] = cell
+        self.assertEqual(md_cells, letter)
+        columns = []
+        for r in rows:
+            if r["column"] not in columns:
+                columns.append(r["column"])
+        self.assertEqual(len(letter), len(rows))
+        for r in rows:
+            cell = letter[(r["row"], columns.index(r["column"]))]
+            value, rest = cell.split(" ", 1)
+            decimals = len(value.split(".")[1]) if "." in value else 0
+            self.assertEqual(f"{float(r['mean']):.{decimals}f}", value, cell)
+            pct = float(r["change_percent"])
+            shown = float(re.search(r"\(([-+]?[\d.]+)%\)", rest).group(1))
+            self.assertAlmostEqual(shown, pct, delta=0.5 if abs(pct) >= 9.95 else 0.05)
+            self.assertEqual(f"({r['mark']})" in rest, bool(r["mark"]), cell)
+
+    def test_json_statistics_agree_with_scipy(self):
+        for files in (AB, RECORDED):
+            doc = json.loads(run_pgt("compare", *files, "--format", "json").stdout)
+            cells = {(c["row"], c["column"]): c for c in doc["cells"]}
+            checked = 0
+            for (r, col), cell in cells.items():
+                if not cell["present"] or cell["status"] != "ok":
+                    continue
+                x = np.array(cell["samples"])
+                if len(x) > 1:
+                    lo, hi = stats.t.interval(0.95, len(x) - 1, loc=x.mean(), scale=stats.sem(x))
+                    self.assertAlmostEqual(cell["ci95"]["low"], lo, delta=1e-9 * abs(lo) + 1e-12)
+                    self.assertAlmostEqual(cell["ci95"]["high"], hi, delta=1e-9 * abs(hi) + 1e-12)
+                if r == 0 or not cell["change"]:
+                    continue
+                base = np.array(cells[(0, col)]["samples"])
+                test = cell["change"]["test"]
+                tied = len(np.unique(np.concatenate([base, x]))) < len(base) + len(x)
+                if test["method"] == "normal":
+                    want = stats.mannwhitneyu(base, x, method="asymptotic").pvalue
+                elif not tied:
+                    want = stats.mannwhitneyu(base, x, method="exact").pvalue
+                else:
+                    continue  # exact with ties: tests/unit/test_stats.cpp enumerates those
+                self.assertAlmostEqual(test["p"], want, delta=1e-9 + 1e-7 * want, msg=cell["entry"])
+                self.assertAlmostEqual(cell["change"]["percent"], (x.mean() - base.mean()) / base.mean() * 100)
+                checked += 1
+            self.assertGreater(checked, 2)
+
+    # --- refusals --------------------------------------------------------------------
+
+    def write_variant(self, name, src, edit):
+        with open(os.path.join(SOURCE, src)) as fh:
+            doc = json.load(fh)
+        edit(doc)
+        with open(self.path(name), "w") as fh:
+            json.dump(doc, fh)
+        return self.path(name)
+
+    def test_bad_input_is_one_line_and_exit_2(self):
+        def resize(doc):
+            for e in doc["entries"]:
+                e["params"]["size_bytes"] //= 2
+                e["name"] = e["name"].replace("size:1G", "size:512M")
+            doc["pgtbench"]["label"] = "half"
+
+        half = self.write_variant("half.json", AB[0], resize)
+        with open(self.path("broken.json"), "w") as fh:
+            fh.write('{"pgtbench": {')
+        cases = [
+            (["compare", "/nonexistent/x.json"], "/nonexistent/x.json: cannot read"),
+            (["compare", AB[0], self.path("broken.json")], "not JSON"),
+            (["compare", AB[0], "results/schema.json"], "results/schema.json: top level: missing \"pgtbench\""),
+            (["compare", AB[0], half], "size differs (512M vs 1G)", "--columns size"),
+            (["compare", *AB, "--metric", "tlbi_count"], "no metric 'tlbi_count'"),
+            (["compare", *AB, "--columns", "granularity"], "no dimension 'granularity'"),
+            (["compare", *AB, "--format", "pdf"], "--format"),
+            (["compare", *AB, "--alpha", "2"], "--alpha"),
+            (["compare", *AB, "--rows", "machine"], "--rows"),
+            (["compare"], "files"),
+        ]
+        for args, *needles in cases:
+            with self.subTest(args=args):
+                self.assert_usage_error(run_pgt(*args), *needles)
+
+    def test_columns_size_puts_different_sizes_side_by_side(self):
+        def resize(doc):
+            for e in doc["entries"]:
+                e["params"]["size_bytes"] //= 2
+                e["name"] = e["name"].replace("size:1G", "size:512M")
+            doc["pgtbench"]["label"] = "half"
+
+        half = self.write_variant("half.json", AB[0], resize)
+        proc = run_pgt("compare", AB[0], half, "--columns", "size")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("size:512M", proc.stdout)
+        self.assertIn("half: no base value to compare", proc.stdout)
+
+    # --- plots -----------------------------------------------------------------------
+
+    def assert_plot(self, path, magic):
+        with open(path, "rb") as fh:
+            data = fh.read()
+        self.assertTrue(data.startswith(magic) or magic in data[:200], path)
+        self.assertGreater(len(data), 10000, path)
+        self.assertTrue(os.stat(path).st_mode & stat.S_IROTH, "a plot should be readable by others")
+        leftovers = [f for f in os.listdir(os.path.dirname(path)) if f.startswith(".pgtbench-plot-")]
+        self.assertEqual(leftovers, [])
+
+    def test_plot_writes_png_and_svg(self):
+        for files, extra, name in ((AB, [], "ab.png"), (MAP_MEM_V2, [], "map_mem.svg"),
+                                   (AB, ["--metric", "all"], "ab-all.png"), (RECORDED, [], "recorded.png")):
+            with self.subTest(name=name):
+                proc = run_pgt("plot", *files, *extra, "--out", self.path(name))
+                self.assertEqual(proc.returncode, 0, proc.stderr)
+                self.assertEqual(proc.stderr.strip(), f"plot: {self.path(name)}")
+                self.assert_plot(self.path(name), b"\x89PNG" if name.endswith(".png") else b"<svg")
+
+    def test_plot_refuses_bad_names_and_writes_nothing(self):
+        for out, needle in ((self.path("x.pdf"), "must end in .png or .svg"),
+                            ("/proc/pgtbench/x.png", "cannot create")):
+            with self.subTest(out=out):
+                self.assert_usage_error(run_pgt("plot", *AB, "--out", out), needle)
+        self.assertEqual(os.listdir(self.tmp.name), [])
+        self.assert_usage_error(run_pgt("plot", *AB, "--metric", "nope", "--out", self.path("y.png")), "nope")
+        self.assertEqual(os.listdir(self.tmp.name), [])
+
+    def test_plot_script_refuses_what_is_not_a_comparison(self):
+        proc = subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, "plots", "pgtbench_plot.py"),
+                               "--in", os.path.join(SOURCE, AB[0]), "--out", self.path("z.png")],
+                              capture_output=True, text=True)
+        self.assert_usage_error(proc, "not the output of `pgtbench compare --format json`")
+        self.assertEqual(os.listdir(self.tmp.name), [])
+
+    def test_run_plot_draws_the_results_it_just_wrote(self):
+        out = self.path("r.json")
+        env = dict(os.environ, PGTBENCH_JOURNAL=self.path("journal"))
+        proc = subprocess.run([PGTBENCH, "run", "--filter", "^null$", "--reps", "50", "--label", "t",
+                               "--out", out, "--plot"], capture_output=True, text=True, cwd=SOURCE, env=env,
+                              timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn(f"plot: {self.path('r.png')}", proc.stderr)
+        self.assert_plot(self.path("r.png"), b"\x89PNG")
+        proc = subprocess.run([PGTBENCH, "run", "--filter", "^null$", "--reps", "5", "--out", self.path("s.json"),
+                               "--plot", self.path("s.svg")], capture_output=True, text=True, cwd=SOURCE,
+                              env=env, timeout=300)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_plot(self.path("s.svg"), b"<svg")
+
+    def test_run_refuses_a_bad_plot_name_before_running(self):
+        proc = run_pgt("run", "--filter", "^null$", "--out", self.path("r.json"), "--plot", self.path("r.pdf"))
+        self.assert_usage_error(proc, "must end in .png or .svg")
+        self.assertEqual(os.listdir(self.tmp.name), [])
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Counters: honest names, real counts where the machine has them, reasons where not. */
+#include <gtest/gtest.h>
+
+#include "env_fixture.h"
+
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "counters.h"
+
+using namespace pgt;
+
+namespace {
+
+Env fixture(const std::string &name, const std::string &arch = "aarch64")
+{
+	return fixtureEnv(name, arch);
+}
+
+const CounterReading *find(const std::vector<CounterReading> &r, const std::string &name)
+{
+	for (const auto &c : r)
+		if (c.name == name)
+			return &c;
+	return nullptr;
+}
+
+} /* namespace */
+
+TEST(CounterNames, CarryWhatIsCounted)
+{
+	EXPECT_EQ(counterName("cycles"), "cycles");
+	EXPECT_EQ(counterName("arm_n1::L1D_TLB_REFILL"), "l1d_tlb_refill");
+	EXPECT_EQ(counterName("perf::PERF_COUNT_SW_PAGE_FAULTS"), "page_faults");
+	EXPECT_EQ(counterName("perf::PAGE-FAULTS"), "page_faults");
+	EXPECT_EQ(counterName("r0034"), "r0034");
+}
+
+TEST(CounterDefaults, FlushSitesAreArm64CallersNotInlineHelpers)
+{
+	auto sites = defaultFlushSites("aarch64");
+	for (const char *s : {"tlb_finish_mmu", "flush_tlb_batched_pending", "contpte_convert",
+			      "__purge_vmap_area_lazy"})
+		EXPECT_NE(std::find(sites.begin(), sites.end(), s), sites.end()) << s;
+	/* static inline on arm64: a kprobe could never fire there. */
+	EXPECT_EQ(std::find(sites.begin(), sites.end(), "flush_tlb_mm"), sites.end());
+}
+
+TEST(CounterDefaults, TlbEventsOnlyForDetectedNeoverseModels)
+{
+	Env e = fixture("qemu-deb61");
+	EXPECT_EQ(defaultEvents(e).size(), 3u);
+	e.perf.pfm_pmus = {"perf", "arm_n1"};
+	auto events = defaultEvents(e);
+	EXPECT_NE(std::find(events.begin(), events.end(), "arm_n1::L1D_TLB_REFILL"), events.end());
+	EXPECT_NE(std::find(events.begin(), events.end(), "arm_n1::DTLB_WALK"), events.end());
+}
+
+TEST(Counters, SoftwarePageFaultsMoveWithTheWork)
+{
+	Env env = probeEnv();
+	Counters c({"perf::PERF_COUNT_SW_PAGE_FAULTS"}, {}, env, {});
+	const size_t pages = 64;
+	long ps = sysconf(_SC_PAGESIZE);
+	char *p = static_cast<char *>(mmap(nullptr, pages * ps, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+	ASSERT_NE(p, MAP_FAILED);
+	madvise(p, pages * ps, MADV_NOHUGEPAGE);
+	c.start();
+	for (size_t i = 0; i < pages; i++)
+		p[i * ps] = 1;
+	c.stop();
+	auto r = c.read();
+	const CounterReading *pf = find(r, "page_faults");
+	ASSERT_TRUE(pf);
+	if (!pf->value)
+		GTEST_SKIP() << "software events unavailable here: " << pf->reason;
+	EXPECT_GE(*pf->value, pages);
+	EXPECT_LT(*pf->value, pages * 4);
+	EXPECT_GT(pf->time_running_ns, 0u);
+
+	/* Restarting counts only the new interval. */
+	c.start();
+	c.stop();
+	EXPECT_LT(*find(c.read(), "page_faults")->value, 4u);
+	munmap(p, pages * ps);
+}
+
+TEST(Counters, UnavailableCountersSayWhyAndAreNeverZero)
+{
+	Env env = probeEnv();
+	Counters c({"cycles", "no_such_event_anywhere"}, {}, env, {});
+	c.start();
+	c.stop();
+	auto r = c.read();
+	const CounterReading *bogus = find(r, "no_such_event_anywhere");
+	ASSERT_TRUE(bogus);
+	EXPECT_FALSE(bogus->value);
+	EXPECT_NE(bogus->reason.find("libpfm4"), std::string::npos) << bogus->reason;
+	const CounterReading *cycles = find(r, "cycles");
+	ASSERT_TRUE(cycles);
+	if (cycles->value)
+		EXPECT_GT(*cycles->value, 0u); /* a hardware counter that works counts something */
+	else
+		EXPECT_FALSE(cycles->reason.empty());
+}
+
+TEST(Counters, FlushSitesNeedTheKprobePmuAndTheSymbol)
+{
+	/* The fixture has a kprobe PMU but no /proc/kallsyms: symbol lookup fails first. */
+	Counters with_pmu({}, {"tlb_finish_mmu"}, fixture("altra-metal"), {});
+	auto r = with_pmu.read();
+	ASSERT_EQ(r.size(), 1u);
+	EXPECT_EQ(r[0].name, "tlb_flush_calls.tlb_finish_mmu");
+	EXPECT_EQ(r[0].kind, "flush_site");
+	EXPECT_FALSE(r[0].value);
+	EXPECT_NE(r[0].reason.find("kallsyms"), std::string::npos) << r[0].reason;
+
+	Counters without_pmu({}, {"tlb_finish_mmu"}, fixture("x86-kvm-nothp"), {});
+	auto q = without_pmu.read();
+	EXPECT_NE(q[0].reason.find("no kprobe PMU"), std::string::npos) << q[0].reason;
+}
+
+TEST(Counters, JsonShowsUnavailableAsNull)
+{
+	CounterReading r;
+	r.name = "cycles";
+	r.reason = "no such event";
+	auto j = r.toJson();
+	EXPECT_TRUE(j["value"].is_null());
+	EXPECT_EQ(j["reason"], "no such event");
+}
+
+TEST(Cmn, DvmEventIsFoundAndEncodedFromSysfs)
+{
+	std::string root = std::string(FIXTURES) + "/env/altra-metal";
+	auto events = cmnDvmEvents(root);
+	ASSERT_EQ(events, std::vector<std::string>{"arm_cmn_0/dn_rxreq_dvmop/"});
+	EXPECT_EQ(counterName(events[0]), "dvm_ops.arm_cmn_0");
+	SysfsEvent e = encodeSysfsEvent(root, events[0]);
+	EXPECT_EQ(e.error, "");
+	EXPECT_EQ(e.type, 12u);
+	EXPECT_EQ(e.config, 0x5ull | (0x1ull << 32));
+	EXPECT_EQ(e.cpu, 0);
+	/* Offered by default where the mesh exists... */
+	auto defaults = defaultEvents(fixtureEnv("altra-metal"));
+	EXPECT_NE(std::find(defaults.begin(), defaults.end(), events[0]), defaults.end());
+	/* ...and nowhere else. */
+	EXPECT_TRUE(cmnDvmEvents(std::string(FIXTURES) + "/env/qemu-deb61").empty());
+}
+
+TEST(Cmn, BadSysfsEventsSayWhy)
+{
+	std::string root = std::string(FIXTURES) + "/env/altra-metal";
+	EXPECT_NE(encodeSysfsEvent(root, "arm_cmn_0/no_such/").error.find("no event"), std::string::npos);
+	EXPECT_NE(encodeSysfsEvent(root, "arm_cmn_9/dn_rxreq_dvmop/").error.find("no PMU"), std::string::npos);
+	EXPECT_NE(encodeSysfsEvent(root, "/x/").error.find("pmu/event/"), std::string::npos);
+}
