@@ -34,6 +34,7 @@ public:
 	Sample sample() override
 	{
 		uint64_t in_kernel = 0;
+		pgtbench_counts counts = {};
 		uint64_t t0 = monotonicNs();
 		for (uint64_t i = 0; i < calls_; i++) {
 			pgtbench_nop arg = {};
@@ -41,11 +42,18 @@ public:
 			if (int rc = kmod_->nop(&arg))
 				throw RuntimeError(fmt::format("NOP ioctl: {}", strerror(-rc)));
 			in_kernel += arg.total_ns;
+			counts.tlbi_count += arg.counts.tlbi_count;
+			counts.dsb_count += arg.counts.dsb_count;
+			counts.isb_count += arg.counts.isb_count;
 		}
 		uint64_t t1 = monotonicNs();
 		Sample s;
 		s.values["ioctl_ns"] = static_cast<double>(t1 - t0) / static_cast<double>(calls_);
 		s.values["kernel_ns"] = static_cast<double>(in_kernel) / static_cast<double>(calls_);
+		/* What the module itself issued, exactly (an empty loop: none, and it says so). */
+		s.values["tlbi_count"] = static_cast<double>(counts.tlbi_count);
+		s.values["dsb_count"] = static_cast<double>(counts.dsb_count);
+		s.values["isb_count"] = static_cast<double>(counts.isb_count);
 		return s;
 	}
 
@@ -90,6 +98,9 @@ const ScenarioSpec kmod_nop_scenario = {
 		{
 			{"ioctl_ns", "ns", Better::Lower, "one NOP ioctl as user space sees it"},
 			{"kernel_ns", "ns", Better::Lower, "the part of it inside the module's loop"},
+			{"tlbi_count", "count", Better::Lower, "TLBIs the module issued for the sample"},
+			{"dsb_count", "count", Better::Lower, "DSBs the module issued for the sample"},
+			{"isb_count", "count", Better::Lower, "ISBs the module issued for the sample"},
 		},
 	.expand = {},
 	.supported = kmodNopSupported,

@@ -15,6 +15,7 @@
 #include <perfmon/pfmlib_perf_event.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "util.h"
 
@@ -449,6 +450,9 @@ std::string describeEvents(const Env &env, bool all)
 				out += fmt::format("  {}::{}\n", pinfo.name, name);
 		}
 	}
+	auto cmn = cmnDvmEvents(env.root);
+	out += fmt::format("mesh DVM operations (system-wide, bare metal): {}\n",
+			   cmn.empty() ? "n/a: no arm_cmn PMU" : fmt::format("{}", fmt::join(cmn, ", ")));
 	out += "flush sites (kprobe PMU, counted as tlb_flush_calls.<site>):\n";
 	std::optional<int> kprobe = pmuType(env.root, "kprobe");
 	for (const auto &site : defaultFlushSites(env.arch)) {

@@ -14,6 +14,7 @@
 
 #include "compare.h"
 #include "config.h"
+#include "counters.h"
 #include "env.h"
 #include "errors.h"
 #include "kmod.h"
@@ -31,6 +32,9 @@ using namespace pgt;
 namespace {
 
 struct RunArgs {
+	std::string events;	/* comma-separated, replaces the default set */
+	std::string flush_sites; /* likewise */
+	bool no_counters = false;
 	std::string config;
 	std::string filter;
 	std::string size;
@@ -95,6 +99,21 @@ RunConfig configFor(const RunArgs &a)
 	}
 	if (a.cpu != -2)
 		c.cpu = a.cpu;
+	auto list = [](const std::string &text, const char *what) {
+		std::vector<std::string> names;
+		for (const auto &n : split(text, ','))
+			if (!trim(n).empty())
+				names.push_back(trim(n));
+		if (names.empty())
+			throw UsageError(fmt::format("--{}: empty list", what));
+		return names;
+	};
+	if (!a.events.empty())
+		c.events = list(a.events, "events");
+	if (!a.flush_sites.empty())
+		c.flush_sites = list(a.flush_sites, "flush-sites");
+	if (a.no_counters)
+		c.counters = false;
 	return c;
 }
 
@@ -316,6 +335,13 @@ int main(int argc, char **argv)
 	run_cmd->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
 		->check(CLI::Range(0, 65535));
 	run_cmd->add_option("--kmod", kmod_path, kmod_help);
+	run_cmd->add_option("--events", ra.events,
+			    "counters around each timed operation, comma-separated libpfm4 names or "
+			    "pmu/event/ (default: cycles, instructions, page faults, TLB events; `pgtbench events`)");
+	run_cmd->add_option("--flush-sites", ra.flush_sites,
+			    "kernel functions whose calls are counted through the kprobe PMU "
+			    "(default: the TLB flush paths of this architecture)");
+	run_cmd->add_flag("--no-counters", ra.no_counters, "time only, no counters");
 	auto *plot_opt = run_cmd->add_option("--plot", ra.plot_path,
 					     "then plot the results into FILE.png|svg (default: the results "
 					     "file's name with .png)")
@@ -337,6 +363,12 @@ int main(int argc, char **argv)
 	plot_cmd->add_option("--out", pa.out, "FILE.png or FILE.svg")->required();
 
 	auto *restore_cmd = app.add_subcommand("restore", "put back THP settings a killed run left changed");
+
+	bool events_all = false;
+	auto *events_cmd = app.add_subcommand("events", "what can be counted here: libpfm4 PMU models and "
+							"events, flush sites, mesh DVM events");
+	events_cmd->add_flag("--all", events_all, "every event of every PMU model, not only TLB/cycle/"
+						  "instruction/fault ones");
 
 	auto *vm_cmd = app.add_subcommand("vm", "run a pgtbench command in emulated arm64 guests (tools/vm; "
 						"`pgtbench vm --help` for its options)");
@@ -377,6 +409,11 @@ int main(int argc, char **argv)
 			return cmdPlot(pa);
 		if (*restore_cmd)
 			return cmdRestore();
+		if (*events_cmd) {
+			Env env = probeEnv();
+			fmt::print("{}", describeEvents(env, events_all));
+			return kExitOk;
+		}
 		if (*vm_cmd)
 			return cmdVm(vm_cmd->remaining());
 	} catch (const UsageError &e) {

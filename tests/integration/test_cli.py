@@ -112,6 +112,24 @@ class Cli(unittest.TestCase):
         self.assertEqual(pte["pmd_mapped_fraction"], 0)
         self.assertGreater(pmd["pmd_mapped_fraction"], 0)
         self.assertEqual(len(entries["null"]["metrics"]["bracket_ns"]["samples"]), 100)
+        # The counter bracket's own cost is recorded next to the harness's.
+        self.assertEqual(len(entries["null"]["metrics"]["counters_bracket_ns"]["samples"]), 100)
+        for name in ("munmap/size:64M/order:0", "munmap/size:64M/order:9/map:pte"):
+            self.assertEqual(entries[name]["status"], "ok", entries[name]["reason"])
+            self.assertEqual(len(entries[name]["metrics"]["munmap_ms"]["samples"]), 3)
+        # Counters: every one either counted or n/a with its reason, never a bare zero.
+        fork0 = entries["fork/size:64M/order:0"]["counters"]
+        self.assertIn("cycles", fork0)
+        self.assertIn("tlb_flush_calls.tlb_finish_mmu", fork0)
+        for name, c in fork0.items():
+            if c["available"]:
+                self.assertTrue(all(v is not None for v in c["samples"]), name)
+            else:
+                self.assertTrue(c["reason"], name)
+                self.assertTrue(all(v is None for v in c["samples"]), name)
+        if fork0["page_faults"]["available"]:
+            # The parent's first write after fork() hits its now write-protected stack.
+            self.assertGreaterEqual(min(fork0["page_faults"]["samples"]), 1)
         # The human table names every variant.
         for name in entries:
             self.assertIn(name, proc.stdout)
@@ -239,6 +257,23 @@ class Cli(unittest.TestCase):
         human = self.run_pgt("env")
         self.assertEqual(human.returncode, 0)
         self.assertIn(os.uname().release, human.stdout)
+
+    def test_no_counters_means_none_opened(self):
+        out = self.path("nc.json")
+        proc = self.run_pgt("run", "--filter", "^null$", "--reps", "3", "--no-counters", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(out) as fh:
+            doc = json.load(fh)
+        validate(doc)
+        self.assertEqual(doc["entries"][0]["counters"], {})
+        self.assertEqual(doc["entries"][0]["metrics"]["counters_bracket_ns"]["samples"], [])
+        self.assert_usage_error(self.run_pgt("run", "--events", ","), "--events")
+
+    def test_events_lists_what_can_be_counted(self):
+        proc = self.run_pgt("events")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("flush sites", proc.stdout)
+        self.assertIn("tlb_finish_mmu", proc.stdout)
 
     def test_list_marks_every_variant(self):
         proc = self.run_pgt("list", "configs/default.toml")
