@@ -222,6 +222,15 @@ std::vector<std::string> defaultEvents(const Env &env)
 		if (startsWith(pmu, "arm_n") || startsWith(pmu, "arm_v"))
 			for (const char *e : {"L1D_TLB_REFILL", "L2D_TLB_REFILL", "DTLB_WALK"})
 				events.push_back(pmu + "::" + e);
+	/*
+	 * Apple's core PMUs (Asahi) are unknown to libpfm4 and there is one per core
+	 * cluster: ask each for cycles and instructions. Only the cluster the measuring
+	 * CPU belongs to counts; the other reports "never scheduled".
+	 */
+	for (const auto &pmu : env.perf.pmus)
+		if (startsWith(pmu, "apple_") && pmu.find("pmu") != std::string::npos)
+			for (const char *e : {"cycles", "instructions"})
+				events.push_back(pmu + "/" + e + "/");
 	for (const auto &dvm : cmnDvmEvents(env.root))
 		events.push_back(dvm);
 	return events;
@@ -281,6 +290,13 @@ Counters::Counters(const std::vector<std::string> &events, const std::vector<std
 			attr.config1 = se.config1;
 			attr.config2 = se.config2;
 			attr.read_format = kReadFormat;
+			if (se.cpu < 0) {
+				/* A core PMU: counts this thread like any other event. */
+				if (startsWith(ev, "apple_"))
+					attr.exclude_guest = 1; /* the Apple PMU driver insists */
+				add(std::move(c), attr);
+				continue;
+			}
 			attr.disabled = 1;
 			/*
 			 * A mesh PMU counts for the whole system (root only): it sees every
@@ -363,7 +379,13 @@ void Counters::start()
 		ioctl(c.fd, PERF_EVENT_IOC_RESET, c.fd == group_fd_ ? PERF_IOC_FLAG_GROUP : 0);
 		for (auto &m : counters_)
 			if (m.fd >= 0 && (m.fd == c.fd || m.leader == c.fd)) {
+				/*
+				 * Snapshot rather than trust RESET: with inherit, counts of
+				 * children that already exited live on in the parent and
+				 * RESET does not clear them.
+				 */
 				RawRead r = readRaw(m.fd);
+				m.start_value = r.value;
 				m.meta.time_enabled_ns = r.enabled;
 				m.meta.time_running_ns = r.running;
 			}
@@ -393,7 +415,8 @@ std::vector<CounterReading> Counters::read() const
 		 * machines do not allow the user-space path at all.
 		 */
 		RawRead raw = readRaw(c.fd);
-		/* Enabled/running times accumulate across enables; RESET only clears the count. */
+		raw.value -= c.start_value;
+		/* Enabled/running times accumulate across enables. */
 		r.time_enabled_ns = raw.enabled - c.meta.time_enabled_ns;
 		r.time_running_ns = raw.running - c.meta.time_running_ns;
 		if (r.time_running_ns == 0) {

@@ -68,6 +68,7 @@ private:
 		CounterReading meta;
 		int fd = -1;
 		int leader = -1; /* group leader fd, or -1 */
+		uint64_t start_value = 0;
 	};
 	std::vector<Counter> counters_;
 	int group_fd_ = -1;

@@ -177,6 +177,21 @@ void runOne(benchmark::State &state, Live &live, int cpu)
 
 } /* namespace */
 
+nlohmann::json parseGbenchJson(const std::string &text)
+{
+	/*
+	 * Google Benchmark prints non-finite doubles bare (the CV of an all-zero metric is
+	 * 0/0 = NaN), which is not JSON. They carry no number, so they become null.
+	 */
+	static const std::regex non_finite(R"((:\s*)-?(?:nan|NaN|inf|Inf|infinity|Infinity)\b)");
+	std::string clean = std::regex_replace(text, non_finite, "$1null");
+	try {
+		return nlohmann::json::parse(clean);
+	} catch (const nlohmann::json::exception &ex) {
+		throw RuntimeError(fmt::format("cannot parse Google Benchmark's JSON: {}", ex.what()));
+	}
+}
+
 std::optional<double> toSeconds(double value, const std::string &unit)
 {
 	if (unit == "s")
@@ -303,11 +318,7 @@ RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
 		CaptureReporter reporter;
 		benchmark::RunSpecifiedBenchmarks(&reporter);
 		progress.clear();
-		try {
-			out.gbench = nlohmann::json::parse(reporter.json());
-		} catch (const nlohmann::json::exception &ex) {
-			throw RuntimeError(fmt::format("cannot parse Google Benchmark's JSON: {}", ex.what()));
-		}
+		out.gbench = parseGbenchJson(reporter.json());
 	} else {
 		out.gbench = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
 	}

@@ -74,6 +74,9 @@ struct RunOutput {
 RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
 		     const std::string &journal_path);
 
+/* Google Benchmark's JSON output, with its bare NaN/inf values turned into null. */
+nlohmann::json parseGbenchJson(const std::string &text);
+
 /* Convert a metric value to seconds ("ms", "us", "ns", "s"); nullopt for non-times. */
 std::optional<double> toSeconds(double value, const std::string &unit);
 

@@ -157,3 +157,20 @@ TEST(Cmn, BadSysfsEventsSayWhy)
 	EXPECT_NE(encodeSysfsEvent(root, "arm_cmn_9/dn_rxreq_dvmop/").error.find("no PMU"), std::string::npos);
 	EXPECT_NE(encodeSysfsEvent(root, "/x/").error.find("pmu/event/"), std::string::npos);
 }
+
+TEST(Apple, EachClusterPmuIsAskedForCyclesAndInstructions)
+{
+	Env e = fixtureEnv("m1-asahi");
+	EXPECT_EQ(e.cpu.model, "Apple M1 Icestorm + Apple M1 Firestorm");
+	auto events = defaultEvents(e);
+	for (const char *want : {"apple_icestorm_pmu/cycles/", "apple_firestorm_pmu/cycles/",
+				 "apple_icestorm_pmu/instructions/", "apple_firestorm_pmu/instructions/"})
+		EXPECT_NE(std::find(events.begin(), events.end(), want), events.end()) << want;
+	EXPECT_EQ(counterName("apple_firestorm_pmu/cycles/"), "cycles.apple_firestorm_pmu");
+	SysfsEvent cyc = encodeSysfsEvent(e.root, "apple_firestorm_pmu/cycles/");
+	EXPECT_EQ(cyc.error, "");
+	EXPECT_EQ(cyc.type, 10u);
+	EXPECT_EQ(cyc.config, 0x02u);
+	EXPECT_EQ(cyc.cpu, -1); /* a core PMU: counted per thread, not system-wide */
+	EXPECT_EQ(encodeSysfsEvent(e.root, "apple_icestorm_pmu/instructions/").config, 0x8cu);
+}

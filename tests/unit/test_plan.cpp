@@ -179,3 +179,16 @@ TEST(Run, AllSkippedExitsWithKselftestSkip)
 	out.entries.push_back(bad);
 	EXPECT_EQ(out.exitCode(), kExitRuntime);
 }
+
+TEST(Run, GoogleBenchmarksBareNanBecomesNull)
+{
+	auto j = parseGbenchJson(R"({"benchmarks": [{"name": "x/cv", "dsb_count": NaN, "a": -nan,
+		"b": inf, "c": 1.5, "label": "NaN stays text"}]})");
+	const auto &b = j["benchmarks"][0];
+	EXPECT_TRUE(b["dsb_count"].is_null());
+	EXPECT_TRUE(b["a"].is_null());
+	EXPECT_TRUE(b["b"].is_null());
+	EXPECT_EQ(b["c"], 1.5);
+	EXPECT_EQ(b["label"], "NaN stays text");
+	EXPECT_THROW(parseGbenchJson("{broken"), RuntimeError);
+}
