@@ -8,7 +8,14 @@
 #define PGT_SCENARIOS(X)                                                                           \
 	X(null)  /* the harness's own per-sample cost */                                           \
 	X(fork)  /* fork() of a populated anonymous region, per folio order */                    \
+	X(fault)  /* first touch of a fresh anonymous region, per folio order */                   \
 	X(munmap) /* munmap() of a populated anonymous region, per folio order */                 \
+	X(dontneed) /* one MADV_DONTNEED over the region */                                        \
+	X(pte_dontneed) /* MADV_DONTNEED per base page */                                          \
+	X(cow)    /* writes after fork() with the child alive */                                   \
+	X(cow_reuse) /* writes after fork() with the child gone */                                 \
+	X(remap)  /* PTE-remap of PMD-mapped THPs */                                               \
+	X(mprotect) /* mprotect() of the whole region */                                           \
 	X(kmod_nop) /* ioctl round trip into pgtbench.ko */                                        \
 	/* Add a new scenario here. */
 

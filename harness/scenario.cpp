@@ -102,6 +102,32 @@ std::string pointName(const ScenarioSpec &spec, const Point &point)
 	return name;
 }
 
+namespace {
+
+class FunctionInstance : public Instance
+{
+public:
+	FunctionInstance(const Point &p, const RunContext &ctx, SampleFn fn)
+		: point_(p), ctx_(ctx), fn_(std::move(fn))
+	{
+	}
+	Sample sample() override { return fn_(point_, ctx_); }
+
+private:
+	Point point_;
+	RunContext ctx_;
+	SampleFn fn_;
+};
+
+} /* namespace */
+
+PrepareFn eachRepetition(SampleFn fn)
+{
+	return [fn](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
+		return std::make_unique<FunctionInstance>(p, ctx, fn);
+	};
+}
+
 const ScenarioSpec *findScenario(const std::string &name)
 {
 	for (const ScenarioSpec *s : scenarios())

@@ -105,6 +105,11 @@ public:
 	virtual Sample sample() = 0;
 };
 
+using PrepareFn = std::function<std::unique_ptr<Instance>(const Point &, const RunContext &)>;
+using SampleFn = std::function<Sample(const Point &, const RunContext &)>;
+/* prepare() for scenarios without per-variant state: each repetition calls fn. */
+PrepareFn eachRepetition(SampleFn fn);
+
 struct ScenarioSpec {
 	std::string name;
 	std::string description;
@@ -120,7 +125,7 @@ struct ScenarioSpec {
 	std::function<std::vector<Knob>(const Point &, const Env &)> knobs;
 	/* Memory the variant needs at once, for the preflight (0 = negligible). */
 	std::function<uint64_t(const Point &, const Env &)> memory_bytes;
-	std::function<std::unique_ptr<Instance>(const Point &, const RunContext &)> prepare;
+	PrepareFn prepare;
 	/* The timed work continues in child processes: counters must follow them. */
 	bool counters_inherit = false;
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "thp.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -361,7 +362,7 @@ std::vector<Point> expandFolioPoints(const ParamLists &lists, const Env &env)
 	for (const auto &size : lists.at("size"))
 		for (const auto &order : lists.at("order")) {
 			bool pmd = env.thp.pmd_order && std::get<int64_t>(order) == env.thp.pmd_order;
-			if (!pmd) {
+			if (!pmd || !lists.count("map")) {
 				points.push_back({{{"size", size}, {"order", order}}});
 				continue;
 			}
@@ -390,6 +391,56 @@ std::string folioPointUnsupported(const Point &p, const Env &env)
 std::vector<Knob> folioPointKnobs(const Point &p, const Env &env)
 {
 	return thpKnobsForOrder(static_cast<unsigned>(p.integer("order")), env);
+}
+
+ScenarioSpec folioScenario(std::string name, std::string description, MetricSpec metric,
+			   PrepareFn prepare)
+{
+	return {
+		.name = std::move(name),
+		.description = std::move(description),
+		.params = folioParams(),
+		.metrics = {std::move(metric)},
+		.expand = expandFolioPoints,
+		.supported = folioPointUnsupported,
+		.knobs = folioPointKnobs,
+		.memory_bytes = [](const Point &p, const Env &) {
+			uint64_t size = static_cast<uint64_t>(p.integer("size"));
+			return size + size / 512;
+		},
+		.prepare = std::move(prepare),
+	};
+}
+
+std::vector<ParamSpec> folioParamsWithout(const std::string &name)
+{
+	std::vector<ParamSpec> params = folioParams();
+	params.erase(std::remove_if(params.begin(), params.end(),
+				    [&](const ParamSpec &p) { return p.name == name; }),
+		     params.end());
+	return params;
+}
+
+Sample timeRegionOp(const Point &p, const RunContext &ctx, const std::string &metric,
+		    const std::function<void(AnonRegion &)> &prepare,
+		    const std::function<void(AnonRegion &)> &op,
+		    const std::function<void(AnonRegion &)> &after)
+{
+	FolioCheck folio;
+	auto region = populateForPoint(p, ctx.env, &folio);
+	if (prepare)
+		prepare(*region);
+	Sample s;
+	ctx.countersStart();
+	uint64_t t0 = monotonicNs();
+	op(*region);
+	uint64_t t1 = monotonicNs();
+	ctx.countersStop(s);
+	if (after)
+		after(*region);
+	s.values[metric] = static_cast<double>(t1 - t0) / 1e6;
+	s.checks["folio"] = folio.toJson();
+	return s;
 }
 
 std::unique_ptr<AnonRegion> populateForPoint(const Point &p, const Env &env, FolioCheck *check)

@@ -95,6 +95,8 @@ public:
 
 	char *data() const { return addr_; }
 	uint64_t size() const { return size_; }
+	uint64_t pageSize() const { return page_size_; }
+	uint64_t pmdSize() const { return pmd_size_; }
 
 private:
 	char *addr_ = nullptr;
@@ -106,5 +108,25 @@ private:
 
 /* Map, populate and (for map:pte) PTE-remap the region a folio point describes. */
 std::unique_ptr<AnonRegion> populateForPoint(const Point &p, const Env &env, FolioCheck *check);
+/*
+ * A scenario on anonymous memory in folios of one order with the shared parameters,
+ * variants, skip rules and THP knobs; memory need = SIZE plus its page tables. Adjust
+ * the returned spec for anything else.
+ */
+ScenarioSpec folioScenario(std::string name, std::string description, MetricSpec metric,
+			   PrepareFn prepare);
+
+/* folioParams() without one of them (e.g. "map" where only one mapping makes sense). */
+std::vector<ParamSpec> folioParamsWithout(const std::string &name);
+
+/*
+ * One repetition of "populate, then time one operation on the region": populate and
+ * check the folios (untimed), prepare (untimed), then the operation inside the clock
+ * and counter bracket, then `after` (untimed). The time goes to `metric` in ms.
+ */
+Sample timeRegionOp(const Point &p, const RunContext &ctx, const std::string &metric,
+		    const std::function<void(AnonRegion &)> &prepare,
+		    const std::function<void(AnonRegion &)> &op,
+		    const std::function<void(AnonRegion &)> &after = {});
 
 } /* namespace pgt */

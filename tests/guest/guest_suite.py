@@ -89,6 +89,39 @@ size = ["16M", "64M"]
 order = [0]
 """
 
+# The mTHP matrix in miniature: a few operations at every order a kernel might offer.
+# 6.12 must run 0 and 2..9 (order 1 is never an anonymous size); 6.1 only 0 and 9.
+MATRIX_TOML = """\
+# tests/guest: every order x fault, munmap, cow (byte) at 4M, one repetition.
+[run]
+reps = 1
+warmup = 0
+counters = false
+
+[fault]
+size = "4M"
+order = [0, 2, 3, 4, 5, 6, 7, 8, 9]
+
+[munmap]
+size = "4M"
+order = [0, 2, 3, 4, 5, 6, 7, 8, 9]
+map = ["pte"]
+
+[cow]
+size = "4M"
+order = [0, 2, 3, 4, 5, 6, 7, 8, 9]
+map = ["pte"]
+write = ["byte"]
+"""
+
+# The THP settings, to compare before and after a run (stats and counters excluded).
+THP_SNAPSHOT_SH = r"""
+find /sys/kernel/mm/transparent_hugepage -type f ! -path '*/stats/*' \
+	! -name full_scans ! -name pages_collapsed | sort | while read f; do
+	echo "$f=$(cat "$f")"
+done
+"""
+
 # Shared by both guest scripts: each step's stdout, stderr and exit status land in
 # /results/steps/NAME.{out,err,rc}; a marker in the kernel log tells which step a
 # warning belongs to.
@@ -109,6 +142,9 @@ step list-quick pgtbench list /configs/quick.toml
 step quick pgtbench run /configs/quick.toml --out /results/quick.json
 step list-order4 pgtbench list /tests/order4.toml
 step counters pgtbench run /tests/counters.toml --out /results/counters.json
+step thp-before sh /tests/thp-snapshot.sh
+step matrix pgtbench run /tests/matrix.toml --out /results/matrix.json
+step thp-after sh /tests/thp-snapshot.sh
 # The harness loads the module itself (--kmod) and unloads it after.
 step env-kmod-option pgtbench env --json --kmod $KO
 step unloaded-after-env test ! -e /sys/module/pgtbench
@@ -131,6 +167,9 @@ step env pgtbench env --json
 step list-quick pgtbench list /configs/quick.toml
 step list-order4 pgtbench list /tests/order4.toml
 step run-order4 pgtbench run /tests/order4.toml --out /results/order4.json
+step thp-before sh /tests/thp-snapshot.sh
+step matrix pgtbench run /tests/matrix.toml --out /results/matrix.json
+step thp-after sh /tests/thp-snapshot.sh
 # The module built against the 6.1 headers.
 step insmod insmod /lib/pgtbench/pgtbench.ko
 step env-kmod pgtbench env --json
@@ -525,6 +564,47 @@ def check_counters(suite, label, doc, figures):
     figures["counter bracket ns (median)"] = bracket.get("summary", {}).get("median")
 
 
+def check_matrix(suite, b, kernel_612):
+    """Every cell ran with a verified folio size or was skipped with a reason, the orders
+    each kernel offers ran, and the THP settings are exactly as they were."""
+    L = f"[{b.label}] matrix:"
+    if check_step(suite, b, "thp-before") and check_step(suite, b, "thp-after"):
+        before, after = b.step_out("thp-before"), b.step_out("thp-after")
+        suite.check(f"{L} THP sysfs tree identical before and after",
+                    before == after and before.strip() != "",
+                    "; ".join(sorted(set(after.splitlines()) ^ set(before.splitlines())))[:300])
+    if not check_step(suite, b, "matrix"):
+        return
+    try:
+        doc = b.file_json("matrix.json")
+    except (OSError, ValueError) as e:
+        suite.check(f"{L} matrix.json came back and parses", False, str(e))
+        return
+    if not validate_results(suite, b.label, doc, "matrix.json"):
+        return
+    want = {0, 2, 3, 4, 5, 6, 7, 8, 9} if kernel_612 else {0, 9}
+    bad, ran = [], {}
+    for e in doc["entries"]:
+        order = e["params"].get("order")
+        if e["status"] == "skipped":
+            if not e["reason"] or order in want:
+                bad.append(f"{e['name']}: skipped ({e['reason']})")
+            continue
+        folio = (e.get("checks") or [{}])[0].get("folio", {})
+        if e["status"] != "ok" or folio.get("method") != "kpageflags" or \
+                folio.get("target_order") != order or folio.get("achieved_fraction") is None:
+            bad.append(f"{e['name']}: {e['status']} {e['reason']} folio={folio.get('method')}")
+            continue
+        ran.setdefault(e["scenario"], set()).add(order)
+        if folio.get("achieved_fraction") < 1:
+            suite.note(f"{b.label} {e['name']}: only {folio['achieved_fraction']:.0%} at order {order}")
+    suite.check(f"{L} every cell ran with a verified folio size or skipped with a reason",
+                not bad, "; ".join(bad)[:400])
+    for op in ("fault", "munmap", "cow"):
+        suite.check(f"{L} {op} ran at orders {sorted(want)}", ran.get(op) == want,
+                    f"ran {sorted(ran.get(op, []))}")
+
+
 def check_fork_entry(suite, label, doc, order, mapping=None, reps=None):
     params = {"order": order}
     if mapping:
@@ -641,6 +721,8 @@ def check_612(suite, b, vm_output):
                     re.search(r"^\s*run\s+fork/size:8M/order:4\s*$", out, re.M) is not None,
                     "; ".join(l.strip() for l in out.splitlines() if "order:4" in l))
 
+    check_matrix(suite, b, kernel_612=True)
+
     if check_step(suite, b, "counters"):
         try:
             doc = b.file_json("counters.json")
@@ -687,6 +769,7 @@ def check_61(suite, b, vm_output):
     check_boot_clean(suite, b, vm_output)
     if check_step(suite, b, "env"):
         check_env(suite, b, "env", kernel_612=False)
+    check_matrix(suite, b, kernel_612=False)
 
     if check_step(suite, b, "list-quick"):
         out = b.step_out("list-quick")
@@ -761,18 +844,23 @@ def main(argv):
         order4.write_text(ORDER4_TOML)
         counters = out_dir / "counters.toml"
         counters.write_text(COUNTERS_TOML)
+        matrix = out_dir / "matrix.toml"
+        matrix.write_text(MATRIX_TOML)
+        snapshot = out_dir / "thp-snapshot.sh"
+        snapshot.write_text(THP_SNAPSHOT_SH)
+        common = [(matrix, "/tests/matrix.toml"), (snapshot, "/tests/thp-snapshot.sh")]
 
         log("booting the 6.12 guest (quick run, kmod)")
         b, out = boot("6.12", kernels["6.12"]["IMAGE"], pgtbench, out_dir, GUEST_612,
                       [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml"),
-                       (counters, "/tests/counters.toml")],
+                       (counters, "/tests/counters.toml")] + common,
                       kmod=ko)
         boots.append(b)
         figures = check_612(suite, b, out)
 
         log("booting the 6.1 guest (no mTHP controls)")
         b, out = boot("6.1", kernels["6.1"]["IMAGE"], pgtbench, out_dir, GUEST_61,
-                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")],
+                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")] + common,
                       kmod=ko_61)
         boots.append(b)
         check_61(suite, b, out)

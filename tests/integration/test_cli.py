@@ -137,6 +137,48 @@ class Cli(unittest.TestCase):
         runs = [b for b in doc["benchmarks"] if b["run_type"] == "iteration"]
         self.assertTrue(all(b["iterations"] == 1 for b in runs))
 
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_mthp_matrix_every_cell_verified_or_skipped_and_thp_restored(self):
+        ops = ["fault", "fork", "munmap", "dontneed", "pte_dontneed", "cow", "cow_reuse",
+               "remap", "mprotect"]
+        cfg = "[run]\nreps = 1\nwarmup = 0\n" + "".join(
+            f"[{op}]\nsize = \"4M\"\norder = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]\n" for op in ops
+            if op != "remap") + "[remap]\nsize = \"4M\"\norder = [0, 9]\n"
+        before = thp_settings()
+        out = self.path("matrix.json")
+        proc = self.run_pgt("run", self.write("matrix.toml", cfg), "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(thp_settings(), before)
+        with open(out) as fh:
+            doc = json.load(fh)
+        validate(doc)
+        seen = set()
+        for e in doc["entries"]:
+            seen.add(e["scenario"])
+            if e["status"] == "skipped":
+                self.assertTrue(e["reason"], e["name"])
+                continue
+            self.assertEqual(e["status"], "ok", f"{e['name']}: {e['reason']}")
+            samples = e["metrics"][e["primary_metric"]]["samples"]
+            self.assertEqual(len(samples), 1, e["name"])
+            folio = e["checks"][0]["folio"]
+            self.assertEqual(folio["target_order"], e["params"]["order"], e["name"])
+            # Verified, not assumed: the fraction comes from pagemap + kpageflags.
+            self.assertEqual(folio["method"], "kpageflags", e["name"])
+            self.assertIsNotNone(folio["achieved_fraction"], e["name"])
+        self.assertEqual(seen, set(ops))
+        names = {e["name"]: e for e in doc["entries"]}
+        # Order 1 is never an anonymous mTHP size; remap only exists for the PMD order.
+        self.assertEqual(names["fault/size:4M/order:1"]["status"], "skipped")
+        self.assertIn("PMD", names["remap/size:4M/order:0"]["reason"])
+        self.assertEqual(names["cow/size:4M/order:9/map:pte/write:byte"]["status"], "ok")
+
+    def test_shipped_configs_list_cleanly(self):
+        for cfg in ("configs/default.toml", "configs/quick.toml", "configs/mthp.toml"):
+            proc = self.run_pgt("list", cfg)
+            self.assertEqual(proc.returncode, 0, f"{cfg}: {proc.stderr}")
+            self.assertIn("  run ", proc.stdout)
+
     def test_schema_rejects_a_broken_file(self):
         """The validation above means something: a damaged file fails it."""
         doc = {"context": {}, "benchmarks": [], "entries": [],

@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * cow and cow_reuse: the parent writes SIZE of anonymous memory after fork(), either
+ * while the child still shares it (every write fault copies) or after the child has
+ * gone (every write fault may reuse the page: it is exclusive again, only still
+ * write-protected from the fork). write:all writes every byte, write:byte one byte per
+ * base page - the mm threads' cow / cow-byte / cow-reuse / cow-reuse-byte.
+ */
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "scenario.h"
+#include "thp.h"
+
+namespace pgt {
+
+namespace {
+
+/*
+ * A child sharing the parent's memory that waits, in raw system calls only (see
+ * fork.cpp for why not glibc's fork()), until released; destroyed = released and reaped,
+ * also when the measured operation throws.
+ */
+class HeldChild
+{
+public:
+	HeldChild()
+	{
+		int fds[2];
+		if (pipe2(fds, O_CLOEXEC))
+			throw RuntimeError(fmt::format("pipe: {}", strerror(errno)));
+		pid_ = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+		if (pid_ == 0) {
+			char c;
+			syscall(SYS_close, fds[1]);
+			syscall(SYS_read, fds[0], &c, 1);
+			syscall(SYS_exit_group, 0);
+		}
+		close(fds[0]);
+		release_ = fds[1];
+		if (pid_ < 0) {
+			close(release_);
+			throw RuntimeError(fmt::format("clone: {}", strerror(errno)));
+		}
+	}
+	~HeldChild() { reap(); }
+	HeldChild(const HeldChild &) = delete;
+	HeldChild &operator=(const HeldChild &) = delete;
+
+	void reap()
+	{
+		if (release_ < 0)
+			return;
+		close(release_);
+		release_ = -1;
+		int status;
+		while (waitpid(static_cast<pid_t>(pid_), &status, 0) < 0 && errno == EINTR) {
+		}
+	}
+
+private:
+	long pid_ = -1;
+	int release_ = -1;
+};
+
+void writeRegion(AnonRegion &r, bool byte_per_page)
+{
+	if (!byte_per_page) {
+		memset(r.data(), 2, r.size());
+		return;
+	}
+	volatile char *p = r.data();
+	for (uint64_t off = 0; off < r.size(); off += r.pageSize())
+		p[off] = 2;
+}
+
+Sample cowSample(const Point &p, const RunContext &ctx, bool live_child)
+{
+	bool byte = p.choice("write") == "byte";
+	std::unique_ptr<HeldChild> child;
+	const char *metric = live_child ? "cow_ms" : "cow_reuse_ms";
+	return timeRegionOp(
+		p, ctx, metric,
+		[&](AnonRegion &) {
+			child = std::make_unique<HeldChild>();
+			/*
+			 * cow_reuse: let the child go before timing. fork() left the parent's
+			 * entries write-protected; with the child gone each write fault finds
+			 * the page exclusive and reuses it instead of copying.
+			 */
+			if (!live_child)
+				child->reap();
+		},
+		[&](AnonRegion &r) { writeRegion(r, byte); },
+		[&](AnonRegion &) { child.reset(); });
+}
+
+std::vector<ParamSpec> cowParams()
+{
+	auto params = folioParams();
+	params.push_back({.name = "write",
+			  .kind = ParamKind::Choice,
+			  .help = "all: every byte (memset); byte: one byte per base page",
+			  .choices = {"all", "byte"},
+			  .defaults = {"all", "byte"},
+			  .list = true});
+	return params;
+}
+
+std::vector<Point> expandCow(const ParamLists &lists, const Env &env)
+{
+	std::vector<Point> points;
+	for (const auto &base : expandFolioPoints(lists, env))
+		for (const auto &w : lists.at("write")) {
+			Point q = base;
+			q.values.emplace_back("write", w);
+			points.push_back(q);
+		}
+	return points;
+}
+
+ScenarioSpec cowScenario(const char *name, const char *description, bool live_child)
+{
+	std::string metric = std::string(name) + "_ms";
+	ScenarioSpec s = folioScenario(name, description,
+				       {metric, "ms", Better::Lower, "the parent's writes"},
+				       eachRepetition([live_child](const Point &p, const RunContext &ctx) {
+					       return cowSample(p, ctx, live_child);
+				       }));
+	s.params = cowParams();
+	s.expand = expandCow;
+	if (live_child) /* the child keeps the originals while the parent gets copies */
+		s.memory_bytes = [](const Point &p, const Env &) {
+			uint64_t size = static_cast<uint64_t>(p.integer("size"));
+			return 2 * size + size / 256;
+		};
+	return s;
+}
+
+} /* namespace */
+
+extern const ScenarioSpec cow_scenario;
+const ScenarioSpec cow_scenario =
+	cowScenario("cow", "parent writes SIZE after fork() while the child still shares it", true);
+
+extern const ScenarioSpec cow_reuse_scenario;
+const ScenarioSpec cow_reuse_scenario =
+	cowScenario("cow_reuse", "parent writes SIZE after fork() once the child has exited", false);
+
+} /* namespace pgt */
