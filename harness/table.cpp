@@ -115,8 +115,21 @@ std::string formatRunTable(const std::vector<Entry> &entries, const Env &env,
 		for (const auto &[name, c] : e.counters)
 			if (!c.available())
 				unavailable[c.reason].insert(name);
-	for (const auto &[reason, names] : unavailable)
-		out += fmt::format("# n/a: {}: {}\n", fmt::join(names, ", "), reason);
+	for (const auto &[reason, names] : unavailable) {
+		/* Flush sites come in families: "tlb_flush_calls.* (7 sites)" reads better. */
+		std::map<std::string, int> families;
+		std::vector<std::string> shown;
+		for (const auto &n : names) {
+			size_t at = n.find("tlb_flush_calls.");
+			if (at == std::string::npos)
+				shown.push_back(n);
+			else
+				families[n.substr(0, at) + "tlb_flush_calls.*"]++;
+		}
+		for (const auto &[family, count] : families)
+			shown.push_back(fmt::format("{} ({} sites)", family, count));
+		out += fmt::format("# n/a: {}: {}\n", fmt::join(shown, ", "), reason);
+	}
 	if (notes)
 		out += "# skipped/error rows carry their reason; `pgtbench list` shows all variants\n";
 	return out;
