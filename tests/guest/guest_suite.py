@@ -46,6 +46,7 @@ from pathlib import Path
 sys.dont_write_bytecode = True
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tools"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 import pgtbench_vm as vm  # noqa: E402
 
 EXIT_OK, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
@@ -154,6 +155,7 @@ step unloaded-after-run test ! -e /sys/module/pgtbench
 step insmod insmod $KO
 step env-kmod pgtbench env --json
 step abi-check /tests/kmod_abi_check
+@FEATURE_STEPS@
 step env-kmod-preloaded pgtbench env --json --kmod $KO
 step still-loaded test -e /sys/module/pgtbench
 step rmmod rmmod pgtbench
@@ -174,9 +176,38 @@ step thp-after sh /tests/thp-snapshot.sh
 step insmod insmod /lib/pgtbench/pgtbench.ko
 step env-kmod pgtbench env --json
 step abi-check /tests/kmod_abi_check
+@FEATURE_STEPS@
 step rmmod rmmod pgtbench
 echo "pgtbench-guest-test: step end" > /dev/kmsg
 """
+
+
+# ---------------------------------------------------------------------------
+# Module commands: one file each (tests/guest/feature_*.py), so that a new command's
+# guest checks are one file plus one line here. Each provides
+#   guest_steps(series) -> str       shell, run in the guest with pgtbench.ko inserted
+#                                    (the `step` function of GUEST_PRELUDE is defined)
+#   guest_files(out_dir, series) -> [(host path, guest path)]   extra files to ship
+#   check(suite, boot, series, figures, g)   the host-side checks of what came back; g is
+#                                    this module (check_step, validate_results, ...)
+# ---------------------------------------------------------------------------
+
+import feature_map_mem  # noqa: E402
+import feature_vmalloc  # noqa: E402
+
+FEATURES = [feature_map_mem, feature_vmalloc]
+
+
+def with_features(script, out_dir, series, files):
+    steps = "\n".join(f.guest_steps(series) for f in FEATURES)
+    for f in FEATURES:
+        files = files + f.guest_files(out_dir, series)
+    return script.replace("@FEATURE_STEPS@", steps), files
+
+
+def check_features(suite, b, series, figures):
+    for f in FEATURES:
+        f.check(suite, b, series, figures, sys.modules[__name__])
 
 
 # ---------------------------------------------------------------------------
@@ -314,8 +345,9 @@ def build_kmod_61(out_dir, kdir, suite):
     cross build has room for one kernel_dir only). About 3 s."""
     d = out_dir / "kmod-6.1"
     d.mkdir()
-    for f in ("pgtbench.c", "pgtbench_abi.h", "Kbuild", "Makefile"):
-        shutil.copy(REPO / "kmod" / f, d / f)
+    for f in (REPO / "kmod").iterdir():
+        if f.suffix in (".c", ".h") or f.name in ("Kbuild", "Makefile"):
+            shutil.copy(f, d / f.name)
     _, secs = run(["make", "-C", d, f"KDIR={kdir}"], "build pgtbench.ko for 6.1",
                   log_file=out_dir / "kmod-6.1.log", timeout=600)
     suite.timings.append(("build pgtbench.ko for 6.1", secs))
@@ -851,19 +883,27 @@ def main(argv):
         common = [(matrix, "/tests/matrix.toml"), (snapshot, "/tests/thp-snapshot.sh")]
 
         log("booting the 6.12 guest (quick run, kmod)")
-        b, out = boot("6.12", kernels["6.12"]["IMAGE"], pgtbench, out_dir, GUEST_612,
-                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml"),
-                       (counters, "/tests/counters.toml")] + common,
+        script, files = with_features(
+            GUEST_612, out_dir, "6.12",
+            [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml"),
+             (counters, "/tests/counters.toml")] + common)
+        b, out = boot("6.12", kernels["6.12"]["IMAGE"], pgtbench, out_dir, script, files,
                       kmod=ko)
         boots.append(b)
         figures = check_612(suite, b, out)
+        if b.ran("insmod"):
+            check_features(suite, b, "6.12", figures)
 
         log("booting the 6.1 guest (no mTHP controls)")
-        b, out = boot("6.1", kernels["6.1"]["IMAGE"], pgtbench, out_dir, GUEST_61,
-                      [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")] + common,
+        script, files = with_features(
+            GUEST_61, out_dir, "6.1",
+            [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")] + common)
+        b, out = boot("6.1", kernels["6.1"]["IMAGE"], pgtbench, out_dir, script, files,
                       kmod=ko_61)
         boots.append(b)
         check_61(suite, b, out)
+        if b.ran("insmod"):
+            check_features(suite, b, "6.1", figures)
     except Fatal as e:
         suite.check("setup", False, str(e))
     except subprocess.TimeoutExpired as e:

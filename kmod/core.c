@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * core.c - pgtbench.ko's control file, the INFO and NOP commands and the dispatch.
+ *
  * pgtbench.ko - kernel-side probes for the pgtbench micro-benchmark suite.
  *
  * Some page-table costs can only be measured from inside the kernel: vmalloc storms
@@ -25,20 +27,11 @@
 #include <linux/uaccess.h>
 #include <linux/utsname.h>
 
-#include "pgtbench_abi.h"
+#include "pgtbench_internal.h"
 
 #define PGTBENCH_VERSION "0.1"
 
-/* What pgtbench_info.caps advertises: only what is implemented below. */
-#define PGTBENCH_CAPS PGTBENCH_CAP_NOP
-
 static struct dentry *pgtbench_dir;
-
-/* Reserved fields are how the ABI grows: refuse anything but zero in them now. */
-static bool pgtbench_reserved_ok(const void *reserved, size_t size)
-{
-	return !memchr_inv(reserved, 0, size);
-}
 
 static long pgtbench_cmd_info(void *arg)
 {
@@ -56,7 +49,8 @@ static long pgtbench_cmd_info(void *arg)
 	/* 52-bit kernels pick 48 or 52 at boot (LPA2); vabits_actual knows which. */
 	info->va_bits = vabits_actual;
 #endif
-	info->caps = PGTBENCH_CAPS;
+	/* Only what is implemented: each command's file owns its bit. */
+	info->caps = PGTBENCH_CAP_NOP | pgtbench_map_mem_caps | pgtbench_vmalloc_caps;
 	/* The caller's view, as uname(2) gives it, so the harness can compare the two. */
 	strscpy(info->release, utsname()->release, sizeof(info->release));
 	return 0;
@@ -95,12 +89,6 @@ static long pgtbench_cmd_nop(void *arg)
 	return 0;
 }
 
-/* Designed in pgtbench_abi.h; not advertised in PGTBENCH_CAPS until implemented. */
-static long pgtbench_cmd_unimplemented(void *arg)
-{
-	return -EOPNOTSUPP;
-}
-
 /*
  * One line per command. The argument size comes from the command number itself
  * (_IOC_SIZE), so it always matches the struct the header declares.
@@ -111,8 +99,8 @@ static const struct pgtbench_cmd {
 } pgtbench_cmds[] = {
 	{ PGTBENCH_IOC_INFO,		pgtbench_cmd_info },
 	{ PGTBENCH_IOC_NOP,		pgtbench_cmd_nop },
-	{ PGTBENCH_IOC_VMALLOC_STORM,	pgtbench_cmd_unimplemented },
-	{ PGTBENCH_IOC_MAP_MEM_REPLAY,	pgtbench_cmd_unimplemented },
+	{ PGTBENCH_IOC_VMALLOC_STORM,	pgtbench_cmd_vmalloc_storm },
+	{ PGTBENCH_IOC_MAP_MEM_REPLAY,	pgtbench_cmd_map_mem_replay },
 	/* Add a new command here, and its struct and number in pgtbench_abi.h. */
 };
 

@@ -1,0 +1,13 @@
+"""Guest checks for pgtbench.ko's vmalloc command (see guest_suite.FEATURES)."""
+
+
+def guest_steps(series):
+    return ""
+
+
+def guest_files(out_dir, series):
+    return []
+
+
+def check(suite, b, series, figures, g):
+    pass
