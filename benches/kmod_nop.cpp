@@ -64,12 +64,7 @@ private:
 
 std::string kmodNopSupported(const Point &, const Env &env)
 {
-	if (!env.kmod.usable)
-		return "needs pgtbench.ko (--kmod PATH): " + env.kmod.detail;
-	for (const auto &c : env.kmod.caps)
-		if (c == "nop")
-			return {};
-	return "the loaded pgtbench.ko does not offer NOP";
+	return kmodMissing(env.kmod, "nop", "NOP");
 }
 
 } /* namespace */

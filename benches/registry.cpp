@@ -17,6 +17,7 @@
 	X(remap)  /* PTE-remap of PMD-mapped THPs */                                               \
 	X(mprotect) /* mprotect() of the whole region */                                           \
 	X(kmod_nop) /* ioctl round trip into pgtbench.ko */                                        \
+	X(map_mem) /* arm64 linear-map creation replayed in pgtbench.ko */                         \
 	/* Add a new scenario here. */
 
 namespace pgt {

@@ -298,7 +298,8 @@ std::string paramDisplayValue(const std::string &key, const nlohmann::json &valu
 {
 	if (value.is_string())
 		return value.get<std::string>();
-	if (key.ends_with("_bytes") && value.is_number_unsigned())
+	/* A document built in memory holds sizes as signed integers; one read from disk, unsigned. */
+	if (key.ends_with("_bytes") && value.is_number_integer() && value.get<int64_t>() >= 0)
 		return formatSize(value.get<uint64_t>());
 	return value.dump();
 }
@@ -309,15 +310,33 @@ namespace {
 
 constexpr const char *kAbsent = "-";
 
-std::string rowKey(const ResultsFile &f, const CompareOptions &o)
-{
-	return o.rows == "kernel" ? f.kernel : f.label;
-}
-
 std::string paramValueOr(const ResultsEntry &e, const std::string &key)
 {
 	const nlohmann::json *v = e.param(key);
 	return v ? paramDisplayValue(key, *v) : kAbsent;
+}
+
+bool paramRows(const CompareOptions &o)
+{
+	return o.rows != "label" && o.rows != "kernel";
+}
+
+/*
+ * The row an entry belongs to: its file's label or kernel, or with a parameter as the
+ * rows (--rows strategy: the seeds' map_mem table) the entry's value of it; nullopt for
+ * entries that do not have that parameter.
+ */
+std::optional<std::string> rowKey(const ResultsFile &f, const ResultsEntry &e,
+				  const CompareOptions &o, const std::string &row_param)
+{
+	if (o.rows == "kernel")
+		return f.kernel;
+	if (o.rows == "label")
+		return f.label;
+	const nlohmann::json *v = e.param(row_param);
+	if (!v)
+		return std::nullopt;
+	return paramDisplayValue(row_param, *v);
 }
 
 /* Every parameter key in the files, in first-seen order. */
@@ -354,13 +373,15 @@ std::vector<std::string> resolveDims(const std::vector<ResultsFile> &files, cons
 	std::string other_axis = o.rows == "kernel" ? "label" : "kernel";
 	for (const auto &name : o.columns) {
 		std::string dim;
-		if (name == "machine" || name == other_axis) {
+		if (name == "machine" || name == other_axis || (paramRows(o) && name == "label")) {
 			dim = name;
 		} else {
 			for (const auto &k : keys)
 				if (k == name || paramDisplayName(k) == name)
 					dim = k;
 		}
+		if (!dim.empty() && paramRows(o) && (dim == o.rows || paramDisplayName(dim) == o.rows))
+			throw UsageError(fmt::format("--columns {}: it is already the rows (--rows)", name));
 		if (dim.empty()) {
 			std::vector<std::string> known{"machine", other_axis};
 			for (const auto &k : keys)
@@ -562,7 +583,13 @@ void addNotes(Comparison &c)
 			c.notes.push_back(fmt::format("rows from different machines: {}", fmt::join(per_row, "; ")));
 		}
 	}
-	if (o.rows == "label") {
+	if (paramRows(o)) {
+		std::vector<std::string> ks;
+		for (const auto &f : c.files)
+			if (std::find(ks.begin(), ks.end(), f.kernel) == ks.end())
+				ks.push_back(f.kernel);
+		c.notes.push_back(fmt::format("kernel{}: {}", ks.size() > 1 ? "s" : "", fmt::join(ks, ", ")));
+	} else if (o.rows == "label") {
 		std::vector<std::string> per_row;
 		std::set<std::string> all;
 		for (size_t r = 0; r < c.rows.size(); r++) {
@@ -618,8 +645,20 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 {
 	if (files.empty())
 		throw UsageError("nothing to compare: no results files");
-	if (options.rows != "label" && options.rows != "kernel")
-		throw UsageError(fmt::format("--rows {}: expected label or kernel", options.rows));
+	std::string row_param;
+	if (paramRows(options)) {
+		for (const auto &k : allParamKeys(files))
+			if (k == options.rows || paramDisplayName(k) == options.rows)
+				row_param = k;
+		if (row_param.empty()) {
+			std::vector<std::string> known{"label", "kernel"};
+			for (const auto &k : allParamKeys(files))
+				known.push_back(paramDisplayName(k));
+			throw UsageError(fmt::format("--rows {}: expected label, kernel or a parameter of these "
+						     "files (known: {})",
+						     options.rows, fmt::join(known, ", ")));
+		}
+	}
 	if (!(options.alpha > 0 && options.alpha < 1))
 		throw UsageError(fmt::format("--alpha {}: expected a probability between 0 and 1", options.alpha));
 	checkMetricsExist(files, options.metrics);
@@ -627,20 +666,33 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 	Comparison c;
 	c.options = options;
 	c.files = std::move(files);
-	for (size_t fi = 0; fi < c.files.size(); fi++) {
-		std::string key = rowKey(c.files[fi], options);
-		auto it = std::find(c.rows.begin(), c.rows.end(), key);
-		if (it == c.rows.end()) {
-			c.rows.push_back(key);
-			c.row_files.emplace_back();
-			it = c.rows.end() - 1;
+	/* Rows in first-seen order: the first file's label, or the first value of the parameter. */
+	size_t left_out = 0;
+	for (size_t fi = 0; fi < c.files.size(); fi++)
+		for (const auto &e : c.files[fi].entries) {
+			auto key = rowKey(c.files[fi], e, options, row_param);
+			if (!key) {
+				left_out++;
+				continue;
+			}
+			auto it = std::find(c.rows.begin(), c.rows.end(), *key);
+			if (it == c.rows.end()) {
+				c.rows.push_back(*key);
+				c.row_files.emplace_back();
+				it = c.rows.end() - 1;
+			}
+			auto &rf = c.row_files[static_cast<size_t>(it - c.rows.begin())];
+			if (std::find(rf.begin(), rf.end(), fi) == rf.end())
+				rf.push_back(fi);
 		}
-		c.row_files[static_cast<size_t>(it - c.rows.begin())].push_back(fi);
-	}
+	if (c.rows.empty())
+		throw UsageError(fmt::format("--rows {}: no entry has that parameter", options.rows));
 	c.column_dims = resolveDims(c.files, options, c.rows, c.row_files);
 	auto variants = variantParams(c.files);
+	/* The rows' parameter is a dimension too: it never splits columns or blocks a cell. */
 	auto isDim = [&](const std::string &k) {
-		return std::find(c.column_dims.begin(), c.column_dims.end(), k) != c.column_dims.end();
+		return k == row_param ||
+		       std::find(c.column_dims.begin(), c.column_dims.end(), k) != c.column_dims.end();
 	};
 
 	std::vector<std::string> column_ids;
@@ -648,9 +700,11 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 	std::vector<Placed> column_first;
 	for (size_t fi = 0; fi < c.files.size(); fi++) {
 		const ResultsFile &f = c.files[fi];
-		size_t row = static_cast<size_t>(std::find(c.rows.begin(), c.rows.end(), rowKey(f, options)) -
-						 c.rows.begin());
 		for (const auto &e : f.entries) {
+			auto key = rowKey(f, e, options, row_param);
+			if (!key)
+				continue;
+			size_t row = static_cast<size_t>(std::find(c.rows.begin(), c.rows.end(), *key) - c.rows.begin());
 			const auto &vkeys = variants[e.scenario];
 			for (const auto &metric : selectMetrics(e, options.metrics)) {
 				Column col;
@@ -691,7 +745,7 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 				const Placed &first = column_first[ci];
 				const ResultsEntry &fe = *first.entry;
 				const ResultsFile &ff = c.files[first.file];
-				std::string frow = rowKey(ff, options);
+				std::string frow = rowKey(ff, fe, options, row_param).value_or(kAbsent);
 				if (have.unit != col.unit || have.lower_is_better != col.lower_is_better)
 					throw UsageError(fmt::format(
 						"{} has {} in {} ({} is better) but {} has it in {} ({} is better)",
@@ -818,6 +872,9 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 		}
 	}
 	addNotes(c);
+	if (left_out)
+		c.notes.push_back(fmt::format("- left out: {} entr{} without {}", left_out, left_out == 1 ? "y" : "ies",
+					      paramDisplayName(row_param)));
 	for (const auto &n : not_run)
 		c.notes.push_back("- " + n);
 	return c;

@@ -98,7 +98,8 @@ std::string paramDisplayValue(const std::string &key, const nlohmann::json &valu
 struct CompareOptions {
 	/* Empty: each entry's primary metric. Names, stems ("teardown"), "primary", "all". */
 	std::vector<std::string> metrics;
-	std::string rows = "label"; /* "label" or "kernel" */
+	/* "label", "kernel", or a parameter (its values become the rows: "strategy") */
+	std::string rows = "label";
 	/* Empty: automatic (machine when a row's files come from several machines). */
 	std::vector<std::string> columns;
 	double alpha = 0.05;

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "env.h"
 #include "errors.h"
 
 namespace pgt {
@@ -63,6 +64,16 @@ std::vector<std::string> kmodCapNames(uint64_t caps)
 	if (caps & PGTBENCH_CAP_MAP_MEM_REPLAY)
 		names.push_back("map_mem_replay");
 	return names;
+}
+
+std::string kmodMissing(const KmodInfo &kmod, const std::string &cap, const std::string &command)
+{
+	if (!kmod.usable)
+		return "needs pgtbench.ko (--kmod PATH): " + kmod.detail;
+	for (const auto &c : kmod.caps)
+		if (c == cap)
+			return {};
+	return "the loaded pgtbench.ko does not offer " + command;
 }
 
 KmodLoader::KmodLoader(const std::string &ko_path)

@@ -40,6 +40,13 @@ private:
 std::vector<std::string> kmodCapNames(uint64_t caps);
 
 /*
+ * Why a module scenario cannot run: "" when the loaded module passed the handshake and
+ * offers `cap` (a kmodCapNames() name), else the reason, naming `command` if it is the
+ * module that lacks it.
+ */
+std::string kmodMissing(const struct KmodInfo &kmod, const std::string &cap, const std::string &command);
+
+/*
  * Load a module file for this run (finit_module). Unloads it again when destroyed
  * if it was this object that loaded it: a run leaves the machine as it found it.
  */

@@ -184,6 +184,41 @@ int cmdList(const std::string &config_path)
 	return kExitOk;
 }
 
+/*
+ * Scenarios with a layout of their own (map_mem: rows = strategies, columns = sizes, as
+ * the linear-map series posted it) get that table too, built from the results just
+ * written, exactly as `pgtbench compare --rows R --columns C` would print it.
+ */
+void printCoverTables(const std::vector<Entry> &entries, const nlohmann::json &doc, const std::string &out)
+{
+	std::vector<const ScenarioSpec *> done;
+	for (const auto &e : entries) {
+		const ScenarioSpec *spec = e.spec;
+		if (spec->cover.rows.empty() || std::find(done.begin(), done.end(), spec) != done.end())
+			continue;
+		done.push_back(spec);
+		nlohmann::json one = doc;
+		one["entries"] = nlohmann::json::array();
+		size_t ok = 0;
+		for (const auto &je : doc["entries"])
+			if (je["scenario"] == spec->name) {
+				one["entries"].push_back(je);
+				ok += je["status"] == "ok";
+			}
+		if (ok < 2)
+			continue;
+		CompareOptions o;
+		o.rows = spec->cover.rows;
+		o.columns = spec->cover.columns;
+		try {
+			fmt::print("\n{}", formatCoverLetter(buildComparison({parseResultsFile(one, out)}, o)));
+		} catch (const std::exception &ex) {
+			/* The run table above has every number; this one is a convenience. */
+			fmt::print(stderr, "pgtbench: no {} table: {}\n", spec->name, ex.what());
+		}
+	}
+}
+
 int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 {
 	RunConfig config = configFor(a);
@@ -205,6 +240,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	nlohmann::json doc = buildResults(run, config, env, label, argv);
 	writeJsonAtomic(out, doc);
 	fmt::print("{}", formatRunTable(run.entries, env, label, cpu));
+	printCoverTables(run.entries, doc, out);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
 	if (a.plot && run.exitCode() != kExitSkipped) {
@@ -259,8 +295,9 @@ void addCompareOptions(CLI::App *cmd, CompareArgs &a)
 			"default: each entry's primary metric")
 		->delimiter(',')
 		->allow_extra_args(false); /* --metric a,b or repeated: never swallow the files */
-	cmd->add_option("--rows", a.rows, "what makes a row: label (default) or kernel")
-		->check(CLI::IsMember({"label", "kernel"}));
+	cmd->add_option("--rows", a.rows,
+			"what makes a row: label (default), kernel, or a parameter whose values become "
+			"the rows, the first one the baseline (--rows strategy for map_mem)");
 	cmd->add_option("--columns", a.columns,
 			"what makes a column besides the variant: machine, kernel or label, or a parameter "
 			"(size, order, ...); default: machine when a row spans several machines")

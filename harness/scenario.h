@@ -128,6 +128,15 @@ struct ScenarioSpec {
 	PrepareFn prepare;
 	/* The timed work continues in child processes: counters must follow them. */
 	bool counters_inherit = false;
+	/*
+	 * The table `run` prints for this scenario in its field's own layout, as `pgtbench
+	 * compare --rows <rows> --columns <columns>` would: rows are the values of a
+	 * parameter, the first its baseline. Empty rows: the run table only.
+	 */
+	struct {
+		std::string rows;
+		std::vector<std::string> columns;
+	} cover;
 
 	const ParamSpec *param(const std::string &name) const;
 	const MetricSpec *metric(const std::string &name) const;

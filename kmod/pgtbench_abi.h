@@ -59,7 +59,7 @@ struct pgtbench_counts {
 /* Capability bits in pgtbench_info.caps. INFO itself is always available. */
 #define PGTBENCH_CAP_NOP		(1ULL << 0)
 #define PGTBENCH_CAP_VMALLOC_STORM	(1ULL << 1)	/* designed, not implemented yet */
-#define PGTBENCH_CAP_MAP_MEM_REPLAY	(1ULL << 2)	/* designed, not implemented yet */
+#define PGTBENCH_CAP_MAP_MEM_REPLAY	(1ULL << 2)
 
 /* utsname release is at most 64 characters plus NUL; rounded up to keep 8-byte fields. */
 #define PGTBENCH_RELEASE_LEN 72
@@ -157,31 +157,48 @@ struct pgtbench_vmalloc_storm {
 
 /* ---------------------------------------------------------------------------------- */
 /*
- * PGTBENCH_IOC_MAP_MEM_REPLAY (designed, not implemented: -EOPNOTSUPP): replays what
- * arm64's map_mem() does at boot - building the linear map of size_bytes of memory at
- * one granularity - into a private page table that is never installed, reaching table
- * pages through a module-owned fixmap-like slot, so that the cost of each strategy can
- * be measured from user space on a running kernel.
+ * PGTBENCH_IOC_MAP_MEM_REPLAY: replays what arm64's map_mem() does at boot - building the
+ * linear map of size_bytes of memory at one granularity - into a private page table that
+ * is never installed, reaching table pages through module-owned fixmap-like slots (real
+ * kernel PTEs, so each map costs a PTE write and dsb+isb, each clear a real TLBI), so
+ * that the cost of each strategy can be measured on a running kernel. The tree has the
+ * 48-bit VA layout at the kernel's page size, maps fake physical addresses from 2 GiB
+ * and is freed before the call returns. Every count below is exact and predictable from
+ * the arguments (the harness's model does so).
+ *
+ * Errors: -EINVAL for a bad argument; -ENOMEM, before anything is built, when the table
+ * pages would not fit in seven eighths of MemAvailable (about 2 MiB per GiB at PTE
+ * granularity: 1 GiB of tables for 512 GiB); -EINTR on a fatal signal (everything freed);
+ * -EOPNOTSUPP where the slots' kernel PTEs cannot be found.
  */
-#define PGTBENCH_GRAN_PTE	0	/* base pages */
-#define PGTBENCH_GRAN_CONT	1	/* contiguous-bit PTE runs (CONT_PTE_SIZE) */
-#define PGTBENCH_GRAN_BLOCK	2	/* PMD block mappings */
+#define PGTBENCH_GRAN_PTE	0	/* base pages, no contiguous hint: rodata=full */
+#define PGTBENCH_GRAN_CONT	1	/* base pages, the contiguous hint on aligned runs of
+					 * CONT_PTES (blocks off, the hint on) */
+#define PGTBENCH_GRAN_BLOCK	2	/* PUD (4K pages only) and PMD blocks where aligned,
+					 * with the contiguous PMD/PTE hints: rodata=on */
 #define PGTBENCH_NR_GRANS	3
 
-#define PGTBENCH_REPLAY_BASE		0	/* as the kernel does it today */
-#define PGTBENCH_REPLAY_NO_CONT_REMAP	1	/* skip the break-before-make remap of
-						 * contiguous runs */
-#define PGTBENCH_REPLAY_BATCH_BARRIERS	2	/* one dsb/isb per table page, not per entry */
-#define PGTBENCH_REPLAY_NO_ALLOC_REMAP	3	/* write new table pages through the linear
-						 * map instead of mapping them into the slot */
-#define PGTBENCH_REPLAY_LAZY_UNMAP	4	/* keep the slot mapped until another table
-						 * page needs it */
+/* The steps of the series; each includes those before it. */
+#define PGTBENCH_REPLAY_BASE		0	/* v6.9: map to zero, map again to populate,
+						 * remap per contiguous run */
+#define PGTBENCH_REPLAY_NO_CONT_REMAP	1	/* one map per table and call */
+#define PGTBENCH_REPLAY_BATCH_BARRIERS	2	/* PTEs without per-entry dsb/isb */
+#define PGTBENCH_REPLAY_NO_ALLOC_REMAP	3	/* zero and populate in one mapping */
+#define PGTBENCH_REPLAY_LAZY_UNMAP	4	/* PTE tables through a ring of slots,
+						 * cleared together */
 #define PGTBENCH_NR_REPLAY_STRATEGIES	5
+
+/* Slots in LAZY_UNMAP's ring: one ranged invalidation clears this many. */
+#define PGTBENCH_REPLAY_LAZY_SLOTS	16
 
 /* Cap on the memory described (the memory itself is never touched). */
 #define PGTBENCH_REPLAY_MAX_BYTES	(1ULL << 40)
 
-/* Indices of pgtbench_map_mem_replay.table_pages, in Linux's names; folded levels stay 0. */
+/*
+ * Indices of pgtbench_map_mem_replay.table_pages, in Linux's names; levels the layout
+ * does not have stay 0, and so does PGD: the root stands for swapper_pg_dir, which
+ * exists before map_mem() runs.
+ */
 #define PGTBENCH_LEVEL_PGD	0
 #define PGTBENCH_LEVEL_P4D	1
 #define PGTBENCH_LEVEL_PUD	2
@@ -190,18 +207,21 @@ struct pgtbench_vmalloc_storm {
 #define PGTBENCH_NR_LEVELS	5
 
 struct pgtbench_map_mem_replay {
-	__u64 size_bytes;	/* in: a non-zero multiple of the granule (PAGE_SIZE,
-				 * CONT_PTE_SIZE or PMD_SIZE), at most PGTBENCH_REPLAY_MAX_BYTES */
+	__u64 size_bytes;	/* in: a multiple of PAGE_SIZE, 1..PGTBENCH_REPLAY_MAX_BYTES */
 	__u32 granularity;	/* in: PGTBENCH_GRAN_* */
 	__u32 strategy;		/* in: PGTBENCH_REPLAY_* */
 	__u64 reserved_in[4];	/* in: zero */
 
-	__u64 total_ns;		/* out: time to build the tables */
+	__u64 total_ns;		/* out: time to build the tables (allocation up front and
+				 * freeing after are not included) */
+	__u64 ns_per_gib;	/* out: total_ns per GiB of size_bytes */
 	__u64 table_pages[PGTBENCH_NR_LEVELS];	/* out: table pages allocated per level */
-	__u64 slot_maps;	/* out: times a table page was mapped into the slot */
-	__u64 slot_unmaps;	/* out: times the slot was cleared (each with its TLBI) */
-	struct pgtbench_counts counts;	/* out */
-	__u64 reserved_out[4];	/* out: zero */
+	__u64 slot_maps;	/* out: times a table page was mapped into a slot */
+	__u64 slot_unmaps;	/* out: slot clears (each with a TLBI) */
+	__u64 entries_written;	/* out: descriptors written into the tree (page, block
+				 * and table entries) */
+	struct pgtbench_counts counts;	/* out: every TLBI, DSB and ISB of the walk */
+	__u64 reserved_out[2];	/* out: zero */
 };
 
 #define PGTBENCH_IOC_MAP_MEM_REPLAY \

@@ -924,7 +924,13 @@ def main(argv):
         print("  guest figures (6.12, emulated: TCG -cpu " + GUEST_CPU + "; not comparable "
               "with hardware):")
         for k, v in figures.items():
-            if isinstance(v, float):
+            if k.endswith(" ms") and isinstance(v, (int, float)):
+                v = f"{v:.1f} ms"
+            elif k.endswith("(s)") and isinstance(v, (int, float)):
+                v = f"{v:.2f} s"
+            elif k.endswith(" tlbi") and isinstance(v, (int, float)):
+                v = f"{v:.0f} TLBIs"
+            elif isinstance(v, float):
                 v = f"{v:.3f} ms" if k.startswith("fork") else (f"{v:.0f} calls" if "flush" in k else f"{v:.0f} ns")
             print(f"    {k:<38} {v}")
     for n in suite.notes:

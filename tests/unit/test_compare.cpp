@@ -312,6 +312,61 @@ TEST(Rows, ByKernelInsteadOfLabel)
 	EXPECT_EQ(*c.cells[1][0].change.percent, -50);
 }
 
+json mapMemEntry(const std::string &size, uint64_t size_bytes, const std::string &strategy, double ms)
+{
+	return {{"name", fmt::format("map_mem/size:{}/strategy:{}/granularity:pte", size, strategy)},
+		{"scenario", "map_mem"},
+		/* signed, as a document built in memory by `run` holds it */
+		{"params", {{"size_bytes", static_cast<int64_t>(size_bytes)}, {"strategy", strategy}, {"granularity", "pte"}}},
+		{"status", "ok"},
+		{"reason", ""},
+		{"primary_metric", "map_mem_ms"},
+		{"metrics", {{"map_mem_ms", metric({ms})}}}};
+}
+
+/* The seeds' map_mem layout from one file: strategies down, sizes across. */
+TEST(Rows, AParameterGivesARowPerValueWithTheFirstAsBaseline)
+{
+	std::vector<json> entries;
+	for (auto [strategy, ms16, ms64] : {std::tuple{"base", 150.0, 2200.0}, std::tuple{"no-cont-remap", 75.0, 440.0},
+					    std::tuple{"lazy-unmap", 6.0, 66.0}}) {
+		entries.push_back(mapMemEntry("16G", 16 * kGiB, strategy, ms16));
+		entries.push_back(mapMemEntry("64G", 64 * kGiB, strategy, ms64));
+	}
+	entries.push_back(forkEntry(kGiB, 0, "", {2, 2}));
+	CompareOptions o;
+	o.rows = "strategy";
+	o.columns = {"size"};
+	Comparison c = buildComparison({file("run", entries, "run.json")}, o);
+	EXPECT_EQ(c.rows, (std::vector<std::string>{"base", "no-cont-remap", "lazy-unmap"}));
+	ASSERT_EQ(c.columns.size(), 2u);
+	EXPECT_EQ(c.columns[0].keys, (std::vector<std::pair<std::string, std::string>>{{"size", "16G"}}));
+	EXPECT_EQ(c.columns[1].keys, (std::vector<std::pair<std::string, std::string>>{{"size", "64G"}}));
+	EXPECT_EQ(*c.cells[1][0].change.percent, -50);
+	EXPECT_EQ(*c.cells[2][1].change.percent, -97);
+	EXPECT_TRUE(hasNote(c, "- left out: 1 entry without strategy"));
+	std::string out = formatCoverLetter(c);
+	EXPECT_NE(out.find("no-cont-remap"), std::string::npos) << out;
+	EXPECT_NE(out.find("size:16G"), std::string::npos) << out;
+}
+
+TEST(Rows, AParameterNoFileHasIsRefusedWithTheKnownOnes)
+{
+	CompareOptions o;
+	o.rows = "strategy";
+	try {
+		buildComparison({file("a", {forkEntry(kGiB, 0, "", {2, 2})}, "a.json")}, o);
+		FAIL() << "no error";
+	} catch (const UsageError &e) {
+		EXPECT_EQ(std::string(e.what()),
+			  "--rows strategy: expected label, kernel or a parameter of these files (known: label, kernel, "
+			  "size, order)");
+	}
+	o.rows = "size";
+	o.columns = {"size"};
+	EXPECT_THROW(buildComparison({file("a", {forkEntry(kGiB, 0, "", {2, 2})}, "a.json")}, o), UsageError);
+}
+
 /* --- metrics ------------------------------------------------------------------------------ */
 
 TEST(Metrics, PrimaryByDefaultStemsAndAllOnRequest)
