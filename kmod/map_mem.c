@@ -103,7 +103,7 @@ struct replay {
 	bool slot_mapped[NR_SLOTS];
 	unsigned int ring_used;
 
-	unsigned long tables_seen;	/* for cond_resched() and the fatal-signal check */
+	unsigned long tables_seen;	/* for cond_resched() and the signal check */
 	int error;
 	struct pgtbench_map_mem_replay *out;
 };
@@ -232,10 +232,14 @@ static struct page *alloc_table(struct replay *r, int level)
 		slot_unmap(r, SLOT_PTE);
 	}
 
-	/* A long build yields and can be interrupted, at table granularity. */
+	/*
+	 * A long build yields and can be interrupted, at table granularity. Any pending
+	 * signal stops it, not only a fatal one: a harness that catches SIGINT to restore
+	 * its settings must get control back promptly to do so.
+	 */
 	if ((++r->tables_seen & 511) == 0) {
 		cond_resched();
-		if (fatal_signal_pending(current))
+		if (signal_pending(current))
 			r->error = -EINTR;
 	}
 	return table;
@@ -566,7 +570,7 @@ static int tables_setup(struct replay *r, u64 needed)
 		list_add_tail(&page->lru, &r->spare);
 		if ((i & 1023) == 1023) {
 			cond_resched();
-			if (fatal_signal_pending(current))
+			if (signal_pending(current))
 				return -EINTR;
 		}
 	}

@@ -168,7 +168,7 @@ struct pgtbench_vmalloc_storm {
  *
  * Errors: -EINVAL for a bad argument; -ENOMEM, before anything is built, when the table
  * pages would not fit in seven eighths of MemAvailable (about 2 MiB per GiB at PTE
- * granularity: 1 GiB of tables for 512 GiB); -EINTR on a fatal signal (everything freed);
+ * granularity: 1 GiB of tables for 512 GiB); -EINTR when a signal is pending (everything freed);
  * -EOPNOTSUPP where the slots' kernel PTEs cannot be found.
  */
 #define PGTBENCH_GRAN_PTE	0	/* base pages, no contiguous hint: rodata=full */
