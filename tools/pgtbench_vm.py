@@ -9,7 +9,8 @@ on any host (tests/guest/test_vm_unit.py):
     so device nodes and ownership come out right and the archive is reproducible);
   * the guest's /init script;
   * the result stream the guest sends back, its console framing, and their decoders;
-  * the scanner that finds kernel warnings, BUGs, oopses and panics in a log.
+  * the scanner that finds kernel warnings, BUGs, oopses and panics in a log;
+  * the boot-log reader of --boot-map-mem (parse_boot_log, map_mem_results).
 
 The result stream
 -----------------
@@ -760,7 +761,265 @@ def kernel_config_value(config_text: str, symbol: str) -> str | None:
     return m[1].strip('"') if m else None
 
 
+def image_page_size(image: bytes) -> int | None:
+    """The page size an arm64 Image was built for, from its header's flags (bits 1-2:
+    1 = 4K, 2 = 16K, 3 = 64K; Documentation/arch/arm64/booting.rst). None when the
+    file is not an arm64 Image or leaves the field unspecified (before Linux 3.17)."""
+    if len(image) < 64 or image[56:60] != b"ARM\x64":
+        return None
+    flags, = struct.unpack_from("<Q", image, 24)
+    return {1: 4096, 2: 16384, 3: 65536}.get((flags >> 1) & 3)
+
+
 def image_kernel_version(image_head: bytes) -> str | None:
     """The release string from an uncompressed Image's 'Linux version ...' banner."""
     m = re.search(rb"Linux version (\S+) \(", image_head)
     return m[1].decode() if m else None
+
+
+# ---------------------------------------------------------------------------
+# Boot-time map_mem (tools/vm --boot-map-mem)
+# ---------------------------------------------------------------------------
+
+# What kmod/patches/0001-arm64-mm-time-map_mem.patch prints from paging_init(): the
+# seeds' format, so kernels they instrumented read the same.
+_MAP_MEM_TIME = re.compile(r"\bmap_mem: time=(\d+) us\b")
+# The patch's line when firmware left CNTFRQ_EL0 at 0: instrumented, but no time.
+_MAP_MEM_TICKS = re.compile(r"\bmap_mem: (\d+) counter ticks\b")
+_LINUX_VERSION = re.compile(r"\bLinux version (\S+) \(.*?\) (#.*)$")
+_CMDLINE = re.compile(r"\bKernel command line: (.*)$")
+# mem_init()'s summary: available / total RAM the kernel manages, in KiB.
+_MEMORY = re.compile(r"\bMemory: (\d+)K/(\d+)K available\b")
+
+
+@dataclasses.dataclass
+class BootLog:
+    """What a kernel's boot log says about map_mem(). `past_map_mem` is whether the
+    log goes on past paging_init() (the command line and memory summary are printed
+    after it): only then does a missing line mean the kernel is not instrumented."""
+    release: str | None = None  # "6.1.192-pgtbench-mapmem", from "Linux version"
+    version: str | None = None  # "#1 SMP Tue ...": the build, after the release
+    cmdline: str | None = None  # "Kernel command line: ..."
+    rodata: str | None = None  # the last rodata= of the command line (it wins)
+    map_mem_us: int | None = None
+    instrumented: bool = False
+    mem_total_bytes: int | None = None  # "Memory: <available>K/<total>K available"
+    mem_available_bytes: int | None = None
+    past_map_mem: bool = False
+    # WARNING/BUG/Oops/panic lines up to the memory summary (all, without one). What
+    # follows it is not this measurement's: a kernel booted without a root file
+    # system panics there by design.
+    splats: list[str] = dataclasses.field(default_factory=list)
+
+
+def parse_boot_log(text: str) -> BootLog:
+    """Reads one boot from a console log or dmesg, up to the kernel's memory summary
+    (everything map_mem() concerns comes before it): printk timestamps, carriage
+    returns and other output between the kernel's lines are ignored, and a second
+    "Linux version" (a reboot) ends the boot."""
+    log = BootLog()
+    lines = text.splitlines()
+    for n, raw in enumerate(lines):
+        line = _TIMESTAMP.sub("", raw.replace("\r", "").rstrip())
+        m = _LINUX_VERSION.search(line)
+        if m:
+            if log.release is not None:
+                lines = lines[:n]
+                break
+            log.release, log.version = m[1], m[2].strip()
+            continue
+        m = _MAP_MEM_TIME.search(line)
+        if m and log.map_mem_us is None:
+            log.instrumented, log.map_mem_us = True, int(m[1])
+            continue
+        if _MAP_MEM_TICKS.search(line):
+            log.instrumented = True
+            continue
+        m = _CMDLINE.search(line)
+        if m and log.cmdline is None:
+            log.cmdline = m[1].strip()
+            log.past_map_mem = True
+            for arg in log.cmdline.split():
+                if arg.startswith("rodata="):
+                    log.rodata = arg[len("rodata="):]
+            continue
+        m = _MEMORY.search(line)
+        if m:
+            log.mem_available_bytes = int(m[1]) * 1024
+            log.mem_total_bytes = int(m[2]) * 1024
+            log.past_map_mem = True
+            lines = lines[:n + 1]
+            break
+    log.splats = scan_kernel_log("\n".join(lines))
+    return log
+
+
+def boot_log_complete(log: BootLog) -> bool:
+    """Whether a boot can stop: the memory summary is out, and the map_mem line, if
+    the kernel has one, came before it."""
+    return log.mem_total_bytes is not None
+
+
+def not_instrumented_reason(log: BootLog) -> str:
+    return (f"not instrumented: kernel {log.release or '(release unknown)'} printed no "
+            f"'map_mem: time=' line (kmod/patches/0001-arm64-mm-time-map_mem.patch)")
+
+
+def format_size(n: int) -> str:
+    """The harness's formatSize: 17179869184 -> "16G"; what entry names use."""
+    for unit, shift in (("T", 40), ("G", 30), ("M", 20), ("K", 10)):
+        if n >= 1 << shift and n % (1 << shift) == 0:
+            return f"{n >> shift}{unit}"
+    return str(n)
+
+
+def parse_size(text: str) -> int:
+    """"16G", "512M", "1.5G" (qemu's -m suffixes, powers of 1024) -> bytes."""
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([KMGT]?)B?", text.strip(), re.I)
+    if not m:
+        raise ValueError(f"{text!r} is not a size like 16G or 512M")
+    shift = {"": 20, "K": 10, "M": 20, "G": 30, "T": 40}[m[2].upper()]  # bare: MiB, as qemu
+    return int(float(m[1]) * (1 << shift))
+
+
+def summarize(samples: list[float]) -> dict:
+    """The harness's summary (harness/stats.cpp): sample stddev, cv = stddev/|mean|."""
+    n = len(samples)
+    if not n:
+        return {"n": 0, "mean": 0.0, "median": 0.0, "stddev": 0.0, "cv": 0.0,
+                "min": 0.0, "max": 0.0}
+    v = sorted(samples)
+    mean = sum(v) / n
+    median = v[n // 2] if n % 2 else (v[n // 2 - 1] + v[n // 2]) / 2
+    stddev = (sum((x - mean) ** 2 for x in v) / (n - 1)) ** 0.5 if n > 1 else 0.0
+    return {"n": n, "mean": mean, "median": median, "stddev": stddev,
+            "cv": stddev / abs(mean) if mean else 0.0, "min": v[0], "max": v[-1]}
+
+
+MAP_MEM_SCENARIO = "map_mem_boot"
+MAP_MEM_METRIC = "map_mem_ms"
+
+
+@dataclasses.dataclass
+class MapMemEntry:
+    """One (kernel, memory size, rodata) of a --boot-map-mem run: a sample per boot."""
+    mem_bytes: int
+    rodata: str
+    status: str = "ok"  # ok | skipped | error
+    reason: str = ""
+    boots: list[dict] = dataclasses.field(default_factory=list)  # one per boot, see below
+
+    @property
+    def name(self) -> str:
+        return f"{MAP_MEM_SCENARIO}/mem:{format_size(self.mem_bytes)}/rodata:{self.rodata}"
+
+    def samples_ms(self) -> list[float]:
+        return [b["map_mem_us"] / 1000.0 for b in self.boots
+                if b.get("map_mem_us") is not None]
+
+
+def map_mem_results(label: str, entries: list[MapMemEntry], *, release: str | None,
+                    version: str | None, cmdline: str, cpu_model: str, accel: str,
+                    smp: int, page_size: int, reps: int, command_line: list[str],
+                    created_utc: str, host_name: str, pgtbench_version: str) -> dict:
+    """A results file (results/schema.json) for one kernel's boots: the layout of
+    harness/results.cpp, with one entry per memory size and rodata setting.
+
+    env describes the guest as far as the host knows it without running anything in
+    it: the memory size is a parameter of each entry, so mem_total_bytes is 0 and
+    the entries' boots[] carry what each kernel reported."""
+    doc_entries, benchmarks = [], []
+    for e in entries:
+        samples = e.samples_ms() if e.status == "ok" else []
+        doc_entries.append({
+            "name": e.name,
+            "scenario": MAP_MEM_SCENARIO,
+            "params": {"mem_bytes": e.mem_bytes, "rodata": e.rodata},
+            "status": e.status,
+            "reason": e.reason if e.status != "ok" else "",
+            "reps": reps, "warmup": 0,
+            "cpu": 0,  # map_mem() runs on the boot CPU, before the others are up
+            "primary_metric": MAP_MEM_METRIC,
+            "metrics": {MAP_MEM_METRIC: {"unit": "ms", "better": "lower",
+                                         "samples": samples,
+                                         "summary": summarize(samples)}},
+            "knobs_changed": [], "checks": [], "counters": {},
+            "boots": e.boots,
+        })
+        for i, ms in enumerate(samples):
+            # Google Benchmark's shape, so that its tools/compare.py can read the file.
+            benchmarks.append({"name": e.name, "run_name": e.name, "run_type": "iteration",
+                               "repetitions": len(samples), "repetition_index": i,
+                               "threads": 1, "iterations": 1, "real_time": ms,
+                               "cpu_time": ms, "time_unit": "ms"})
+    statuses = {e.status for e in entries}
+    exit_code = 1 if "error" in statuses else 4 if statuses == {"skipped"} else 0
+    rodata_notes = {}
+    m = re.findall(r"(?:^|\s)rodata=(\S+)", cmdline)
+    if m:
+        rodata_notes["rodata"] = m[-1]
+    model = cpu_model.split(",")[0]
+    return {
+        "context": {"date": created_utc, "host_name": host_name,
+                    "executable": "tools/vm --boot-map-mem", "num_cpus": smp},
+        "benchmarks": benchmarks,
+        "pgtbench": {
+            "schema_version": 1,
+            "version": pgtbench_version,
+            "label": label,
+            "created_utc": created_utc,
+            "command_line": command_line,
+            "cpu": 0,
+            "exit_code": exit_code,
+            "config": {
+                "path": "", "reps": reps, "warmup": 0, "label": label, "cpu": 0,
+                "filter": "",
+                "scenarios": {MAP_MEM_SCENARIO: {
+                    "mem": sorted({e.mem_bytes for e in entries}),
+                    "rodata": sorted({e.rodata for e in entries})}},
+            },
+            "env": {
+                "arch": "aarch64",
+                # What pgtbench env says in a -cpu max guest ("QEMU max"); other
+                # models keep qemu's name for them.
+                "cpu": {"model": f"QEMU {model}", "vendor": "QEMU", "midr": []},
+                "cores": smp, "pus": smp, "numa_nodes": 1,
+                "page_size_bytes": page_size,
+                "kernel": {"release": release or "unknown", "version": version or "",
+                           "cmdline": cmdline, "cmdline_notes": rodata_notes},
+                "virtualization": {
+                    "vm": True,
+                    "hypervisor": "QEMU TCG" if accel == "tcg" else "KVM",
+                    "evidence": f"tools/vm --boot-map-mem booted it: qemu-system-aarch64 "
+                                f"-M virt -accel {accel} -cpu {cpu_model}"},
+                # Not probed (null): nothing runs in the guest.
+                "thp": {"present": None, "enabled": None, "defrag": None,
+                        "pmd_size_bytes": None, "pmd_order": None,
+                        "per_size_controls": None, "sizes": []},
+                "mem_total_bytes": 0,
+                "mem_available_bytes": 0,
+                "perf": {"paranoid": None, "pmus": [], "kprobe_pmu": False,
+                         "user_access": None, "pfm_pmus": [],
+                         "pfm_error": "not probed: nothing runs in the guest"},
+                "kmod": {"loaded": False, "detail": "not used: the kernel itself prints "
+                                                    "the time"},
+            },
+        },
+        "entries": doc_entries,
+    }
+
+
+def test_kernel(fetch: bool) -> Path:
+    """The arm64 kernel the tests boot: $PGTBENCH_VM_KERNEL, else 6.12 from the kernel
+    cache ($PGTBENCH_VM_KERNEL_CACHE, default build/kernels), fetched there when `fetch`
+    (cheap when another test fetched it already: fetch-kernel takes a lock)."""
+    if os.environ.get("PGTBENCH_VM_KERNEL"):
+        return Path(os.environ["PGTBENCH_VM_KERNEL"])
+    repo = Path(__file__).resolve().parents[1]
+    cache = os.environ.get("PGTBENCH_VM_KERNEL_CACHE")
+    if not cache:
+        return repo / "build/kernels/6.12/Image"
+    image = Path(cache) / "6.12/Image"
+    if fetch and not image.is_file():
+        subprocess.run([str(repo / "tools/fetch-kernel"), "--cache", cache, "6.12"], check=True)
+    return image

@@ -20,24 +20,14 @@ import unittest
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
+sys.dont_write_bytecode = True
+sys.path.insert(0, str(REPO / "tools"))
+import pgtbench_vm as vm  # noqa: E402
+
 TOOLS_PRESENT = bool(shutil.which("qemu-system-aarch64") and shutil.which("aarch64-linux-gnu-g++"))
 
 
-def find_kernel():
-    if os.environ.get("PGTBENCH_VM_KERNEL"):
-        return Path(os.environ["PGTBENCH_VM_KERNEL"])
-    cache = os.environ.get("PGTBENCH_VM_KERNEL_CACHE")
-    if not cache:
-        return REPO / "build/kernels/6.12/Image"
-    image = Path(cache) / "6.12/Image"
-    if TOOLS_PRESENT and not image.is_file():
-        # Cheap when another test fetched it already: fetch-kernel takes a lock.
-        subprocess.run([str(REPO / "tools/fetch-kernel"), "--cache", cache, "6.12"],
-                       check=True)
-    return image
-
-
-KERNEL = find_kernel()
+KERNEL = vm.test_kernel(fetch=TOOLS_PRESENT)
 
 # A dynamically linked C++ program standing in for pgtbench: it exercises library
 # collection, output capture, /results and exit codes.

@@ -1,12 +1,16 @@
 #!/usr/bin/python3
 """Unit tests of tools/vm that need neither qemu nor an arm64 kernel: the result
 stream and its console framing, the kernel log scanner, the cpio writer, ELF and
-module reading, and the command line pieces.
+module reading, the command line pieces, and --boot-map-mem's boot-log reader and
+results file (on real captured boot logs, tests/fixtures/boot-logs/).
 
     /usr/bin/python3 -m unittest tests/guest/test_vm_unit.py     (or run it directly)
 """
 
+import json
 import lzma
+import os
+import re
 import shutil
 import struct
 import subprocess
@@ -460,6 +464,337 @@ class Usage(unittest.TestCase):
                     self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
                     self.assertIn("usage error", r.stderr)
                     self.assertEqual(r.stdout, "")
+
+
+# --- boot-time map_mem (--boot-map-mem) ----------------------------------------
+
+BOOT_LOGS = REPO / "tests/fixtures/boot-logs"
+GIB = 1 << 30
+TINY_RELEASE = "6.1.192-pgtbench-mapmem"
+TINY_612_RELEASE = "6.12.117-pgtbench-mapmem"
+
+# Captured logs of the instrumented kernels: (file stem, release, map_mem us, -m, rodata).
+INSTRUMENTED_LOGS = [
+    ("6.1-tiny-1G-rodata_full", TINY_RELEASE, 18741, 1 * GIB, "full"),
+    ("6.1-tiny-1G-rodata_on", TINY_RELEASE, 386, 1 * GIB, "on"),
+    ("6.1-tiny-16G-rodata_full", TINY_RELEASE, 295876, 16 * GIB, "full"),
+    ("6.1-tiny-16G-rodata_on", TINY_RELEASE, 429, 16 * GIB, "on"),
+    ("6.1-tiny-64G-rodata_full", TINY_RELEASE, 1343692, 64 * GIB, "full"),
+    ("6.1-tiny-256G-rodata_full", TINY_RELEASE, 5466966, 256 * GIB, "full"),
+    ("6.12-tiny-16G-rodata_full", TINY_612_RELEASE, 207592, 16 * GIB, "full"),
+    ("6.12-tiny-16G-rodata_on", TINY_612_RELEASE, 1033, 16 * GIB, "on"),
+    ("6.12-tiny-64G-rodata_full", TINY_612_RELEASE, 473749, 64 * GIB, "full"),
+]
+STOCK_LOGS = [("debian-6.1-1G-rodata_full", "6.1.0-56-arm64"),
+              ("debian-6.12-1G-rodata_full", "6.12.117+deb12-arm64")]
+
+
+def boot_log(stem):
+    return (BOOT_LOGS / f"{stem}.console.log").read_text(errors="replace")
+
+
+def cut_before(text, marker):
+    """The log as it stood when the kernel had not yet printed `marker`."""
+    return text[:text.index(marker)]
+
+
+try:
+    import jsonschema
+except ImportError:  # python3-jsonschema (tools/install-deps)
+    jsonschema = None
+
+
+def schema_errors(doc):
+    schema = json.loads((REPO / "results/schema.json").read_text())
+    return [f"{'/'.join(map(str, e.path))}: {e.message}"
+            for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
+
+
+class BootMapMem(unittest.TestCase):
+    def test_instrumented_logs_give_time_memory_rodata_and_release(self):
+        for stem, release, us, mem, rodata in INSTRUMENTED_LOGS:
+            with self.subTest(stem):
+                log = vm.parse_boot_log(boot_log(stem))
+                self.assertTrue(log.instrumented)
+                self.assertEqual(log.map_mem_us, us)
+                self.assertEqual(log.mem_total_bytes, mem)  # what -m gave
+                self.assertLess(log.mem_available_bytes, mem)
+                self.assertEqual(log.rodata, rodata)
+                self.assertEqual(log.release, release)
+                self.assertTrue(log.version.startswith("#1 SMP"))
+                self.assertEqual(log.cmdline, f"console=ttyAMA0 panic=-1 rodata={rodata}")
+                self.assertTrue(vm.boot_log_complete(log))
+                self.assertEqual(log.splats, [])
+
+    def test_stock_debian_kernels_are_not_instrumented(self):
+        for stem, release in STOCK_LOGS:
+            with self.subTest(stem):
+                log = vm.parse_boot_log(boot_log(stem))
+                self.assertFalse(log.instrumented)
+                self.assertIsNone(log.map_mem_us)
+                self.assertTrue(log.past_map_mem)
+                self.assertTrue(vm.boot_log_complete(log))
+                self.assertEqual(log.release, release)
+                self.assertEqual(log.mem_total_bytes, GIB)
+                self.assertEqual(log.rodata, "full")
+                reason = vm.not_instrumented_reason(log)
+                self.assertTrue(reason.startswith("not instrumented: "), reason)
+                self.assertIn(release, reason)
+                self.assertIn("no 'map_mem: time=' line", reason)
+
+    def test_panic_after_the_memory_summary_is_not_the_measurements(self):
+        # Without a root file system the kernel panics by design, after map_mem().
+        text = boot_log("6.1-tiny-1G-rodata_full-to-panic")
+        self.assertTrue(any("Kernel panic" in l for l in vm.scan_kernel_log(text)))
+        log = vm.parse_boot_log(text)
+        self.assertEqual(log.splats, [])
+        self.assertEqual(log.map_mem_us, 44042)
+
+    def test_panic_before_the_memory_summary_is_reported(self):
+        text = boot_log("6.1-tiny-1G-rodata_full-to-panic")
+        panic = next(l for l in text.splitlines(True) if "Kernel panic" in l)
+        log = vm.parse_boot_log(cut_before(text, "Memory:") + panic)
+        self.assertFalse(vm.boot_log_complete(log))
+        self.assertEqual(len(log.splats), 1)
+
+    def test_a_log_cut_before_paging_init_returned_is_not_called_uninstrumented(self):
+        for stem in ("debian-6.12-1G-rodata_full", "6.1-tiny-16G-rodata_full"):
+            with self.subTest(stem):
+                text = boot_log(stem)
+                early = vm.parse_boot_log(text[:text.index("Machine model")])
+                self.assertFalse(early.past_map_mem)
+                self.assertFalse(vm.boot_log_complete(early))
+                self.assertIsNotNone(early.release)
+
+    def test_a_half_printed_memory_summary_is_not_complete(self):
+        # The console is read while the kernel writes it.
+        text = boot_log("6.1-tiny-16G-rodata_full")
+        log = vm.parse_boot_log(text[:text.index("Memory:") + len("Memory: 164864")])
+        self.assertFalse(vm.boot_log_complete(log))
+        self.assertEqual(log.map_mem_us, 295876)
+
+    def test_timestamps_and_carriage_returns_are_optional(self):
+        # dmesg -t, or a kernel without CONFIG_PRINTK_TIME, prints no "[ 0.000000] ".
+        text = boot_log("6.1-tiny-64G-rodata_full")
+        bare = re.sub(r"(?m)^\[\s*\d+\.\d+\] ", "", text.replace("\r", ""))
+        self.assertNotEqual(bare, text)
+        self.assertEqual(vm.parse_boot_log(bare), vm.parse_boot_log(text))
+
+    def test_a_second_boot_does_not_complete_the_first(self):
+        first = boot_log("debian-6.12-1G-rodata_full")
+        first = first[:first.index("Kernel command line")]
+        log = vm.parse_boot_log(first + boot_log("6.1-tiny-16G-rodata_full"))
+        self.assertEqual(log.release, "6.12.117+deb12-arm64")
+        self.assertFalse(vm.boot_log_complete(log))
+        self.assertIsNone(log.map_mem_us)
+
+    def test_sizes(self):
+        self.assertEqual(vm.parse_size("16G"), 16 * GIB)
+        self.assertEqual(vm.parse_size("512m"), 512 << 20)
+        self.assertEqual(vm.parse_size("1024"), GIB)  # bare numbers are MiB, as for qemu
+        self.assertEqual(vm.format_size(16 * GIB), "16G")
+        self.assertEqual(vm.format_size(1536 << 20), "1536M")
+        with self.assertRaises(ValueError):
+            vm.parse_size("16 GB please")
+
+    def test_image_page_size(self):
+        def header(flags):
+            return b"\0" * 24 + struct.pack("<Q", flags) + b"\0" * 24 + b"ARM\x64" + b"\0" * 4
+        self.assertEqual(vm.image_page_size(header(0b1010)), 4096)  # LE, 4K, anywhere
+        self.assertEqual(vm.image_page_size(header(0b0100)), 16384)
+        self.assertEqual(vm.image_page_size(header(0b0110)), 65536)
+        self.assertIsNone(vm.image_page_size(header(0)))
+        self.assertIsNone(vm.image_page_size(b"\0" * 64))
+
+    def results_for(self, stems, label="tiny"):
+        """A results document from captured boots, one entry per log."""
+        entries = []
+        for stem in stems:
+            log = vm.parse_boot_log(boot_log(stem))
+            e = vm.MapMemEntry(log.mem_total_bytes, log.rodata)
+            e.boots.append({"rep": 1, "outcome": "complete", "map_mem_us": log.map_mem_us})
+            if not log.instrumented:
+                e.status, e.reason = "skipped", vm.not_instrumented_reason(log)
+            entries.append(e)
+        return vm.map_mem_results(
+            label, entries, release=log.release, version=log.version,
+            cmdline="console=ttyAMA0 panic=-1", cpu_model="max,pauth-impdef=on",
+            accel="tcg", smp=1, page_size=4096, reps=1,
+            command_line=["tools/vm", "--boot-map-mem"], created_utc="2026-11-22T05:30:00Z",
+            host_name="test", pgtbench_version="0.1.0")
+
+    def test_results_file_has_an_entry_per_size_and_rodata(self):
+        doc = self.results_for(s for s, r, *_ in INSTRUMENTED_LOGS if r == TINY_RELEASE)
+        self.assertEqual(doc["pgtbench"]["exit_code"], 0)
+        by_name = {e["name"]: e for e in doc["entries"]}
+        e = by_name["map_mem_boot/mem:16G/rodata:full"]
+        self.assertEqual(e["scenario"], "map_mem_boot")
+        self.assertEqual(e["params"], {"mem_bytes": 16 * GIB, "rodata": "full"})
+        self.assertEqual((e["status"], e["reason"]), ("ok", ""))
+        self.assertEqual(e["primary_metric"], "map_mem_ms")
+        self.assertEqual(e["metrics"]["map_mem_ms"]["samples"], [295.876])
+        self.assertEqual(e["metrics"]["map_mem_ms"]["unit"], "ms")
+        self.assertEqual(e["counters"], {})
+        self.assertIn("map_mem_boot/mem:256G/rodata:full", by_name)
+        self.assertEqual(len(doc["benchmarks"]), 6)  # a run per sample
+        env = doc["pgtbench"]["env"]
+        self.assertEqual(env["kernel"]["release"], TINY_RELEASE)
+        self.assertEqual(env["cpu"]["model"], "QEMU max")
+        if jsonschema:
+            self.assertEqual(schema_errors(doc), [])
+
+    def test_results_file_of_a_stock_kernel_says_not_instrumented(self):
+        doc = self.results_for(["debian-6.12-1G-rodata_full"], label="stock")
+        self.assertEqual(doc["pgtbench"]["exit_code"], 4)
+        [e] = doc["entries"]
+        self.assertEqual(e["status"], "skipped")
+        self.assertTrue(e["reason"].startswith("not instrumented: "))
+        self.assertEqual(e["metrics"]["map_mem_ms"]["samples"], [])
+        self.assertEqual(e["metrics"]["map_mem_ms"]["summary"]["n"], 0)
+        if jsonschema:
+            self.assertEqual(schema_errors(doc), [])
+
+    def test_summary_matches_the_harness(self):
+        s = vm.summarize([1.0, 2.0, 4.0])
+        self.assertEqual((s["n"], s["median"], s["min"], s["max"]), (3, 2.0, 1.0, 4.0))
+        self.assertAlmostEqual(s["mean"], 7 / 3)
+        self.assertAlmostEqual(s["stddev"], (7 / 3) ** 0.5)  # n - 1, as harness/stats.cpp
+        self.assertEqual(vm.summarize([])["n"], 0)
+
+
+# A stand-in for qemu-system-aarch64 that replays a captured console log: the log
+# matching its -m and rodata= from $FAKE_QEMU_LOGS/$FAKE_QEMU_KERNEL-<mem>-rodata_<r>,
+# then it idles like a guest that runs on, until the runner stops it.
+FAKE_QEMU = r"""#!/usr/bin/python3
+import os, re, sys, time
+argv = sys.argv[1:]
+if argv[:2] == ["-cpu", "help"]:
+    print("Available CPUs:\n  cortex-a57\n  max\n  neoverse-n1")
+    sys.exit(0)
+mode = os.environ.get("FAKE_QEMU_MODE", "replay")
+if mode == "no-memory":
+    print("qemu-system-aarch64: cannot set up guest memory 'pgtbram': Cannot allocate memory",
+          file=sys.stderr)
+    sys.exit(1)
+mem = int(argv[argv.index("-m") + 1].rstrip("M"))
+mem = f"{mem // 1024}G" if mem % 1024 == 0 else f"{mem}M"
+rodata = re.search(r"rodata=(\S+)", argv[argv.index("-append") + 1])[1]
+path = os.path.join(os.environ["FAKE_QEMU_LOGS"],
+                    f"{os.environ['FAKE_QEMU_KERNEL']}-{mem}-rodata_{rodata}.console.log")
+data = open(path, "rb").read()
+if mode == "stall":  # a kernel that stops before its memory summary
+    data = data[:data.index(b"Kernel command line")]
+sys.stdout.buffer.write(data)
+sys.stdout.flush()
+time.sleep(120)
+"""
+
+
+class BootMapMemRunner(unittest.TestCase):
+    """tools/vm --boot-map-mem with qemu replaced by a replay of captured logs: the
+    runner's decisions (stop, skip, fail) and the files it writes."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="pgtbench-mapmem-unit-"))
+        bindir = cls.tmp / "bin"
+        bindir.mkdir()
+        fake = bindir / "qemu-system-aarch64"
+        fake.write_text(FAKE_QEMU)
+        fake.chmod(0o755)
+        cls.image = cls.tmp / "Image"
+        # Only the header is read (page size); the fake qemu boots nothing.
+        cls.image.write_bytes(b"\0" * 24 + struct.pack("<Q", 0b1010) + b"\0" * 24
+                              + b"ARM\x64" + b"\0" * 4)
+        cls.env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '')}",
+                       FAKE_QEMU_LOGS=str(BOOT_LOGS))
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def run_vm(self, name, kernel, *args, mode="replay"):
+        out = self.tmp / name
+        env = dict(self.env, FAKE_QEMU_KERNEL=kernel, FAKE_QEMU_MODE=mode)
+        r = subprocess.run(["/usr/bin/python3", str(REPO / "tools/vm"), "--boot-map-mem",
+                            "--kernel", f"{name}={self.image}", "--cpu", "max",
+                            "--out", str(out / "results.json"), "--out-dir", str(out),
+                            *args], capture_output=True, text=True, env=env, timeout=300)
+        doc = None
+        if (out / "results.json").is_file():
+            doc = json.loads((out / "results.json").read_text())
+        return r, doc, out
+
+    def test_instrumented_kernel_gives_a_sample_per_boot(self):
+        r, doc, out = self.run_vm("tiny", "6.1-tiny", "--mem", "1G", "--mem", "16G",
+                                  "--rodata", "full", "--rodata", "on", "--reps", "2")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(doc["pgtbench"]["label"], "tiny")
+        samples = {e["name"]: e["metrics"]["map_mem_ms"]["samples"] for e in doc["entries"]}
+        self.assertEqual(samples, {
+            "map_mem_boot/mem:1G/rodata:full": [18.741, 18.741],
+            "map_mem_boot/mem:1G/rodata:on": [0.386, 0.386],
+            "map_mem_boot/mem:16G/rodata:full": [295.876, 295.876],
+            "map_mem_boot/mem:16G/rodata:on": [0.429, 0.429]})
+        for e in doc["entries"]:
+            self.assertEqual(e["status"], "ok")
+            self.assertEqual([b["outcome"] for b in e["boots"]], ["complete"] * 2)
+            self.assertEqual({b["mem_total_bytes_seen"] for b in e["boots"]},
+                             {e["params"]["mem_bytes"]})
+        self.assertEqual(len(list((out / "tiny").glob("*.console.log"))), 8)
+        self.assertEqual(doc["pgtbench"]["env"]["kernel"]["release"], TINY_RELEASE)
+        self.assertIn("map_mem_boot/mem:16G/rodata:full  295.876 295.876 ms", r.stdout)
+        if jsonschema:
+            self.assertEqual(schema_errors(doc), [])
+
+    def test_uninstrumented_kernel_is_booted_once_and_skipped(self):
+        r, doc, out = self.run_vm("stock", "debian-6.12", "--mem", "1G", "--reps", "3")
+        self.assertEqual(r.returncode, 4, r.stderr)
+        [e] = doc["entries"]
+        self.assertEqual(e["status"], "skipped")
+        self.assertTrue(e["reason"].startswith("not instrumented: kernel "
+                                               "6.12.117+deb12-arm64"), e["reason"])
+        self.assertEqual(len(e["boots"]), 1)
+        self.assertEqual(len(list((out / "stock").glob("*.console.log"))), 1)
+        if jsonschema:
+            self.assertEqual(schema_errors(doc), [])
+
+    def test_kernel_that_never_prints_its_memory_summary_times_out(self):
+        r, doc, _ = self.run_vm("stall", "6.1-tiny", "--mem", "1G", "--timeout", "2",
+                                mode="stall")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        [e] = doc["entries"]
+        self.assertEqual(e["status"], "error")
+        self.assertIn("no memory summary within 2 s", e["reason"])
+        self.assertEqual(e["metrics"]["map_mem_ms"]["samples"], [])
+        self.assertEqual(doc["pgtbench"]["exit_code"], 1)
+        if jsonschema:
+            self.assertEqual(schema_errors(doc), [])
+
+    def test_qemu_that_cannot_start_is_a_runner_failure(self):
+        r, doc, _ = self.run_vm("nomem", "6.1-tiny", "--mem", "1T", mode="no-memory")
+        self.assertEqual(r.returncode, 125, r.stderr)
+        [e] = doc["entries"]
+        self.assertEqual(e["status"], "error")
+        self.assertIn("cannot set up guest memory", e["reason"])
+
+    def test_usage_errors(self):
+        f = str(self.image)
+        for args in ([],  # no --kernel
+                     ["--kernel", f, "--mem", "lots"],
+                     ["--kernel", f, "--rodata", "maybe"],
+                     ["--kernel", f, "--rodata", "on", "--append", "rodata=full"],
+                     ["--kernel", f, "--reps", "0"],
+                     ["--kernel", f"a={f}", "--kernel", f"b={f}", "--out", "x.json"],
+                     ["--kernel", f"-bad={f}"],
+                     ["--kernel", f, "--", "pgtbench", "run"]):
+            with self.subTest(args=args):
+                r = subprocess.run(["/usr/bin/python3", str(REPO / "tools/vm"),
+                                    "--boot-map-mem", *args],
+                                   capture_output=True, text=True, env=self.env)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+                self.assertIn("usage error", r.stderr)
 
 
 if __name__ == "__main__":

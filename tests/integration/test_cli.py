@@ -179,6 +179,23 @@ class Cli(unittest.TestCase):
             self.assertEqual(proc.returncode, 0, f"{cfg}: {proc.stderr}")
             self.assertIn("  run ", proc.stdout)
 
+    def test_module_configs_list_every_variant_as_skipped_naming_kmod(self):
+        proc = self.run_pgt("list", "configs/map_mem.toml")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        skips = [l for l in proc.stdout.splitlines() if l.strip().startswith("skip  map_mem/")]
+        self.assertEqual(len(skips), 4 * 5, proc.stdout)  # 4 sizes x 5 strategies
+        self.assertTrue(all("--kmod" in l for l in skips), skips[:2])
+
+    def test_map_mem_bad_strategy_granularity_or_size_are_config_errors(self):
+        for line, what in (('strategy = ["lazy"]', "'lazy' is not one of base, no-cont-remap"),
+                           ('granularity = "pmd"', "'pmd' is not one of pte, cont, block"),
+                           ('size = "0"', "out of range"),
+                           ('size = "2T"', "out of range [4K, 1T]")):
+            cfg = self.write("mm.toml", f"[map_mem]\n{line}\n")
+            out = self.path("never.json")
+            self.assert_usage_error(self.run_pgt("run", cfg, "--out", out), f"{cfg}:2:", what)
+            self.assertFalse(os.path.exists(out))
+
     def test_schema_rejects_a_broken_file(self):
         """The validation above means something: a damaged file fails it."""
         doc = {"context": {}, "benchmarks": [], "entries": [],
