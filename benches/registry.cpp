@@ -18,6 +18,7 @@
 	X(mprotect) /* mprotect() of the whole region */                                           \
 	X(kmod_nop) /* ioctl round trip into pgtbench.ko */                                        \
 	X(map_mem) /* arm64 linear-map creation replayed in pgtbench.ko */                         \
+	X(vmalloc) /* test_vmalloc's cases in pgtbench.ko, from N pinned threads */                 \
 	/* Add a new scenario here. */
 
 namespace pgt {

@@ -25,10 +25,6 @@ namespace {
 
 constexpr uint64_t kReadFormat = PERF_FORMAT_TOTAL_TIME_ENABLED | PERF_FORMAT_TOTAL_TIME_RUNNING;
 
-struct RawRead {
-	uint64_t value = 0, enabled = 0, running = 0;
-};
-
 int perfOpen(struct perf_event_attr *attr, int group_fd)
 {
 	/* pid 0, cpu -1: this thread (and its children with inherit) on any CPU. */
@@ -73,17 +69,6 @@ std::optional<int> pmuType(const std::string &root, const std::string &pmu)
 	return readInt(rooted(root, "/sys/bus/event_source/devices/" + pmu + "/type"));
 }
 
-RawRead readRaw(int fd)
-{
-	RawRead r;
-	uint64_t buf[3] = {};
-	if (::read(fd, buf, sizeof(buf)) == static_cast<ssize_t>(sizeof(buf))) {
-		r.value = buf[0];
-		r.enabled = buf[1];
-		r.running = buf[2];
-	}
-	return r;
-}
 
 bool pfmReady()
 {
@@ -120,6 +105,18 @@ bool applyFormat(const std::string &format, uint64_t v, SysfsEvent &e)
 }
 
 } /* namespace */
+
+RawRead readRaw(int fd)
+{
+	RawRead r;
+	uint64_t buf[3] = {};
+	if (::read(fd, buf, sizeof(buf)) == static_cast<ssize_t>(sizeof(buf))) {
+		r.value = buf[0];
+		r.enabled = buf[1];
+		r.running = buf[2];
+	}
+	return r;
+}
 
 SysfsEvent encodeSysfsEvent(const std::string &root, const std::string &spec)
 {

@@ -24,6 +24,12 @@
 
 namespace pgt {
 
+/* One perf_event fd read with PERF_FORMAT_TOTAL_TIME_ENABLED | _RUNNING; zeroes if short. */
+struct RawRead {
+	uint64_t value = 0, enabled = 0, running = 0;
+};
+RawRead readRaw(int fd);
+
 struct CounterReading {
 	std::string name;		/* metric name: "cycles", "tlb_flush_calls.tlb_finish_mmu" */
 	std::string event;		/* what was asked for */

@@ -58,7 +58,7 @@ struct pgtbench_counts {
 
 /* Capability bits in pgtbench_info.caps. INFO itself is always available. */
 #define PGTBENCH_CAP_NOP		(1ULL << 0)
-#define PGTBENCH_CAP_VMALLOC_STORM	(1ULL << 1)	/* designed, not implemented yet */
+#define PGTBENCH_CAP_VMALLOC_STORM	(1ULL << 1)
 #define PGTBENCH_CAP_MAP_MEM_REPLAY	(1ULL << 2)
 
 /* utsname release is at most 64 characters plus NUL; rounded up to keep 8-byte fields. */
@@ -97,28 +97,53 @@ struct pgtbench_nop {
 
 /* ---------------------------------------------------------------------------------- */
 /*
- * PGTBENCH_IOC_VMALLOC_STORM (designed, not implemented: -EOPNOTSUPP): one of
- * lib/test_vmalloc.c's cases run `loops` times in the calling thread, with the results
- * returned here instead of printed to dmesg. Several harness threads issuing it at once
- * give test_vmalloc's concurrent storm.
+ * PGTBENCH_IOC_VMALLOC_STORM: one of lib/test_vmalloc.c's cases run `loops` times in the
+ * calling thread, with the results returned here instead of printed to dmesg. Several
+ * harness threads issuing it at once give test_vmalloc's concurrent storm (nr_threads).
+ * The cases keep test_vmalloc's names, so a row here sits next to its "Summary:" line.
  *
- * nr_pages sets the size each case works with; 0 selects test_vmalloc's own choice:
- *   FIX_SIZE_ALLOC           vmalloc(nr_pages) and vfree (default 3 pages)
- *   FULL_FIT_ALLOC           test_vmalloc's pattern: fill, free every other area, then
- *                            allocate areas that exactly fit the holes; nr_pages is each
- *                            area's size (default 1)
- *   LONG_BUSY_LIST_ALLOC     each loop allocates and frees nr_pages (default 100) while
- *                            15000 one-page areas stay busy (their setup is not timed)
+ * nr_pages sets the size each case works with; 0 selects what test_vmalloc does with
+ * its nr_pages parameter left at 0 (the version that has use_huge):
+ *   FIX_SIZE_ALLOC           vmalloc(nr_pages) or, with use_huge, vmalloc_huge(); touch
+ *                            the first byte; vfree (default 1 page)
+ *   FULL_FIT_ALLOC           fill fls(online CPUs) * 32 MiB with pairs of nr_pages areas,
+ *                            free one of each pair, then allocate areas that exactly fit
+ *                            the holes (default 1 page). The pairs are the setup, not timed;
+ *                            2 * pairs * nr_pages must stay within PGTBENCH_VMALLOC_MAX_PAGES
+ *   LONG_BUSY_LIST_ALLOC     each loop allocates nr_pages (default 100) and one page, and
+ *                            frees both, while 15000 one-page areas stay busy (setup)
  *   RANDOM_SIZE_ALLOC        sizes uniformly in 1..nr_pages pages (default 100)
- *   FIX_ALIGN_ALLOC          __vmalloc_node() of nr_pages with THREAD_ALIGN (default 5)
- *   RANDOM_SIZE_ALIGN_ALLOC  random size in 1..nr_pages pages (default 10) with a random
- *                            power-of-two alignment, as test_vmalloc draws them
- *   PCPU_ALLOC               __alloc_percpu() of 1..PAGE_SIZE random bytes and alignment;
- *                            nr_pages must be 0 and use_huge 0
- *   VM_MAP_RAM               vm_map_ram()/vm_unmap_ram() of nr_pages preallocated pages
- *                            (default 1 << 4 pages); use_huge must be 0
- *   VMAP                     vmap()/vunmap() of nr_pages preallocated pages (default
- *                            1 << 8 pages); use_huge must be 0
+ *   FIX_ALIGN_ALLOC          __vmalloc_node() of nr_pages (default 5) aligned to
+ *                            THREAD_ALIGN << 1, zeroed, on node 0
+ *   RANDOM_SIZE_ALIGN_ALLOC  one draw r gives the size (r % nr_pages + 1 pages, default
+ *                            nr_pages 10) and the alignment (1 << (r % 23)), as in
+ *                            test_vmalloc
+ *   PCPU_ALLOC               __alloc_percpu() of 1..PAGE_SIZE/4 random bytes with a random
+ *                            alignment of 2..2048; objects are held until 35000 exist (one
+ *                            test_vmalloc pcpu_alloc_test), then all freed; nr_pages must be 0
+ *   VM_MAP_RAM               vm_map_ram()/vm_unmap_ram() of nr_pages pages allocated in the
+ *                            setup (default 1 page)
+ *   VMAP                     vmap()/vunmap() of nr_pages pages allocated in the setup
+ *                            (default 1 << 8 pages); not a test_vmalloc case
+ * use_huge must be 0 except in the vmalloc()-based cases (fix_size, full_fit,
+ * long_busy_list, random_size). The random cases draw from prandom seeded with `seed`, so
+ * a storm repeats exactly; pcpu_alloc draws its sizes and alignments the same way.
+ *
+ * FIX_ALIGN_ALLOC and RANDOM_SIZE_ALIGN_ALLOC need __vmalloc_node(), which kernels export
+ * only when built with CONFIG_TEST_VMALLOC=m (test_vmalloc itself needs it). Elsewhere
+ * they fail with -EOPNOTSUPP; nothing else can ask vmalloc for an alignment.
+ *
+ * Errors besides the common ones: -EINVAL for any argument out of bounds (checked before
+ * anything is allocated, one line in the kernel log says which), -EOPNOTSUPP as above,
+ * -ENOMEM when the setup cannot get its memory (everything it got is freed again).
+ *
+ * A storm stops early, frees everything and returns 0 with loops_done < loops when a
+ * signal is pending for the caller (Ctrl-C, kill); it calls cond_resched() every loop and
+ * every setup step. With PGTBENCH_VMALLOC_VALIDATE_ONLY it checks the arguments and
+ * whether the case can run here, and returns without allocating anything.
+ *
+ * Times come from ktime_get_ns() around each call, so every alloc and free time includes
+ * one clock read (see PGTBENCH_IOC_NOP for the timer's own cost).
  */
 #define PGTBENCH_VMALLOC_FIX_SIZE_ALLOC		0
 #define PGTBENCH_VMALLOC_FULL_FIT_ALLOC		1
@@ -134,6 +159,9 @@ struct pgtbench_nop {
 #define PGTBENCH_VMALLOC_MAX_LOOPS	1000000ULL
 #define PGTBENCH_VMALLOC_MAX_PAGES	(1ULL << 18)	/* 1 GiB of 4K pages per allocation */
 
+/* pgtbench_vmalloc_storm.flags */
+#define PGTBENCH_VMALLOC_VALIDATE_ONLY	(1ULL << 0)	/* check arguments, run nothing */
+
 struct pgtbench_vmalloc_storm {
 	__u32 case_id;		/* in: PGTBENCH_VMALLOC_*, below PGTBENCH_VMALLOC_NR_CASES */
 	__u32 use_huge;		/* in: 0 or 1; 1 allocates with vmalloc_huge() (PMD mappings
@@ -142,13 +170,29 @@ struct pgtbench_vmalloc_storm {
 	__u64 nr_pages;		/* in: 0 (case default) or 1..PGTBENCH_VMALLOC_MAX_PAGES */
 	__u64 seed;		/* in: seeds the random_* and pcpu cases' PRNG; any value, so a
 				 * run can be repeated exactly */
-	__u64 reserved_in[4];	/* in: zero */
+	__u64 flags;		/* in: PGTBENCH_VMALLOC_VALIDATE_ONLY or 0; other bits EINVAL */
+	__u64 reserved_in[3];	/* in: zero */
 
-	__u64 loops_done;	/* out: loops completed (< loops only if a fatal signal came) */
+	__u64 loops_done;	/* out: loops completed (< loops only if a signal came) */
+	__u64 nr_pages_used;	/* out: the nr_pages the case ran with (its default for 0) */
+	__u64 alloc_calls;	/* out: allocating calls timed (vmalloc, vmap, ...), failed too */
+	__u64 free_calls;	/* out: freeing calls timed (vfree, vunmap, ...) */
 	__u64 alloc_ns;		/* out: time inside the allocating calls, summed */
 	__u64 free_ns;		/* out: time inside the freeing calls, summed */
+	__u64 loop_ns;		/* out: the timed loop as a whole: the calls, the touches, the
+				 * draws, cond_resched(); pcpu_alloc's last frees included */
+	__u64 case_ns;		/* out: setup + loop + teardown: what test_vmalloc times as one
+				 * case (its "avg: N usec" per repeat) */
 	__u64 failures;		/* out: allocations that returned NULL (the loop goes on) */
-	struct pgtbench_counts counts;	/* out */
+	__u64 bytes_allocated;	/* out: bytes of the successful allocations, summed */
+	__u32 pmd_chunks;	/* out: PMD-aligned PMD-sized pieces of the first successful
+				 * allocation with use_huge (0 without it: vmalloc() maps
+				 * with PTEs only; 0 when smaller than a PMD) */
+	__u32 pmd_chunks_contig; /* out: those backed by one naturally aligned, physically
+				 * contiguous PMD-sized run: what vmalloc_huge() maps with
+				 * PMD entries (its order-0 fallback practically never is) */
+	struct pgtbench_counts counts;	/* out: zero: the command issues no TLBI/DSB/ISB of
+					 * its own; vmalloc's own are inside the kernel */
 	__u64 reserved_out[4];	/* out: zero */
 };
 
@@ -240,7 +284,7 @@ struct pgtbench_map_mem_replay {
 PGTBENCH_ASSERT_SIZE(struct pgtbench_counts, 24);
 PGTBENCH_ASSERT_SIZE(struct pgtbench_info, 152);
 PGTBENCH_ASSERT_SIZE(struct pgtbench_nop, 72);
-PGTBENCH_ASSERT_SIZE(struct pgtbench_vmalloc_storm, 152);
+PGTBENCH_ASSERT_SIZE(struct pgtbench_vmalloc_storm, 208);
 PGTBENCH_ASSERT_SIZE(struct pgtbench_map_mem_replay, 168);
 
 #undef PGTBENCH_ASSERT_SIZE

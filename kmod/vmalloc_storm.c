@@ -1,14 +1,608 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * PGTBENCH_IOC_VMALLOC_STORM: lib/test_vmalloc.c's cases, with structured results.
+ * vmalloc_storm.c - PGTBENCH_IOC_VMALLOC_STORM: lib/test_vmalloc.c's cases, with
+ * structured results.
+ *
+ * test_vmalloc is how the vmalloc and lazy-MMU series are measured (arm64 batches the
+ * barriers of vmap/vunmap page-table updates), but it runs its cases from kthreads at
+ * module load and prints an average per case to dmesg. Here one case runs `loops` times
+ * in the caller's thread and the numbers come back in the ioctl: loops done, time inside
+ * the allocating and the freeing calls, failures. The harness decides concurrency (its
+ * own pinned threads, each issuing the ioctl), repetitions and which counters watch.
+ *
+ * The cases do what test_vmalloc's do, step for step (including the byte each touches),
+ * with three differences: a failed allocation is counted and the loop goes on; the random
+ * draws come from a seeded prandom state, so a storm repeats exactly; and every call
+ * stops early on a pending signal, so Ctrl-C of the harness ends a long storm at once.
+ * Whatever a case allocates it frees on every path, before the ioctl returns.
  */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/align.h>
+#include <linux/bitops.h>
+#include <linux/cpumask.h>
 #include <linux/errno.h>
+#include <linux/gfp.h>
+#include <linux/kernel.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
+#include <linux/module.h>
+#include <linux/percpu.h>
+#include <linux/pgtable.h>
+#include <linux/prandom.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/sizes.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
 
 #include "pgtbench_internal.h"
 
-const u64 pgtbench_vmalloc_caps;	/* not implemented yet */
+const u64 pgtbench_vmalloc_caps = PGTBENCH_CAP_VMALLOC_STORM;
+
+/* test_vmalloc's fixed sizes. */
+#define STORM_BUSY_AREAS	15000	/* long_busy_list_alloc: one-page areas kept busy */
+#define STORM_PCPU_BATCH	35000	/* pcpu_alloc: objects held at once */
+#define STORM_JUNK_BYTES	SZ_32M	/* full_fit_alloc: per fls(online CPUs) */
+
+/*
+ * __vmalloc_node() is exported only for test_vmalloc (CONFIG_TEST_VMALLOC=m), so it is
+ * looked up when a case needs it instead of being linked: the module then loads on every
+ * kernel, and the two alignment cases answer -EOPNOTSUPP where it is missing. Since 6.10
+ * the exported function is the _noprof one behind the allocation-profiling macro.
+ */
+#ifdef __vmalloc_node
+#define storm_vmalloc_node_sym __vmalloc_node_noprof
+#else
+#define storm_vmalloc_node_sym __vmalloc_node
+#endif
+
+struct storm {
+	struct pgtbench_vmalloc_storm *a;	/* the arguments, and the results as they grow */
+	const struct storm_case *c;
+	unsigned long nr_pages;			/* a->nr_pages, or the case's default */
+	unsigned long junk;			/* full_fit_alloc: areas per half of the setup */
+	struct rnd_state rnd;
+	typeof(&storm_vmalloc_node_sym) node_alloc;	/* when the case needs it */
+	u64 loop_start;
+	u64 excluded_ns;			/* the PMD check, not part of loop_ns */
+	bool pmd_checked;
+};
+
+struct storm_case {
+	const char *name;
+	long (*run)(struct storm *s);
+	unsigned long default_pages;
+	bool takes_pages;	/* nr_pages means something to it */
+	bool takes_huge;	/* use_huge means something to it */
+	bool needs_vmalloc_node;
+};
+
+/*
+ * Between two loops (and two setup steps): let others run, and stop for a pending signal.
+ * A fatal one (Ctrl-C of a harness without handlers) is the case that matters; a handled
+ * one would otherwise wait for the whole storm before its handler could run.
+ */
+static bool storm_stop(void)
+{
+	cond_resched();
+	return signal_pending(current);
+}
+
+/* Accounts one allocating call that began at t0 and returned p (size bytes asked). */
+static void *storm_alloced(struct storm *s, u64 t0, void *p, unsigned long size)
+{
+	s->a->alloc_ns += ktime_get_ns() - t0;
+	s->a->alloc_calls++;
+	if (p)
+		s->a->bytes_allocated += size;
+	else
+		s->a->failures++;
+	return p;
+}
+
+static void storm_freed(struct storm *s, u64 t0)
+{
+	s->a->free_ns += ktime_get_ns() - t0;
+	s->a->free_calls++;
+}
+
+static void storm_loop_begin(struct storm *s)
+{
+	s->loop_start = ktime_get_ns();
+}
+
+static void storm_loop_end(struct storm *s)
+{
+	s->a->loop_ns = ktime_get_ns() - s->loop_start - s->excluded_ns;
+}
+
+static void *storm_vmalloc(struct storm *s, unsigned long size)
+{
+	return s->a->use_huge ? vmalloc_huge(size, GFP_KERNEL) : vmalloc(size);
+}
+
+/*
+ * Whether use_huge really gave PMD mappings, from the first allocation that succeeded:
+ * vmalloc_huge() maps a PMD-aligned piece with one PMD entry when it got a naturally
+ * aligned, physically contiguous PMD-sized run of pages for it (one high-order page);
+ * when that allocation fails it falls back to order-0 pages and PTE mappings, and those
+ * pages practically never form such a run. vmalloc() always maps with PTEs, so only
+ * use_huge is checked. Untimed.
+ */
+static void storm_check_pmd(struct storm *s, const void *p, unsigned long size)
+{
+	const unsigned long per_pmd = PMD_SIZE >> PAGE_SHIFT;
+	unsigned long addr, end, i, pfn;
+	bool contig;
+	u64 t0;
+
+	if (s->pmd_checked || !p || !s->a->use_huge)
+		return;
+	s->pmd_checked = true;
+	t0 = ktime_get_ns();
+	end = ALIGN_DOWN((unsigned long)p + size, PMD_SIZE);
+	for (addr = ALIGN((unsigned long)p, PMD_SIZE); addr < end; addr += PMD_SIZE) {
+		pfn = vmalloc_to_pfn((void *)addr);
+		contig = IS_ALIGNED(pfn, per_pmd);
+		for (i = 1; contig && i < per_pmd; i++)
+			contig = vmalloc_to_pfn((void *)(addr + (i << PAGE_SHIFT))) == pfn + i;
+		s->a->pmd_chunks++;
+		s->a->pmd_chunks_contig += contig;
+	}
+	s->excluded_ns += ktime_get_ns() - t0;
+}
+
+static void storm_vfree(struct storm *s, void *p)
+{
+	u64 t;
+
+	if (!p)
+		return;
+	t = ktime_get_ns();
+	vfree(p);
+	storm_freed(s, t);
+}
+
+/* test_vmalloc's basic step: allocate, write the first byte, free. */
+static void storm_alloc_touch_free(struct storm *s, unsigned long size)
+{
+	u64 t = ktime_get_ns();
+	u8 *p = storm_alloced(s, t, storm_vmalloc(s, size), size);
+
+	if (!p)
+		return;
+	storm_check_pmd(s, p, size);
+	WRITE_ONCE(*p, 1);
+	storm_vfree(s, p);
+}
+
+/* ---- the cases ---------------------------------------------------------------------- */
+
+static long case_fix_size_alloc(struct storm *s)
+{
+	unsigned long size = s->nr_pages << PAGE_SHIFT;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		storm_alloc_touch_free(s, size);
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+	return 0;
+}
+
+static long case_random_size_alloc(struct storm *s)
+{
+	unsigned long n;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		n = prandom_u32_state(&s->rnd) % s->nr_pages + 1;
+		storm_alloc_touch_free(s, n << PAGE_SHIFT);
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+	return 0;
+}
+
+/* vfree() of an array of areas (NULLs allowed) and of the array. */
+static void storm_vfree_all(void **areas, unsigned long n)
+{
+	unsigned long i;
+
+	if (!areas)
+		return;
+	for (i = 0; i < n; i++) {
+		vfree(areas[i]);
+		if (!(i % 1024))
+			cond_resched();
+	}
+	kvfree(areas);
+}
+
+/*
+ * Fill the space with pairs of areas, free one of each pair: the loop's allocations then
+ * fit the holes exactly. Nothing of the setup is timed.
+ */
+static long case_full_fit_alloc(struct storm *s)
+{
+	unsigned long size = s->nr_pages << PAGE_SHIFT, i, filled = 0;
+	void **keep, **junk;
+	long ret = 0;
+
+	keep = kvcalloc(s->junk, sizeof(*keep), GFP_KERNEL);
+	junk = kvcalloc(s->junk, sizeof(*junk), GFP_KERNEL);
+	if (!keep || !junk) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < s->junk; i++, filled++) {
+		if (storm_stop())
+			goto out;
+		keep[i] = vmalloc(size);
+		junk[i] = vmalloc(size);
+		if (!keep[i] || !junk[i]) {
+			filled++;
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+	storm_vfree_all(junk, filled);
+	junk = NULL;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		storm_alloc_touch_free(s, size);
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+out:
+	storm_vfree_all(junk, filled);
+	storm_vfree_all(keep, filled);
+	return ret;
+}
+
+static long case_long_busy_list_alloc(struct storm *s)
+{
+	unsigned long size = s->nr_pages << PAGE_SHIFT, i, busy = 0;
+	void **areas;
+	u8 *p1, *p2;
+	long ret = 0;
+	u64 t;
+
+	areas = kvcalloc(STORM_BUSY_AREAS, sizeof(*areas), GFP_KERNEL);
+	if (!areas)
+		return -ENOMEM;
+	for (i = 0; i < STORM_BUSY_AREAS; i++, busy++) {
+		if (storm_stop())
+			goto out;
+		areas[i] = vmalloc(PAGE_SIZE);
+		if (!areas[i]) {
+			ret = -ENOMEM;
+			goto out;
+		}
+	}
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		t = ktime_get_ns();
+		p1 = storm_alloced(s, t, storm_vmalloc(s, size), size);
+		t = ktime_get_ns();
+		p2 = storm_alloced(s, t, storm_vmalloc(s, PAGE_SIZE), PAGE_SIZE);
+		storm_check_pmd(s, p1, size);
+		if (p1)
+			WRITE_ONCE(*p1, 0);
+		if (p2)
+			WRITE_ONCE(*p2, 1);
+		storm_vfree(s, p1);
+		storm_vfree(s, p2);
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+out:
+	storm_vfree_all(areas, busy);
+	return ret;
+}
+
+static void *storm_vmalloc_aligned(struct storm *s, unsigned long size, unsigned long align)
+{
+	/* As test_vmalloc asks: zeroed, on node 0, the caller recorded for vmallocinfo. */
+	return s->node_alloc(size, align, GFP_KERNEL | __GFP_ZERO, 0,
+			       __builtin_return_address(0));
+}
+
+static long case_fix_align_alloc(struct storm *s)
+{
+	unsigned long size = s->nr_pages << PAGE_SHIFT;
+	void *p;
+	u64 t;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		t = ktime_get_ns();
+		p = storm_alloced(s, t, storm_vmalloc_aligned(s, size, THREAD_ALIGN << 1), size);
+		storm_vfree(s, p);
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+	return 0;
+}
+
+static long case_random_size_align_alloc(struct storm *s)
+{
+	unsigned long size, align;
+	void *p;
+	u32 r;
+	u64 t;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		/* One draw for both, as test_vmalloc's random byte: up to 4 MiB alignment. */
+		r = prandom_u32_state(&s->rnd);
+		align = 1UL << (r % 23);
+		size = (r % s->nr_pages + 1) << PAGE_SHIFT;
+		t = ktime_get_ns();
+		p = storm_alloced(s, t, storm_vmalloc_aligned(s, size, align), size);
+		storm_vfree(s, p);
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+	return 0;
+}
+
+static void storm_pcpu_free_all(struct storm *s, void __percpu **objs, unsigned long *n)
+{
+	unsigned long i;
+	u64 t;
+
+	for (i = 0; i < *n; i++) {
+		t = ktime_get_ns();
+		free_percpu(objs[i]);
+		storm_freed(s, t);
+	}
+	*n = 0;
+}
+
+static long case_pcpu_alloc(struct storm *s)
+{
+	unsigned long held = 0, size, align;
+	void __percpu **objs;
+	void __percpu *p;
+	u64 t;
+
+	objs = kvcalloc(min_t(u64, s->a->loops, STORM_PCPU_BATCH), sizeof(*objs), GFP_KERNEL);
+	if (!objs)
+		return -ENOMEM;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		size = prandom_u32_state(&s->rnd) % (PAGE_SIZE / 4) + 1;
+		align = 1UL << (prandom_u32_state(&s->rnd) % 11 + 1);
+		t = ktime_get_ns();
+		p = __alloc_percpu(size, align);
+		storm_alloced(s, t, (void __force *)p, size);
+		if (p)
+			objs[held++] = p;
+		s->a->loops_done++;
+		/* Every STORM_PCPU_BATCH attempts, as test_vmalloc frees its 35000. */
+		if (!(s->a->loops_done % STORM_PCPU_BATCH))
+			storm_pcpu_free_all(s, objs, &held);
+	}
+	storm_pcpu_free_all(s, objs, &held);
+	storm_loop_end(s);
+	kvfree(objs);
+	return 0;
+}
+
+static void storm_free_pages(struct page **pages, unsigned long n)
+{
+	unsigned long i;
+
+	if (!pages)
+		return;
+	for (i = 0; i < n; i++) {
+		__free_page(pages[i]);
+		if (!(i % 1024))
+			cond_resched();
+	}
+	kvfree(pages);
+}
+
+/* The pages vm_map_ram and vmap map: allocated once, before the loop. */
+static struct page **storm_alloc_pages(struct storm *s, unsigned long *got, long *ret)
+{
+	struct page **pages;
+
+	*got = 0;
+	*ret = 0;
+	pages = kvcalloc(s->nr_pages, sizeof(*pages), GFP_KERNEL);
+	if (!pages) {
+		*ret = -ENOMEM;
+		return NULL;
+	}
+	while (*got < s->nr_pages) {
+		if (storm_stop())
+			break;
+		pages[*got] = alloc_page(GFP_KERNEL);
+		if (!pages[*got]) {
+			*ret = -ENOMEM;
+			break;
+		}
+		(*got)++;
+	}
+	return pages;
+}
+
+/* vm_map_ram and vmap: the same loop over a preallocated page array, two APIs. */
+struct storm_mapper {
+	void *(*map)(struct page **pages, unsigned int count);
+	void (*unmap)(void *addr, unsigned int count);
+};
+
+static void *storm_vm_map_ram(struct page **pages, unsigned int count)
+{
+	return vm_map_ram(pages, count, NUMA_NO_NODE);
+}
+
+static void storm_vm_unmap_ram(void *addr, unsigned int count)
+{
+	vm_unmap_ram(addr, count);
+}
+
+static void *storm_vmap(struct page **pages, unsigned int count)
+{
+	return vmap(pages, count, VM_MAP, PAGE_KERNEL);
+}
+
+static void storm_vunmap(void *addr, unsigned int count)
+{
+	vunmap(addr);
+}
+
+static long storm_map_pages(struct storm *s, const struct storm_mapper *m)
+{
+	unsigned long size = s->nr_pages << PAGE_SHIFT, got;
+	struct page **pages;
+	u8 *v;
+	long ret;
+	u64 t;
+
+	pages = storm_alloc_pages(s, &got, &ret);
+	if (got < s->nr_pages)
+		goto out;
+
+	storm_loop_begin(s);
+	while (s->a->loops_done < s->a->loops && !storm_stop()) {
+		t = ktime_get_ns();
+		v = storm_alloced(s, t, m->map(pages, s->nr_pages), size);
+		if (v) {
+			WRITE_ONCE(*v, 'a');
+			t = ktime_get_ns();
+			m->unmap(v, s->nr_pages);
+			storm_freed(s, t);
+		}
+		s->a->loops_done++;
+	}
+	storm_loop_end(s);
+out:
+	storm_free_pages(pages, got);
+	return ret;
+}
+
+static long case_vm_map_ram(struct storm *s)
+{
+	static const struct storm_mapper m = { storm_vm_map_ram, storm_vm_unmap_ram };
+
+	return storm_map_pages(s, &m);
+}
+
+static long case_vmap(struct storm *s)
+{
+	static const struct storm_mapper m = { storm_vmap, storm_vunmap };
+
+	return storm_map_pages(s, &m);
+}
+
+/*
+ * One line per case, named as in test_vmalloc: its size, and whether nr_pages and
+ * use_huge mean something to it and it needs __vmalloc_node().
+ */
+#define STORM_CASE(id, fn, pages, sized, huge, node)				\
+	[PGTBENCH_VMALLOC_##id] = { #fn, case_##fn, pages, sized, huge, node }
+
+static const struct storm_case storm_cases[PGTBENCH_VMALLOC_NR_CASES] = {
+	STORM_CASE(FIX_SIZE_ALLOC, fix_size_alloc, 1, true, true, false),
+	STORM_CASE(FULL_FIT_ALLOC, full_fit_alloc, 1, true, true, false),
+	STORM_CASE(LONG_BUSY_LIST_ALLOC, long_busy_list_alloc, 100, true, true, false),
+	STORM_CASE(RANDOM_SIZE_ALLOC, random_size_alloc, 100, true, true, false),
+	STORM_CASE(FIX_ALIGN_ALLOC, fix_align_alloc, 5, true, false, true),
+	STORM_CASE(RANDOM_SIZE_ALIGN_ALLOC, random_size_align_alloc, 10, true, false, true),
+	STORM_CASE(PCPU_ALLOC, pcpu_alloc, 0, false, false, false),
+	STORM_CASE(VM_MAP_RAM, vm_map_ram, 1, true, false, false),
+	STORM_CASE(VMAP, vmap, 1 << 8, true, false, false),
+	/* Add a new case here, and its PGTBENCH_VMALLOC_* number in pgtbench_abi.h. */
+};
+
+/* One line in the kernel log says what was refused; the caller only sees EINVAL. */
+#define storm_refuse(fmt, ...)							\
+	({									\
+		pr_info_ratelimited("VMALLOC_STORM refused: " fmt "\n", ##__VA_ARGS__);	\
+		-EINVAL;							\
+	})
+
+/* Every argument, before anything is allocated. */
+static long storm_check(struct storm *s)
+{
+	const struct pgtbench_vmalloc_storm *a = s->a;
+	unsigned long cpus;
+
+	if (a->case_id >= PGTBENCH_VMALLOC_NR_CASES)
+		return storm_refuse("case_id %u (there are %u cases)", a->case_id,
+				    PGTBENCH_VMALLOC_NR_CASES);
+	s->c = &storm_cases[a->case_id];
+	if (!a->loops || a->loops > PGTBENCH_VMALLOC_MAX_LOOPS)
+		return storm_refuse("%s: loops %llu not in 1..%llu", s->c->name, a->loops,
+				    PGTBENCH_VMALLOC_MAX_LOOPS);
+	if (a->nr_pages > PGTBENCH_VMALLOC_MAX_PAGES)
+		return storm_refuse("%s: nr_pages %llu above %llu", s->c->name, a->nr_pages,
+				    PGTBENCH_VMALLOC_MAX_PAGES);
+	if (a->nr_pages && !s->c->takes_pages)
+		return storm_refuse("%s takes no nr_pages (got %llu)", s->c->name, a->nr_pages);
+	if (a->use_huge > 1 || (a->use_huge && !s->c->takes_huge))
+		return storm_refuse("%s: use_huge %u (only 0%s)", s->c->name, a->use_huge,
+				    s->c->takes_huge ? " or 1" : "");
+	if (a->flags & ~PGTBENCH_VMALLOC_VALIDATE_ONLY)
+		return storm_refuse("unknown flags 0x%llx", a->flags);
+	if (!pgtbench_reserved_ok(a->reserved_in, sizeof(a->reserved_in)))
+		return storm_refuse("reserved_in not zero");
+	s->nr_pages = a->nr_pages ? a->nr_pages : s->c->default_pages;
+	if (a->case_id == PGTBENCH_VMALLOC_FULL_FIT_ALLOC) {
+		/* test_vmalloc's amount: 32 MiB per bit of the online CPU count. */
+		cpus = num_online_cpus();
+		s->junk = fls(cpus) * (STORM_JUNK_BYTES >> PAGE_SHIFT);
+		if (2 * s->junk * s->nr_pages > PGTBENCH_VMALLOC_MAX_PAGES)
+			return storm_refuse("%s: nr_pages %lu: setup above %llu pages",
+					    s->c->name, s->nr_pages, PGTBENCH_VMALLOC_MAX_PAGES);
+	}
+	return 0;
+}
 
 long pgtbench_cmd_vmalloc_storm(void *arg)
 {
-	return -EOPNOTSUPP;
+	struct pgtbench_vmalloc_storm *a = arg, in;
+	struct storm s = { .a = a };
+	long ret;
+	u64 t0;
+
+	ret = storm_check(&s);
+	if (ret)
+		return ret;
+	if (s.c->needs_vmalloc_node) {
+		s.node_alloc = symbol_get(storm_vmalloc_node_sym);
+		if (!s.node_alloc)
+			return -EOPNOTSUPP;
+	}
+
+	/* The results start from zero whatever the caller left in them. */
+	in = *a;
+	memset(a, 0, sizeof(*a));
+	a->case_id = in.case_id;
+	a->use_huge = in.use_huge;
+	a->loops = in.loops;
+	a->nr_pages = in.nr_pages;
+	a->seed = in.seed;
+	a->flags = in.flags;
+	a->nr_pages_used = s.nr_pages;
+
+	if (!(a->flags & PGTBENCH_VMALLOC_VALIDATE_ONLY)) {
+		prandom_seed_state(&s.rnd, a->seed);
+		t0 = ktime_get_ns();
+		ret = s.c->run(&s);
+		a->case_ns = ktime_get_ns() - t0;
+	}
+
+	if (s.node_alloc)
+		symbol_put(storm_vmalloc_node_sym);
+	return ret;
 }

@@ -14,11 +14,15 @@
  *   NOP loops=0 / loops > PGTBENCH_NOP_MAX_LOOPS / reserved[i] != 0   -> EINVAL
  *   INFO reserved != 0                                                -> EINVAL
  *   unknown command number, known number with another struct size    -> ENOTTY
- *   VMALLOC_STORM (designed, unimplemented)                          -> EOPNOTSUPP
+ *   VMALLOC_STORM every case at 3 loops (fix_align/random_size_align may be EOPNOTSUPP),
+ *                 p:512 h:1 PMD-mapped, validate-only runs nothing; bad case, loops,
+ *                 nr_pages, use_huge, flags, reserved != 0 -> EINVAL, allocating nothing;
+ *                 bad pointer -> EFAULT (kmod_abi_check --vmalloc-einval-once: one EINVAL)
  *   MAP_MEM_REPLAY 2 MiB pte base: every count as worked out by hand; size 0, unaligned
  *                 or over the cap, bad granularity or strategy, reserved != 0 -> EINVAL;
  *                 1 TiB at pte (2 GiB of tables)                       -> ENOMEM
- *   NOP and INFO after setuid(65534) on the descriptor opened as root -> EPERM
+ *   NOP, INFO and VMALLOC_STORM after setuid(65534) on the descriptor opened as root
+ *                                                                    -> EPERM
  *
  * Prints one key=value line per check and a final "summary" line, and exits 0 only if
  * every check passed (1 on a mismatch, 2 if the control file cannot be opened).
@@ -166,15 +170,162 @@ static void check_map_mem(int fd)
 	expect_errno("map_mem_too_big_enomem", fd, PGTBENCH_IOC_MAP_MEM_REPLAY, &m, ENOMEM);
 }
 
+/*
+ * VMALLOC_STORM: every case at a few loops (the alignment cases may answer EOPNOTSUPP:
+ * their __vmalloc_node() is exported only by CONFIG_TEST_VMALLOC=m kernels), outputs
+ * overwritten and inputs kept, a validate-only call that runs nothing, every bad
+ * argument refused with EINVAL, and the refused calls allocating nothing (VmallocUsed
+ * and Percpu unchanged across them).
+ */
+static void vmalloc_arg(struct pgtbench_vmalloc_storm *v, unsigned int case_id, unsigned long long loops)
+{
+	memset(v, 0, sizeof(*v));
+	v->case_id = case_id;
+	v->loops = loops;
+}
+
+/* "VmallocUsed" and "Percpu" of /proc/meminfo, in kB (-1 when absent). */
+static long long meminfo_kb(const char *key)
+{
+	char line[256];
+	long long kb = -1;
+	size_t n = strlen(key);
+	FILE *f = fopen("/proc/meminfo", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, n) && line[n] == ':')
+			kb = atoll(line + n + 1);
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static void check_vmalloc(int fd)
+{
+	static const char *const names[PGTBENCH_VMALLOC_NR_CASES] = {
+		"fix_size_alloc", "full_fit_alloc", "long_busy_list_alloc", "random_size_alloc",
+		"fix_align_alloc", "random_size_align_alloc", "pcpu_alloc", "vm_map_ram", "vmap",
+	};
+	struct pgtbench_vmalloc_storm v;
+	long long used, pcpu;
+	char name[64];
+	int e;
+
+	for (unsigned int c = 0; c < PGTBENCH_VMALLOC_NR_CASES; c++) {
+		vmalloc_arg(&v, c, 3);
+		v.seed = 42;
+		memset(&v.loops_done, 0xa5, sizeof(v) - offsetof(struct pgtbench_vmalloc_storm, loops_done));
+		e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
+		snprintf(name, sizeof(name), "vmalloc_%s_3_loops", names[c]);
+		if (e == EOPNOTSUPP && (c == PGTBENCH_VMALLOC_FIX_ALIGN_ALLOC ||
+					c == PGTBENCH_VMALLOC_RANDOM_SIZE_ALIGN_ALLOC)) {
+			result(name, 1, "EOPNOTSUPP: no __vmalloc_node() exported here");
+			continue;
+		}
+		/* pcpu_alloc is the one case without pages; each other reports the size it used. */
+		result(name, e == 0 && v.loops_done == 3 &&
+			       (v.nr_pages_used > 0) == (c != PGTBENCH_VMALLOC_PCPU_ALLOC) &&
+			       v.alloc_calls >= 3 && v.free_calls == v.alloc_calls && v.failures == 0 &&
+			       v.alloc_ns > 0 && v.free_ns > 0 && v.loop_ns > 0 && v.case_ns >= v.loop_ns &&
+			       v.bytes_allocated > 0 && v.pmd_chunks_contig <= v.pmd_chunks &&
+			       all_zero(&v.counts, sizeof(v.counts)) &&
+			       all_zero(v.reserved_out, sizeof(v.reserved_out)) &&
+			       v.case_id == c && v.loops == 3 && v.seed == 42 && v.nr_pages == 0,
+		       "%s, loops_done %llu nr_pages %llu calls %llu/%llu failures %llu ns %llu/%llu/%llu/%llu",
+		       errname(e), (unsigned long long)v.loops_done, (unsigned long long)v.nr_pages_used,
+		       (unsigned long long)v.alloc_calls, (unsigned long long)v.free_calls,
+		       (unsigned long long)v.failures, (unsigned long long)v.alloc_ns,
+		       (unsigned long long)v.free_ns, (unsigned long long)v.loop_ns,
+		       (unsigned long long)v.case_ns);
+	}
+
+	/* A PMD's worth with use_huge: one PMD-aligned piece, backed by a contiguous run. */
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 2);
+	v.nr_pages = 512;
+	v.use_huge = 1;
+	e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
+	result("vmalloc_fix_size_p512_h1_pmd_mapped", e == 0 && v.pmd_chunks == 1 && v.pmd_chunks_contig == 1,
+	       "%s, pmd_chunks %u contig %u", errname(e), v.pmd_chunks, v.pmd_chunks_contig);
+
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_LONG_BUSY_LIST_ALLOC, PGTBENCH_VMALLOC_MAX_LOOPS);
+	v.flags = PGTBENCH_VMALLOC_VALIDATE_ONLY;
+	e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
+	result("vmalloc_validate_only_runs_nothing", e == 0 && v.loops_done == 0 && v.alloc_calls == 0 &&
+		       v.case_ns == 0 && v.nr_pages_used == 100,
+	       "%s, loops_done %llu nr_pages_used %llu", errname(e), (unsigned long long)v.loops_done,
+	       (unsigned long long)v.nr_pages_used);
+
+	used = meminfo_kb("VmallocUsed");
+	pcpu = meminfo_kb("Percpu");
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_NR_CASES, 1);
+	expect_errno("vmalloc_case_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 0);
+	expect_errno("vmalloc_loops0_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, PGTBENCH_VMALLOC_MAX_LOOPS + 1);
+	expect_errno("vmalloc_loops_max_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_VMAP, 1);
+	v.nr_pages = PGTBENCH_VMALLOC_MAX_PAGES + 1;
+	expect_errno("vmalloc_pages_max_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FULL_FIT_ALLOC, 1);
+	v.nr_pages = PGTBENCH_VMALLOC_MAX_PAGES;	/* its setup would hold far more */
+	expect_errno("vmalloc_full_fit_setup_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
+	v.use_huge = 2;
+	expect_errno("vmalloc_use_huge2_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_VM_MAP_RAM, 1);
+	v.use_huge = 1;
+	expect_errno("vmalloc_vm_map_ram_huge_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_PCPU_ALLOC, 1);
+	v.nr_pages = 1;
+	expect_errno("vmalloc_pcpu_pages_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
+	v.flags = 1ULL << 1;
+	expect_errno("vmalloc_flags_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	for (int i = 0; i < 3; i++) {
+		vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
+		v.reserved_in[i] = 1ULL << (8 * i + 5);
+		snprintf(name, sizeof(name), "vmalloc_reserved%d_einval", i);
+		expect_errno(name, fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	}
+	result("vmalloc_refused_calls_allocate_nothing",
+	       used >= 0 && meminfo_kb("VmallocUsed") == used && meminfo_kb("Percpu") == pcpu,
+	       "VmallocUsed %lld -> %lld kB, Percpu %lld -> %lld kB", used, meminfo_kb("VmallocUsed"),
+	       pcpu, meminfo_kb("Percpu"));
+
+	expect_errno("vmalloc_bad_pointer_efault", fd, PGTBENCH_IOC_VMALLOC_STORM, (void *)16, EFAULT);
+}
+
+/*
+ * `kmod_abi_check --vmalloc-einval-once`: exactly one refused VMALLOC_STORM (loops = 0),
+ * so that the guest test can hold the kernel log to one line for it.
+ */
+static int vmalloc_einval_once(void)
+{
+	struct pgtbench_vmalloc_storm v;
+	int fd = open(PGTBENCH_CTL_PATH, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("open=FAIL (%s: %s)\n", PGTBENCH_CTL_PATH, strerror(errno));
+		return 2;
+	}
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 0);
+	expect_errno("vmalloc_einval_once", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	close(fd);
+	return failures ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : PGTBENCH_CTL_PATH;
+	struct pgtbench_vmalloc_storm vs;
 	struct pgtbench_info info;
 	struct pgtbench_nop nop;
 	struct pgtbench_map_mem_replay mm;
 	struct utsname uts;
 	int fd, e;
 
+	if (argc > 1 && !strcmp(argv[1], "--vmalloc-einval-once"))
+		return vmalloc_einval_once();
 	fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
 		printf("open=FAIL (%s: %s)\nsummary=FAIL checks=0 failures=1\n", path, strerror(errno));
@@ -195,7 +346,7 @@ int main(int argc, char **argv)
 		       "%u", info.va_bits);
 		result("info_caps", (info.caps & PGTBENCH_CAP_NOP) &&
 			       (info.caps & PGTBENCH_CAP_MAP_MEM_REPLAY) &&
-			       !(info.caps & PGTBENCH_CAP_VMALLOC_STORM),
+			       (info.caps & PGTBENCH_CAP_VMALLOC_STORM),
 		       "0x%llx", (unsigned long long)info.caps);
 		result("info_release", memchr(info.release, 0, sizeof(info.release)) &&
 			       !strcmp(info.release, uts.release),
@@ -260,14 +411,7 @@ int main(int argc, char **argv)
 		expect_errno("other_magic_enotty", fd, _IOWR(0x42, 0x00, struct pgtbench_info), buf, ENOTTY);
 	}
 
-	/* Designed but not implemented. */
-	{
-		struct pgtbench_vmalloc_storm vs;
-
-		memset(&vs, 0, sizeof(vs));
-		vs.loops = 1;
-		expect_errno("vmalloc_storm_eopnotsupp", fd, PGTBENCH_IOC_VMALLOC_STORM, &vs, EOPNOTSUPP);
-	}
+	check_vmalloc(fd);
 
 	check_map_mem(fd);
 
@@ -285,6 +429,8 @@ int main(int argc, char **argv)
 		expect_errno("info_unprivileged_eperm", fd, PGTBENCH_IOC_INFO, &info, EPERM);
 		map_mem_arg(&mm, 2 << 20, PGTBENCH_GRAN_PTE, PGTBENCH_REPLAY_BASE);
 		expect_errno("map_mem_unprivileged_eperm", fd, PGTBENCH_IOC_MAP_MEM_REPLAY, &mm, EPERM);
+		vmalloc_arg(&vs, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
+		expect_errno("vmalloc_unprivileged_eperm", fd, PGTBENCH_IOC_VMALLOC_STORM, &vs, EPERM);
 	}
 
 	close(fd);

@@ -185,6 +185,10 @@ class Cli(unittest.TestCase):
         skips = [l for l in proc.stdout.splitlines() if l.strip().startswith("skip  map_mem/")]
         self.assertEqual(len(skips), 4 * 5, proc.stdout)  # 4 sizes x 5 strategies
         self.assertTrue(all("--kmod" in l for l in skips), skips[:2])
+        proc = self.run_pgt("list", "configs/vmalloc.toml")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        skips = [l for l in proc.stdout.splitlines() if l.strip().startswith("skip  vmalloc/")]
+        self.assertTrue(skips and all("--kmod" in l for l in skips), proc.stdout[-400:])
 
     def test_map_mem_bad_strategy_granularity_or_size_are_config_errors(self):
         for line, what in (('strategy = ["lazy"]', "'lazy' is not one of base, no-cont-remap"),

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * vmalloc: lib/test_vmalloc.c's storm, run by pgtbench.ko (PGTBENCH_IOC_VMALLOC_STORM)
+ * from N threads of the harness at once - test_vmalloc's nr_threads - each pinned to a
+ * CPU of its own and issuing the ioctl, so the kernel work happens in threads the
+ * counters can follow. arm64 batches the barriers of vmalloc's page-table updates
+ * through lazy MMU mode; this is the workload its series measured, with the numbers
+ * returned per case instead of printed to dmesg.
+ *
+ * Parameters in test_vmalloc's words: case (its test names without "_test"), p
+ * (nr_pages), h (use_huge), loops (test_loop_count), threads (nr_threads), seed for the
+ * random cases. Each repetition is one storm: every thread runs the case `loops` times.
+ *
+ * Counters follow the threads: the run's counters are opened inherited (like fork's), the
+ * storm threads are created after them, so each counts its own kernel work and reading
+ * the counters adds the threads up. The bracket holds the release of the threads and
+ * the wait for the last one (a wake-up and a notification each: microseconds next to a
+ * storm). vmalloc's lazy purge mostly runs in a kworker, which no thread counter sees:
+ * purge_count counts __purge_vmap_area_lazy on every CPU (system-wide kprobe, root).
+ */
+#include <cerrno>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "kmod.h"
+#include "scenario.h"
+#include "syswide_probe.h"
+#include "thread_cpus.h"
+#include "util.h"
+#include "vmalloc_cases.h"
+
+namespace pgt {
+
+namespace {
+
+/* The storm's arguments for a variant (p, h and seed where the case takes them). */
+pgtbench_vmalloc_storm stormArgs(const Point &p)
+{
+	const VmallocCase *c = findVmallocCase(p.choice("case"));
+	if (!c)
+		throw RuntimeError("internal: unknown vmalloc case " + p.choice("case"));
+	pgtbench_vmalloc_storm a = {};
+	a.case_id = c->id;
+	a.nr_pages = p.has("p") ? static_cast<uint64_t>(p.integer("p")) : 0;
+	a.use_huge = p.has("h") ? static_cast<uint32_t>(p.integer("h")) : 0;
+	a.loops = static_cast<uint64_t>(p.integer("loops"));
+	a.seed = p.has("seed") ? static_cast<uint64_t>(p.integer("seed")) : 0;
+	return a;
+}
+
+unsigned onlineCpus(const Env &env)
+{
+	auto list = parseCpuList(readLine(rooted(env.root, "/sys/devices/system/cpu/online")).value_or(""));
+	return list.empty() ? env.pus : static_cast<unsigned>(list.size());
+}
+
+/*
+ * The storm threads: created once per variant, each pinned to its CPU, then released
+ * together for every repetition. Thread i seeds its PRNG with seed + i, so two threads
+ * of a random case do not draw the same sizes.
+ */
+class StormThreads
+{
+public:
+	StormThreads(const Kmod &kmod, const pgtbench_vmalloc_storm &args, const std::vector<int> &cpus)
+		: kmod_(kmod), args_(args), cpus_(cpus), results_(cpus.size()), rcs_(cpus.size())
+	{
+		for (size_t i = 0; i < cpus_.size(); i++)
+			threads_.emplace_back([this, i] { work(i); });
+		std::unique_lock<std::mutex> l(m_);
+		done_cv_.wait(l, [this] { return ready_ == cpus_.size(); });
+		if (!error_.empty()) {
+			l.unlock();
+			shutdown();
+			throw RuntimeError(error_);
+		}
+	}
+	~StormThreads() { shutdown(); }
+	StormThreads(const StormThreads &) = delete;
+	StormThreads &operator=(const StormThreads &) = delete;
+
+	void release()
+	{
+		std::lock_guard<std::mutex> l(m_);
+		done_ = 0;
+		generation_++;
+		go_cv_.notify_all();
+	}
+
+	/* Waits for every thread's ioctl; each result with the ioctl's 0 or -errno. */
+	void wait()
+	{
+		std::unique_lock<std::mutex> l(m_);
+		done_cv_.wait(l, [this] { return done_ == cpus_.size(); });
+	}
+
+	const std::vector<pgtbench_vmalloc_storm> &results() const { return results_; }
+	const std::vector<int> &rcs() const { return rcs_; }
+
+private:
+	void work(size_t i)
+	{
+		std::string err;
+		try {
+			bindThreadToCpu(cpus_[i]);
+		} catch (const std::exception &e) {
+			err = e.what();
+		}
+		uint64_t seen = 0;
+		{
+			std::lock_guard<std::mutex> l(m_);
+			if (!err.empty() && error_.empty())
+				error_ = err;
+			ready_++;
+			seen = generation_;
+			done_cv_.notify_all();
+		}
+		for (;;) {
+			{
+				std::unique_lock<std::mutex> l(m_);
+				go_cv_.wait(l, [&] { return quit_ || generation_ != seen; });
+				if (quit_)
+					return;
+				seen = generation_;
+			}
+			pgtbench_vmalloc_storm a = args_;
+			a.seed = args_.seed + i;
+			int rc = kmod_.ioctl(PGTBENCH_IOC_VMALLOC_STORM, &a);
+			std::lock_guard<std::mutex> l(m_);
+			results_[i] = a;
+			rcs_[i] = rc;
+			done_++;
+			done_cv_.notify_all();
+		}
+	}
+
+	void shutdown()
+	{
+		{
+			std::lock_guard<std::mutex> l(m_);
+			quit_ = true;
+			go_cv_.notify_all();
+		}
+		for (auto &t : threads_)
+			if (t.joinable())
+				t.join();
+	}
+
+	const Kmod &kmod_;
+	pgtbench_vmalloc_storm args_;
+	std::vector<int> cpus_;
+	std::vector<pgtbench_vmalloc_storm> results_;
+	std::vector<int> rcs_;
+	std::vector<std::thread> threads_;
+	std::mutex m_;
+	std::condition_variable go_cv_, done_cv_;
+	uint64_t generation_ = 0;
+	size_t ready_ = 0, done_ = 0;
+	bool quit_ = false;
+	std::string error_;
+};
+
+class VmallocInstance : public Instance
+{
+public:
+	VmallocInstance(const Point &p, const RunContext &ctx) : ctx_(ctx), args_(stormArgs(p))
+	{
+		std::string why;
+		kmod_ = Kmod::open(ctx.env.kmod.ctl_path, &why);
+		if (!kmod_)
+			throw RuntimeError(why);
+		unsigned n = static_cast<unsigned>(p.integer("threads"));
+		cpus_ = chooseThreadCpus(startCpus(), ctx.cpu, n);
+		if (cpus_.empty())
+			throw RuntimeError(fmt::format("threads:{}: only {} CPUs allowed", n, startCpus().size()));
+		if (ctx.counters)
+			purge_ = std::make_unique<SystemWideProbe>(ctx.env, "purge_count", "__purge_vmap_area_lazy",
+								   "vmalloc:purge_vmap_area_lazy");
+		/* After the counters exist, so that the threads inherit them. */
+		threads_ = std::make_unique<StormThreads>(*kmod_, args_, cpus_);
+	}
+
+	Sample sample() override
+	{
+		Sample s;
+		ctx_.countersStart();
+		if (purge_)
+			purge_->start();
+		uint64_t t0 = monotonicNs();
+		threads_->release();
+		threads_->wait();
+		uint64_t t1 = monotonicNs();
+		if (purge_)
+			purge_->stop();
+		ctx_.countersStop(s);
+
+		const auto &results = threads_->results();
+		for (size_t i = 0; i < results.size(); i++) {
+			if (int rc = threads_->rcs()[i])
+				throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {}{}", cpus_[i],
+							       strerror(-rc),
+							       rc == -EINVAL ? " (the kernel log says why)" : ""));
+			const auto &r = results[i];
+			if (r.loops_done < r.loops)
+				throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {} stopped by a signal "
+							       "after {} of {} loops",
+							       cpus_[i], r.loops_done, r.loops));
+			/* Every allocation that succeeded was freed again: the module's books balance. */
+			if (r.alloc_calls - r.failures != r.free_calls)
+				throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {} allocations, {} "
+							       "failed, but {} frees",
+							       cpus_[i], r.alloc_calls, r.failures,
+							       r.free_calls));
+		}
+		StormTotals t = sumStorms(results);
+		auto put = [&](const char *name, std::optional<double> v) {
+			if (v)
+				s.values[name] = *v;
+		};
+		put("ns_per_op", perOp(t.loop_ns, t.loops_done));
+		put("alloc_ns_per_op", perOp(t.alloc_ns, t.alloc_calls));
+		put("free_ns_per_op", perOp(t.free_ns, t.free_calls));
+		s.values["case_us"] = t.case_ns / 1e3;
+		s.values["failures"] = static_cast<double>(t.failures);
+		if (t.pmd_chunks)
+			s.values["pmd_mapped_pct"] = 100.0 * static_cast<double>(t.pmd_chunks_contig) /
+						     static_cast<double>(t.pmd_chunks);
+		for (const auto &c : s.counters)
+			if (c.name == "cycles" && c.value)
+				put("cycles_per_op", perOp(*c.value, t.loops_done));
+		if (purge_) {
+			CounterReading r = purge_->read();
+			if (r.value)
+				s.values["purge_count"] = static_cast<double>(*r.value);
+			else
+				s.counters.push_back(r); /* n/a, with its reason, among the counters */
+		}
+
+		nlohmann::json threads = nlohmann::json::array();
+		for (size_t i = 0; i < results.size(); i++) {
+			const auto &r = results[i];
+			threads.push_back({{"cpu", cpus_[i]},
+					   {"seed", r.seed},
+					   {"nr_pages", r.nr_pages_used},
+					   {"loops_done", r.loops_done},
+					   {"alloc_calls", r.alloc_calls},
+					   {"free_calls", r.free_calls},
+					   {"alloc_ns", r.alloc_ns},
+					   {"free_ns", r.free_ns},
+					   {"loop_ns", r.loop_ns},
+					   {"case_ns", r.case_ns},
+					   {"failures", r.failures},
+					   {"bytes_allocated", r.bytes_allocated},
+					   {"pmd_chunks", r.pmd_chunks},
+					   {"pmd_chunks_contig", r.pmd_chunks_contig}});
+		}
+		s.checks["vmalloc"] = {{"wall_ns", t1 - t0}, {"threads", threads}};
+		return s;
+	}
+
+private:
+	RunContext ctx_;
+	pgtbench_vmalloc_storm args_;
+	std::unique_ptr<Kmod> kmod_;
+	std::vector<int> cpus_;
+	std::unique_ptr<SystemWideProbe> purge_;
+	std::unique_ptr<StormThreads> threads_;
+};
+
+std::string vmallocSupported(const Point &p, const Env &env)
+{
+	if (std::string why = kmodMissing(env.kmod, "vmalloc_storm", "VMALLOC_STORM"); !why.empty())
+		return why;
+	auto n = static_cast<size_t>(p.integer("threads"));
+	if (n > startCpus().size())
+		return fmt::format("threads:{} needs a CPU per thread; this process may use {}", n,
+				   startCpus().size());
+	/* The module has the last word on the arguments, and knows what this kernel exports. */
+	std::string why;
+	auto kmod = Kmod::open(env.kmod.ctl_path, &why);
+	if (!kmod)
+		return why;
+	pgtbench_vmalloc_storm a = stormArgs(p);
+	a.flags = PGTBENCH_VMALLOC_VALIDATE_ONLY;
+	int rc = kmod->ioctl(PGTBENCH_IOC_VMALLOC_STORM, &a);
+	if (rc == -EOPNOTSUPP && findVmallocCase(p.choice("case"))->needs_vmalloc_node)
+		return "needs __vmalloc_node(), which kernels export only when built with "
+		       "CONFIG_TEST_VMALLOC=m (as test_vmalloc does)";
+	if (rc == -EINVAL)
+		return "pgtbench.ko refuses these arguments (its line in the kernel log says why)";
+	if (rc)
+		return fmt::format("VMALLOC_STORM: {}", strerror(-rc));
+	return {};
+}
+
+std::vector<std::string> caseNames()
+{
+	std::vector<std::string> names;
+	for (const auto &c : vmallocCases())
+		names.push_back(c.name);
+	return names;
+}
+
+std::string caseHelp()
+{
+	std::string help = "test_vmalloc's case, without \"_test\":";
+	for (const auto &c : vmallocCases())
+		help += fmt::format(" {} ({});", c.name, c.help);
+	help.pop_back();
+	return help;
+}
+
+} /* namespace */
+
+extern const ScenarioSpec vmalloc_scenario;
+const ScenarioSpec vmalloc_scenario = {
+	.name = "vmalloc",
+	.description = "test_vmalloc's cases in pgtbench.ko, from N pinned threads at once",
+	.params =
+		{
+			{.name = "case",
+			 .kind = ParamKind::Choice,
+			 .help = caseHelp(),
+			 .choices = caseNames(),
+			 /* test_vmalloc's default run_test_mask (7) since mid 2025. */
+			 .defaults = {"fix_size_alloc", "full_fit_alloc", "long_busy_list_alloc"},
+			 .list = true},
+			{.name = "p",
+			 .kind = ParamKind::Int,
+			 .help = "nr_pages: pages per allocation of fix_size_alloc, vm_map_ram and vmap "
+				 "(the other cases have fixed sizes, as in test_vmalloc); 0 = test_vmalloc's "
+				 "own (1 page; vmap 256)",
+			 .min = 0,
+			 .max = static_cast<int64_t>(PGTBENCH_VMALLOC_MAX_PAGES),
+			 .defaults = {"0"},
+			 .list = true},
+			{.name = "h",
+			 .kind = ParamKind::Int,
+			 .help = "use_huge: 1 allocates fix_size_alloc's areas with vmalloc_huge() (PMD "
+				 "mappings from p:512 on with 4K pages)",
+			 .min = 0,
+			 .max = 1,
+			 .defaults = {"0"},
+			 .list = true},
+			{.name = "loops",
+			 .kind = ParamKind::Int,
+			 .help = "test_loop_count: loops of the case per thread and repetition",
+			 .min = 1,
+			 .max = static_cast<int64_t>(PGTBENCH_VMALLOC_MAX_LOOPS),
+			 .defaults = {"10000"},
+			 .list = true},
+			{.name = "threads",
+			 .kind = ParamKind::Int,
+			 .help = "nr_threads: threads issuing the storm at once, each pinned to its own "
+				 "CPU (the measuring CPU first, then the others from the highest down)",
+			 .min = 1,
+			 .max = 4096,
+			 .defaults = {"1"},
+			 .list = true},
+			{.name = "seed",
+			 .kind = ParamKind::Int,
+			 .help = "seeds the random cases (thread i uses seed + i): the same seed draws "
+				 "the same sizes",
+			 .min = 0,
+			 .max = INT64_MAX,
+			 .defaults = {"1"}},
+		},
+	.metrics =
+		{
+			{"ns_per_op", "ns", Better::Lower,
+			 "one loop of the case (its allocations, touches and frees), per thread"},
+			{"alloc_ns_per_op", "ns", Better::Lower, "one allocating call (vmalloc, vmap, ...)"},
+			{"free_ns_per_op", "ns", Better::Lower, "one freeing call (vfree, vunmap, ...)"},
+			{"cycles_per_op", "count", Better::Lower,
+			 "CPU cycles of the storm threads (the whole ioctl, setup included) per loop"},
+			{"purge_count", "count", Better::Lower,
+			 "lazy vmap purges (__purge_vmap_area_lazy calls) on all CPUs during the storm"},
+			{"case_us", "us", Better::Lower,
+			 "the whole case per thread, setup included: test_vmalloc's \"avg: N usec\""},
+			{"failures", "count", Better::Lower, "allocations that returned NULL"},
+			{"pmd_mapped_pct", "%", Better::Higher,
+			 "h:1 only, allocations of a PMD or more: PMD-sized pieces of each thread's first "
+			 "allocation backed by one aligned physically contiguous run, i.e. PMD-mapped"},
+		},
+	.expand = [](const ParamLists &lists, const Env &) {
+		return expandVmallocPoints(vmalloc_scenario, lists);
+	},
+	.supported = vmallocSupported,
+	.knobs = {},
+	.memory_bytes = [](const Point &p, const Env &env) -> uint64_t {
+		const VmallocCase *c = findVmallocCase(p.choice("case"));
+		if (!c)
+			return 0;
+		pgtbench_vmalloc_storm a = stormArgs(p);
+		uint64_t page = env.page_size_bytes ? env.page_size_bytes : 4096;
+		return static_cast<uint64_t>(p.integer("threads")) *
+		       vmallocStormBytes(*c, a.nr_pages ? a.nr_pages : c->default_pages, a.use_huge,
+					 page, onlineCpus(env));
+	},
+	.prepare = [](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
+		return std::make_unique<VmallocInstance>(p, ctx);
+	},
+	/* The storm runs in threads created after the counters: they follow them there. */
+	.counters_inherit = true,
+};
+
+} /* namespace pgt */
