@@ -219,6 +219,21 @@ void printCoverTables(const std::vector<Entry> &entries, const nlohmann::json &d
 	}
 }
 
+/* A run of one scenario with a layout of its own is drawn in it (map_mem: a bar per strategy). */
+CompareOptions runPlotOptions(const std::vector<Entry> &entries)
+{
+	CompareOptions o;
+	const ScenarioSpec *spec = entries.empty() ? nullptr : entries.front().spec;
+	for (const auto &e : entries)
+		if (e.spec != spec)
+			return o;
+	if (spec && !spec->cover.rows.empty()) {
+		o.rows = spec->cover.rows;
+		o.columns = spec->cover.columns;
+	}
+	return o;
+}
+
 int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 {
 	RunConfig config = configFor(a);
@@ -246,7 +261,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	if (a.plot && run.exitCode() != kExitSkipped) {
 		/* The results file is safe on disk; a failing plot only changes the exit code. */
 		try {
-			plotComparison(buildComparison({parseResultsFile(doc, out)}, CompareOptions{}), plot);
+			plotComparison(buildComparison({parseResultsFile(doc, out)}, runPlotOptions(run.entries)), plot);
 			fmt::print(stderr, "plot: {}\n", plot);
 		} catch (const std::exception &e) {
 			fmt::print(stderr, "pgtbench: {}\n", e.what());
