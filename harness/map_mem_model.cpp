@@ -99,11 +99,20 @@ struct Model {
 		c.dsb += 2;
 		c.isb++;
 	}
-	static void link(ReplayCounts &c)
+	static void link(ReplayCounts &c, uint64_t n = 1)
 	{
-		c.entries_written++;
-		c.dsb++;
-		c.isb++;
+		c.entries_written += n;
+		c.dsb += n;
+		c.isb += n;
+	}
+	/* BASE: the table mapped and cleared again for every contiguous run of entries. */
+	static void remapPerRun(ReplayCounts &c, uint64_t runs)
+	{
+		c.slot_maps += runs;
+		c.slot_unmaps += runs;
+		c.tlbi += runs;
+		c.dsb += 3 * runs;
+		c.isb += 2 * runs;
 	}
 	/* A new table: linked into its parent; zeroed through the slot until NO_ALLOC_REMAP. */
 	void alloc(ReplayCounts &c, int level) const
@@ -144,13 +153,7 @@ struct Model {
 		pte_tables++;
 		alloc(c, PGTBENCH_LEVEL_PTE);
 		if (!at(PGTBENCH_REPLAY_NO_CONT_REMAP)) {
-			/* mapped and cleared again for every contiguous run of CONT_PTES */
-			uint64_t runs = ceilDiv(entries, cont_ptes);
-			c.slot_maps += runs;
-			c.slot_unmaps += runs;
-			c.tlbi += runs;
-			c.dsb += 3 * runs;
-			c.isb += 2 * runs;
+			remapPerRun(c, ceilDiv(entries, cont_ptes));
 		} else {
 			populateOnce(c, at(PGTBENCH_REPLAY_LAZY_UNMAP));
 		}
@@ -167,20 +170,13 @@ struct Model {
 		ReplayCounts c;
 		alloc(c, PGTBENCH_LEVEL_PMD);
 		if (!at(PGTBENCH_REPLAY_NO_CONT_REMAP)) {
-			uint64_t runs = ceilDiv(ceilDiv(bytes, pte_table_span), cont_pmds);
-			c.slot_maps += runs;
-			c.slot_unmaps += runs;
-			c.tlbi += runs;
-			c.dsb += 3 * runs;
-			c.isb += 2 * runs;
+			remapPerRun(c, ceilDiv(ceilDiv(bytes, pte_table_span), cont_pmds));
 		} else {
 			populateOnce(c, false);
 		}
 		uint64_t full = bytes / pte_table_span, tail = bytes % pte_table_span;
 		if (blocks) {
-			c.entries_written += full;
-			c.dsb += full;
-			c.isb += full;
+			link(c, full);
 		} else {
 			c += repeated(full, [&] { return pteTable(pte_table_span); });
 		}
@@ -196,9 +192,7 @@ struct Model {
 		populateOnce(c, false); /* one mapping per call in every strategy */
 		uint64_t full = bytes / pmd_table_span, tail = bytes % pmd_table_span;
 		if (blocks && pud_blocks) {
-			c.entries_written += full;
-			c.dsb += full;
-			c.isb += full;
+			link(c, full);
 		} else {
 			c += repeated(full, [&] { return pmdTable(pmd_table_span); });
 		}
