@@ -18,7 +18,7 @@
 
 #include "errors.h"
 #include "scenario.h"
-#include "thp.h"
+#include "folio.h"
 
 namespace pgt {
 

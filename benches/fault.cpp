@@ -5,7 +5,7 @@
  * against fewer faults.
  */
 #include "scenario.h"
-#include "thp.h"
+#include "folio.h"
 #include "util.h"
 
 namespace pgt {

@@ -21,7 +21,7 @@
 
 #include "errors.h"
 #include "scenario.h"
-#include "thp.h"
+#include "folio.h"
 #include "util.h"
 
 namespace pgt {

@@ -6,7 +6,7 @@
  * batching series cut by up to 58% for 2M folios.
  */
 #include "scenario.h"
-#include "thp.h"
+#include "folio.h"
 
 namespace pgt {
 

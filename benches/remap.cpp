@@ -5,7 +5,7 @@
  * tables (and, with contpte, of folding them into contiguous ranges).
  */
 #include "scenario.h"
-#include "thp.h"
+#include "folio.h"
 
 #include <fmt/format.h>
 

@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "thp.h"
+#include "folio.h"
 
 using namespace pgt;
 

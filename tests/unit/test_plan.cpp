@@ -10,7 +10,7 @@
 #include "config.h"
 #include "errors.h"
 #include "runner.h"
-#include "thp.h"
+#include "folio.h"
 
 using namespace pgt;
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-#include "thp.h"
+#include "folio.h"
 
 #include <algorithm>
 #include <cerrno>
