@@ -82,7 +82,7 @@ void writeRegion(AnonRegion &r, bool byte_per_page)
 		p[off] = 2;
 }
 
-Sample cowSample(const Point &p, const RunContext &ctx, bool live_child)
+Sample cowSample(const Params &p, const RunContext &ctx, bool live_child)
 {
 	bool byte = p.choice("write") == "byte";
 	std::unique_ptr<HeldChild> child;
@@ -115,12 +115,12 @@ std::vector<ParamSpec> cowParams()
 	return params;
 }
 
-std::vector<Point> expandCow(const ParamLists &lists, const Env &env)
+std::vector<Params> expandCow(const ParamLists &lists, const Env &env)
 {
-	std::vector<Point> points;
+	std::vector<Params> points;
 	for (const auto &base : expandFolioPoints(lists, env))
 		for (const auto &w : lists.at("write")) {
-			Point q = base;
+			Params q = base;
 			q.values.emplace_back("write", w);
 			points.push_back(q);
 		}
@@ -132,13 +132,13 @@ ScenarioSpec cowScenario(const char *name, const char *description, bool live_ch
 	std::string metric = std::string(name) + "_ms";
 	ScenarioSpec s = folioScenario(name, description,
 				       {metric, "ms", Better::Lower, "the parent's writes"},
-				       eachRepetition([live_child](const Point &p, const RunContext &ctx) {
+				       eachRepetition([live_child](const Params &p, const RunContext &ctx) {
 					       return cowSample(p, ctx, live_child);
 				       }));
 	s.params = cowParams();
 	s.expand = expandCow;
 	if (live_child) /* the child keeps the originals while the parent gets copies */
-		s.memory_bytes = [](const Point &p, const Env &) {
+		s.memory_bytes = [](const Params &p, const Env &) {
 			uint64_t size = static_cast<uint64_t>(p.integer("size"));
 			return 2 * size + size / 256;
 		};

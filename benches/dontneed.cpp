@@ -30,7 +30,7 @@ extern const ScenarioSpec dontneed_scenario;
 const ScenarioSpec dontneed_scenario = folioScenario(
 	"dontneed", "one MADV_DONTNEED over SIZE of anonymous memory, per folio order",
 	{"dontneed_ms", "ms", Better::Lower, "the madvise() call"},
-	eachRepetition([](const Point &p, const RunContext &ctx) {
+	eachRepetition([](const Params &p, const RunContext &ctx) {
 		return timeRegionOp(p, ctx, "dontneed_ms", {},
 				    [](AnonRegion &r) { dontneed(r.data(), r.size()); });
 	}));
@@ -44,7 +44,7 @@ extern const ScenarioSpec pte_dontneed_scenario;
 const ScenarioSpec pte_dontneed_scenario = folioScenario(
 	"pte_dontneed", "MADV_DONTNEED of each base page of SIZE of anonymous memory, per folio order",
 	{"pte_dontneed_ms", "ms", Better::Lower, "all the per-page madvise() calls"},
-	eachRepetition([](const Point &p, const RunContext &ctx) {
+	eachRepetition([](const Params &p, const RunContext &ctx) {
 		return timeRegionOp(p, ctx, "pte_dontneed_ms", {}, [](AnonRegion &r) {
 			for (uint64_t off = 0; off < r.size(); off += r.pageSize())
 				dontneed(r.data() + off, r.pageSize());

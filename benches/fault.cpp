@@ -12,7 +12,7 @@ namespace pgt {
 
 namespace {
 
-Sample faultSample(const Point &p, const RunContext &ctx)
+Sample faultSample(const Params &p, const RunContext &ctx)
 {
 	unsigned order = static_cast<unsigned>(p.integer("order"));
 	AnonRegion region(static_cast<uint64_t>(p.integer("size")), order, ctx.env);

@@ -28,15 +28,15 @@ namespace pgt {
 
 namespace {
 
-class ForkInstance : public Instance
+class ForkVariant : public PreparedVariant
 {
 public:
-	ForkInstance(const Point &p, const RunContext &ctx) : point_(p), ctx_(ctx) {}
+	ForkVariant(const Params &p, const RunContext &ctx) : params_(p), ctx_(ctx) {}
 
 	Sample sample() override
 	{
 		FolioCheck folio;
-		auto region = populateForPoint(point_, ctx_.env, &folio);
+		auto region = populateForPoint(params_, ctx_.env, &folio);
 
 		/*
 		 * The child waits on this pipe until the parent has stopped its clock and
@@ -100,7 +100,7 @@ public:
 	}
 
 private:
-	Point point_;
+	Params params_;
 	RunContext ctx_;
 };
 
@@ -121,12 +121,12 @@ const ScenarioSpec fork_scenario = {
 	.supported = folioPointUnsupported,
 	.knobs = folioPointKnobs,
 	/* The parent's memory plus two copies of its page tables (parent and child). */
-	.memory_bytes = [](const Point &p, const Env &) {
+	.memory_bytes = [](const Params &p, const Env &) {
 		uint64_t size = static_cast<uint64_t>(p.integer("size"));
 		return size + size / 256;
 	},
-	.prepare = [](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
-		return std::make_unique<ForkInstance>(p, ctx);
+	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<ForkVariant>(p, ctx);
 	},
 	/* The child's exit is half the work: its inherited counters count it. */
 	.counters_inherit = true,

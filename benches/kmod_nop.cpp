@@ -18,10 +18,10 @@ namespace pgt {
 
 namespace {
 
-class KmodNopInstance : public Instance
+class KmodNopVariant : public PreparedVariant
 {
 public:
-	KmodNopInstance(const Point &p, const Env &env)
+	KmodNopVariant(const Params &p, const Env &env)
 		: calls_(static_cast<uint64_t>(p.integer("calls"))),
 		  loops_(static_cast<uint64_t>(p.integer("loops")))
 	{
@@ -62,7 +62,7 @@ private:
 	std::unique_ptr<Kmod> kmod_;
 };
 
-std::string kmodNopSupported(const Point &, const Env &env)
+std::string kmodNopSupported(const Params &, const Env &env)
 {
 	return kmodMissing(env.kmod, "nop", "NOP");
 }
@@ -101,8 +101,8 @@ const ScenarioSpec kmod_nop_scenario = {
 	.supported = kmodNopSupported,
 	.knobs = {},
 	.memory_bytes = {},
-	.prepare = [](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
-		return std::make_unique<KmodNopInstance>(p, ctx.env);
+	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<KmodNopVariant>(p, ctx.env);
 	},
 };
 

@@ -45,16 +45,16 @@ struct Args {
 	unsigned strategy, granularity;
 };
 
-Args argsOf(const Point &p)
+Args argsOf(const Params &p)
 {
 	return {static_cast<uint64_t>(p.integer("size")), *replayStrategy(p.choice("strategy")),
 		*replayGranularity(p.choice("granularity"))};
 }
 
-class MapMemInstance : public Instance
+class MapMemVariant : public PreparedVariant
 {
 public:
-	MapMemInstance(const Point &p, const RunContext &ctx) : ctx_(ctx), args_(argsOf(p))
+	MapMemVariant(const Params &p, const RunContext &ctx) : ctx_(ctx), args_(argsOf(p))
 	{
 		std::string why;
 		kmod_ = Kmod::open(ctx.env.kmod.ctl_path, &why);
@@ -115,7 +115,7 @@ private:
 	std::unique_ptr<Kmod> kmod_;
 };
 
-std::string mapMemSupported(const Point &p, const Env &env)
+std::string mapMemSupported(const Params &p, const Env &env)
 {
 	if (std::string why = kmodMissing(env.kmod, "map_mem_replay", "MAP_MEM_REPLAY"); !why.empty())
 		return why;
@@ -130,7 +130,7 @@ std::string mapMemSupported(const Point &p, const Env &env)
 }
 
 /* The table pages the module allocates for the variant, for the runner's preflight. */
-uint64_t mapMemMemory(const Point &p, const Env &env)
+uint64_t mapMemMemory(const Params &p, const Env &env)
 {
 	unsigned shift = pageShift(env);
 	if (shift != 12 && shift != 14 && shift != 16)
@@ -193,8 +193,8 @@ const ScenarioSpec map_mem_scenario = {
 	.supported = mapMemSupported,
 	.knobs = {},
 	.memory_bytes = mapMemMemory,
-	.prepare = [](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
-		return std::make_unique<MapMemInstance>(p, ctx);
+	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<MapMemVariant>(p, ctx);
 	},
 	.cover = {.rows = "strategy", .columns = {"size"}},
 };

@@ -20,7 +20,7 @@ extern const ScenarioSpec mprotect_scenario;
 const ScenarioSpec mprotect_scenario = folioScenario(
 	"mprotect", "mprotect(PROT_READ) of SIZE of anonymous memory, per folio order",
 	{"mprotect_ms", "ms", Better::Lower, "the mprotect() call"},
-	eachRepetition([](const Point &p, const RunContext &ctx) {
+	eachRepetition([](const Params &p, const RunContext &ctx) {
 		return timeRegionOp(p, ctx, "mprotect_ms", {}, [](AnonRegion &r) {
 			if (mprotect(r.data(), r.size(), PROT_READ))
 				throw RuntimeError(fmt::format("mprotect: {}", strerror(errno)));

@@ -14,7 +14,7 @@ extern const ScenarioSpec munmap_scenario;
 const ScenarioSpec munmap_scenario = folioScenario(
 	"munmap", "munmap() of SIZE of anonymous memory in folios of one order",
 	{"munmap_ms", "ms", Better::Lower, "the munmap() call"},
-	eachRepetition([](const Point &p, const RunContext &ctx) {
+	eachRepetition([](const Params &p, const RunContext &ctx) {
 		return timeRegionOp(p, ctx, "munmap_ms", {}, [](AnonRegion &r) { r.unmap(); });
 	}));
 

@@ -13,10 +13,10 @@ namespace pgt {
 
 namespace {
 
-class NullInstance : public Instance
+class NullVariant : public PreparedVariant
 {
 public:
-	explicit NullInstance(const RunContext &ctx) : ctx_(ctx) {}
+	explicit NullVariant(const RunContext &ctx) : ctx_(ctx) {}
 
 	Sample sample() override
 	{
@@ -52,8 +52,8 @@ const ScenarioSpec null_scenario = {
 	.supported = {},
 	.knobs = {},
 	.memory_bytes = {},
-	.prepare = [](const Point &, const RunContext &ctx) -> std::unique_ptr<Instance> {
-		return std::make_unique<NullInstance>(ctx);
+	.prepare = [](const Params &, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<NullVariant>(ctx);
 	},
 };
 

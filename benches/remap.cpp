@@ -17,7 +17,7 @@ const ScenarioSpec remap_scenario = [] {
 	ScenarioSpec s = folioScenario(
 		"remap", "PTE-remap every PMD-mapped THP of SIZE (mprotect of one subpage each)",
 		{"remap_ms", "ms", Better::Lower, "the mprotect() calls"},
-		eachRepetition([](const Point &p, const RunContext &ctx) {
+		eachRepetition([](const Params &p, const RunContext &ctx) {
 			return timeRegionOp(p, ctx, "remap_ms", {}, [](AnonRegion &r) { r.pteRemap(); });
 		}));
 	for (auto &p : s.params) {
@@ -28,7 +28,7 @@ const ScenarioSpec remap_scenario = [] {
 			p.defaults = {"pmd"};
 		}
 	}
-	s.supported = [](const Point &p, const Env &env) -> std::string {
+	s.supported = [](const Params &p, const Env &env) -> std::string {
 		if (!env.thp.pmd_order || static_cast<unsigned>(p.integer("order")) != env.thp.pmd_order)
 			return fmt::format("remap needs PMD-mapped THPs: only the PMD order ({})",
 					   env.thp.pmd_order);

@@ -40,7 +40,7 @@ namespace pgt {
 namespace {
 
 /* The storm's arguments for a variant (p, h and seed where the case takes them). */
-pgtbench_vmalloc_storm stormArgs(const Point &p)
+pgtbench_vmalloc_storm stormArgs(const Params &p)
 {
 	const VmallocCase *c = findVmallocCase(p.choice("case"));
 	if (!c)
@@ -166,10 +166,10 @@ private:
 	std::string error_;
 };
 
-class VmallocInstance : public Instance
+class VmallocVariant : public PreparedVariant
 {
 public:
-	VmallocInstance(const Point &p, const RunContext &ctx) : ctx_(ctx), args_(stormArgs(p))
+	VmallocVariant(const Params &p, const RunContext &ctx) : ctx_(ctx), args_(stormArgs(p))
 	{
 		std::string why;
 		kmod_ = Kmod::open(ctx.env.kmod.ctl_path, &why);
@@ -273,7 +273,7 @@ private:
 	std::unique_ptr<StormThreads> threads_;
 };
 
-std::string vmallocSupported(const Point &p, const Env &env)
+std::string vmallocSupported(const Params &p, const Env &env)
 {
 	if (std::string why = kmodMissing(env.kmod, "vmalloc_storm", "VMALLOC_STORM"); !why.empty())
 		return why;
@@ -393,7 +393,7 @@ const ScenarioSpec vmalloc_scenario = {
 	},
 	.supported = vmallocSupported,
 	.knobs = {},
-	.memory_bytes = [](const Point &p, const Env &env) -> uint64_t {
+	.memory_bytes = [](const Params &p, const Env &env) -> uint64_t {
 		const VmallocCase *c = findVmallocCase(p.choice("case"));
 		if (!c)
 			return 0;
@@ -403,8 +403,8 @@ const ScenarioSpec vmalloc_scenario = {
 		       vmallocStormBytes(*c, a.nr_pages ? a.nr_pages : c->default_pages, a.use_huge,
 					 page, onlineCpus(env));
 	},
-	.prepare = [](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
-		return std::make_unique<VmallocInstance>(p, ctx);
+	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<VmallocVariant>(p, ctx);
 	},
 	/* The storm runs in threads created after the counters: they follow them there. */
 	.counters_inherit = true,

@@ -164,7 +164,7 @@ int cmdList(const std::string &config_path)
 {
 	Env env = probeEnv();
 	RunConfig c = config_path.empty() ? defaultConfig() : loadConfig(config_path);
-	std::vector<Entry> entries = planEntries(c, env);
+	std::vector<Variant> entries = planVariants(c, env);
 	for (const ScenarioSpec *s : scenarios()) {
 		fmt::print("{} - {}\n", s->name, s->description);
 		for (const auto &p : s->params)
@@ -189,7 +189,7 @@ int cmdList(const std::string &config_path)
  * the linear-map series posted it) get that table too, built from the results just
  * written, exactly as `pgtbench compare --rows R --columns C` would print it.
  */
-void printCoverTables(const std::vector<Entry> &entries, const nlohmann::json &doc, const std::string &out)
+void printCoverTables(const std::vector<Variant> &entries, const nlohmann::json &doc, const std::string &out)
 {
 	std::vector<const ScenarioSpec *> done;
 	for (const auto &e : entries) {
@@ -220,7 +220,7 @@ void printCoverTables(const std::vector<Entry> &entries, const nlohmann::json &d
 }
 
 /* A run of one scenario with a layout of its own is drawn in it (map_mem: a bar per strategy). */
-CompareOptions runPlotOptions(const std::vector<Entry> &entries)
+CompareOptions runPlotOptions(const std::vector<Variant> &entries)
 {
 	CompareOptions o;
 	const ScenarioSpec *spec = entries.empty() ? nullptr : entries.front().spec;
@@ -242,7 +242,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	std::string out = a.out.empty() ? defaultResultsPath(label) : a.out;
 	std::string journal = defaultJournalPath();
 
-	std::vector<Entry> entries = planEntries(config, env);
+	std::vector<Variant> entries = planVariants(config, env);
 	checkKnobPlan(entries, journal);
 	checkOutputWritable(out);
 	int cpu = pinThread(config.cpu);
@@ -251,7 +251,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	if (a.plot)
 		checkPlotOutput(plot);
 
-	RunOutput run = runEntries(std::move(entries), env, cpu, journal);
+	RunOutput run = runVariants(std::move(entries), env, cpu, journal);
 	nlohmann::json doc = buildResults(run, config, env, label, argv);
 	writeJsonAtomic(out, doc);
 	fmt::print("{}", formatRunTable(run.entries, env, label, cpu));

@@ -79,14 +79,14 @@ benchmark::TimeUnit gbUnit(const std::string &unit)
 }
 
 /* A variant being run: its prepared instance lives from the first to the last repetition. */
-struct Live {
-	Entry *entry = nullptr;
+struct VariantRun {
+	Variant *entry = nullptr;
 	size_t index = 0;
 	int done = 0;
 	bool started = false;
 	std::unique_ptr<KnobGuard> guard;
 	std::unique_ptr<Counters> counters;
-	std::unique_ptr<Instance> instance;
+	std::unique_ptr<PreparedVariant> instance;
 	const Env *env = nullptr;
 	std::string journal;
 	Progress *progress = nullptr;
@@ -118,7 +118,7 @@ struct Live {
 			counters = std::make_unique<Counters>(entry->events, entry->flush_sites, *env,
 							      Counters::Options{entry->spec->counters_inherit});
 		RunContext ctx{*env, cpu, counters.get()};
-		instance = entry->spec->prepare(entry->point, ctx);
+		instance = entry->spec->prepare(entry->params, ctx);
 		for (int w = 0; w < entry->warmup; w++) {
 			progress->show(index, entry->name, w, entry->warmup, true);
 			instance->sample();
@@ -126,9 +126,9 @@ struct Live {
 	}
 };
 
-void runOne(benchmark::State &state, Live &live, int cpu)
+void runOne(benchmark::State &state, VariantRun &live, int cpu)
 {
-	Entry &e = *live.entry;
+	Variant &e = *live.entry;
 	if (e.status != "ok") {
 		state.SkipWithError(e.reason.c_str());
 		for (auto _ : state) {
@@ -205,7 +205,7 @@ std::optional<double> toSeconds(double value, const std::string &unit)
 	return std::nullopt;
 }
 
-std::vector<Entry> planEntries(const RunConfig &config, const Env &env)
+std::vector<Variant> planVariants(const RunConfig &config, const Env &env)
 {
 	std::optional<std::regex> filter;
 	if (!config.filter.empty()) {
@@ -215,15 +215,15 @@ std::vector<Entry> planEntries(const RunConfig &config, const Env &env)
 			throw UsageError(fmt::format("--filter '{}': {}", config.filter, e.what()));
 		}
 	}
-	std::vector<Entry> entries;
+	std::vector<Variant> entries;
 	for (const auto &sc : config.scenarios) {
 		const ScenarioSpec &spec = *sc.spec;
-		std::vector<Point> points = spec.expand ? spec.expand(sc.lists, env) : cartesian(spec, sc.lists);
+		std::vector<Params> points = spec.expand ? spec.expand(sc.lists, env) : cartesian(spec, sc.lists);
 		for (auto &p : points) {
-			Entry e;
+			Variant e;
 			e.spec = &spec;
-			e.point = p;
-			e.name = pointName(spec, p);
+			e.params = p;
+			e.name = variantName(spec, p);
 			if (filter && !std::regex_search(e.name, *filter))
 				continue;
 			e.reps = sc.reps.value_or(config.reps);
@@ -253,7 +253,7 @@ std::vector<Entry> planEntries(const RunConfig &config, const Env &env)
 	return entries;
 }
 
-void checkKnobPlan(const std::vector<Entry> &entries, const std::string &journal_path)
+void checkKnobPlan(const std::vector<Variant> &entries, const std::string &journal_path)
 {
 	bool changes = false;
 	for (const auto &e : entries) {
@@ -276,7 +276,7 @@ void checkKnobPlan(const std::vector<Entry> &entries, const std::string &journal
 					     journal_path));
 }
 
-RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
+RunOutput runVariants(std::vector<Variant> entries, const Env &env, int cpu,
 		     const std::string &journal_path)
 {
 	RunOutput out;
@@ -285,20 +285,20 @@ RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
 	for (const auto &e : entries)
 		runnable += e.runnable();
 	Progress progress(runnable);
-	std::vector<std::unique_ptr<Live>> lives;
+	std::vector<std::unique_ptr<VariantRun>> lives;
 	benchmark::ClearRegisteredBenchmarks();
 	size_t index = 0;
 	for (auto &e : entries) {
 		e.cpu = cpu;
 		if (!e.runnable())
 			continue;
-		auto live = std::make_unique<Live>();
+		auto live = std::make_unique<VariantRun>();
 		live->entry = &e;
 		live->index = index++;
 		live->env = &env;
 		live->journal = journal_path;
 		live->progress = &progress;
-		Live *lp = live.get();
+		VariantRun *lp = live.get();
 		/*
 		 * One iteration per repetition, timed manually: the work happens in the
 		 * kernel and in child processes, where Google Benchmark's CPU-time
@@ -369,12 +369,12 @@ int RunOutput::exitCode() const
 	return ran ? kExitOk : kExitSkipped;
 }
 
-nlohmann::json Entry::toJson() const
+nlohmann::json Variant::toJson() const
 {
 	nlohmann::json j;
 	j["name"] = name;
 	j["scenario"] = spec->name;
-	j["params"] = point.toJson(spec->params);
+	j["params"] = params.toJson(spec->params);
 	j["status"] = status;
 	j["reason"] = reason;
 	j["reps"] = reps;

@@ -33,10 +33,10 @@ struct CounterSeries {
 	nlohmann::json toJson() const;
 };
 
-struct Entry {
+struct Variant {
 	std::string name;
 	const ScenarioSpec *spec = nullptr;
-	Point point;
+	Params params;
 	std::string status = "ok"; /* "ok", "skipped", "error" */
 	std::string reason;
 	int reps = 0;
@@ -55,23 +55,23 @@ struct Entry {
 };
 
 /* The variants a config asks for, each runnable or skipped with its reason. */
-std::vector<Entry> planEntries(const RunConfig &config, const Env &env);
+std::vector<Variant> planVariants(const RunConfig &config, const Env &env);
 
 /*
  * Refuse, before anything is written, a run whose knobs cannot all be changed
  * (UsageError naming the first one) or that would overwrite an earlier run's journal.
  */
-void checkKnobPlan(const std::vector<Entry> &entries, const std::string &journal_path);
+void checkKnobPlan(const std::vector<Variant> &entries, const std::string &journal_path);
 
 struct RunOutput {
-	std::vector<Entry> entries;
+	std::vector<Variant> entries;
 	nlohmann::json gbench; /* Google Benchmark's own JSON: context + benchmarks */
 	int cpu = -1;
 	int exitCode() const;
 };
 
 /* Runs the runnable entries on the pinned CPU; progress on stderr when it is a tty. */
-RunOutput runEntries(std::vector<Entry> entries, const Env &env, int cpu,
+RunOutput runVariants(std::vector<Variant> entries, const Env &env, int cpu,
 		     const std::string &journal_path);
 
 /* Google Benchmark's JSON output, with its bare NaN/inf values turned into null. */

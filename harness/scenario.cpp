@@ -6,7 +6,7 @@
 
 namespace pgt {
 
-int64_t Point::integer(const std::string &name) const
+int64_t Params::integer(const std::string &name) const
 {
 	for (const auto &[k, v] : values)
 		if (k == name)
@@ -14,7 +14,7 @@ int64_t Point::integer(const std::string &name) const
 	throw RuntimeError("internal: no parameter " + name);
 }
 
-const std::string &Point::choice(const std::string &name) const
+const std::string &Params::choice(const std::string &name) const
 {
 	for (const auto &[k, v] : values)
 		if (k == name)
@@ -22,7 +22,7 @@ const std::string &Point::choice(const std::string &name) const
 	throw RuntimeError("internal: no parameter " + name);
 }
 
-bool Point::has(const std::string &name) const
+bool Params::has(const std::string &name) const
 {
 	for (const auto &kv : values)
 		if (kv.first == name)
@@ -30,7 +30,7 @@ bool Point::has(const std::string &name) const
 	return false;
 }
 
-nlohmann::json Point::toJson(const std::vector<ParamSpec> &specs) const
+nlohmann::json Params::toJson(const std::vector<ParamSpec> &specs) const
 {
 	nlohmann::json j = nlohmann::json::object();
 	for (const auto &[k, v] : values) {
@@ -63,17 +63,17 @@ const MetricSpec *ScenarioSpec::metric(const std::string &n) const
 	return nullptr;
 }
 
-std::vector<Point> cartesian(const ScenarioSpec &spec, const ParamLists &lists)
+std::vector<Params> cartesian(const ScenarioSpec &spec, const ParamLists &lists)
 {
-	std::vector<Point> points{Point{}};
+	std::vector<Params> points{Params{}};
 	for (const auto &p : spec.params) {
 		auto it = lists.find(p.name);
 		if (it == lists.end() || it->second.empty())
 			continue;
-		std::vector<Point> next;
+		std::vector<Params> next;
 		for (const auto &base : points)
 			for (const auto &v : it->second) {
-				Point q = base;
+				Params q = base;
 				q.values.emplace_back(p.name, v);
 				next.push_back(std::move(q));
 			}
@@ -92,10 +92,10 @@ std::string formatParam(const ParamSpec &spec, const ParamValue &value)
 	return std::to_string(v);
 }
 
-std::string pointName(const ScenarioSpec &spec, const Point &point)
+std::string variantName(const ScenarioSpec &spec, const Params &params)
 {
 	std::string name = spec.name;
-	for (const auto &[k, v] : point.values) {
+	for (const auto &[k, v] : params.values) {
 		const ParamSpec *p = spec.param(k);
 		name += "/" + k + ":" + (p ? formatParam(*p, v) : std::string("?"));
 	}
@@ -104,17 +104,17 @@ std::string pointName(const ScenarioSpec &spec, const Point &point)
 
 namespace {
 
-class FunctionInstance : public Instance
+class EachRepetitionVariant : public PreparedVariant
 {
 public:
-	FunctionInstance(const Point &p, const RunContext &ctx, SampleFn fn)
-		: point_(p), ctx_(ctx), fn_(std::move(fn))
+	EachRepetitionVariant(const Params &p, const RunContext &ctx, SampleFn fn)
+		: params_(p), ctx_(ctx), fn_(std::move(fn))
 	{
 	}
-	Sample sample() override { return fn_(point_, ctx_); }
+	Sample sample() override { return fn_(params_, ctx_); }
 
 private:
-	Point point_;
+	Params params_;
 	RunContext ctx_;
 	SampleFn fn_;
 };
@@ -123,8 +123,8 @@ private:
 
 PrepareFn eachRepetition(SampleFn fn)
 {
-	return [fn](const Point &p, const RunContext &ctx) -> std::unique_ptr<Instance> {
-		return std::make_unique<FunctionInstance>(p, ctx, fn);
+	return [fn](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<EachRepetitionVariant>(p, ctx, fn);
 	};
 }
 

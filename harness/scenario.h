@@ -47,7 +47,7 @@ using ParamValue = std::variant<int64_t, std::string>;
 using ParamLists = std::map<std::string, std::vector<ParamValue>>;
 
 /* One variant: a value per parameter, in the order the spec declares them. */
-struct Point {
+struct Params {
 	std::vector<std::pair<std::string, ParamValue>> values;
 
 	int64_t integer(const std::string &name) const;
@@ -98,15 +98,15 @@ struct RunContext {
 };
 
 /* A prepared variant. sample() runs one repetition and throws RuntimeError on failure. */
-class Instance
+class PreparedVariant
 {
 public:
-	virtual ~Instance() = default;
+	virtual ~PreparedVariant() = default;
 	virtual Sample sample() = 0;
 };
 
-using PrepareFn = std::function<std::unique_ptr<Instance>(const Point &, const RunContext &)>;
-using SampleFn = std::function<Sample(const Point &, const RunContext &)>;
+using PrepareFn = std::function<std::unique_ptr<PreparedVariant>(const Params &, const RunContext &)>;
+using SampleFn = std::function<Sample(const Params &, const RunContext &)>;
 /* prepare() for scenarios without per-variant state: each repetition calls fn. */
 PrepareFn eachRepetition(SampleFn fn);
 
@@ -118,13 +118,13 @@ struct ScenarioSpec {
 	std::vector<MetricSpec> metrics;
 
 	/* The variants for the configured lists; unset = every combination. */
-	std::function<std::vector<Point>(const ParamLists &, const Env &)> expand;
+	std::function<std::vector<Params>(const ParamLists &, const Env &)> expand;
 	/* Why this variant cannot run here ("" = it can). */
-	std::function<std::string(const Point &, const Env &)> supported;
+	std::function<std::string(const Params &, const Env &)> supported;
 	/* sysfs/procfs settings the variant needs while it runs. */
-	std::function<std::vector<Knob>(const Point &, const Env &)> knobs;
+	std::function<std::vector<Knob>(const Params &, const Env &)> knobs;
 	/* Memory the variant needs at once, for the preflight (0 = negligible). */
-	std::function<uint64_t(const Point &, const Env &)> memory_bytes;
+	std::function<uint64_t(const Params &, const Env &)> memory_bytes;
 	PrepareFn prepare;
 	/* The timed work continues in child processes: counters must follow them. */
 	bool counters_inherit = false;
@@ -143,9 +143,9 @@ struct ScenarioSpec {
 };
 
 /* Every combination of the lists, in declaration order (the default expansion). */
-std::vector<Point> cartesian(const ScenarioSpec &spec, const ParamLists &lists);
+std::vector<Params> cartesian(const ScenarioSpec &spec, const ParamLists &lists);
 /* "fork/size:1G/order:9/map:pte" */
-std::string pointName(const ScenarioSpec &spec, const Point &point);
+std::string variantName(const ScenarioSpec &spec, const Params &params);
 std::string formatParam(const ParamSpec &spec, const ParamValue &value);
 
 /* The registry (benches/registry.cpp). */

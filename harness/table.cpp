@@ -17,7 +17,7 @@ namespace pgt {
 namespace {
 
 /* The worst folio check of an entry's repetitions, as "9:100%" ("" when none). */
-std::string folioColumn(const Entry &e)
+std::string folioColumn(const Variant &e)
 {
 	const nlohmann::json *worst = nullptr;
 	for (const auto &c : e.checks) {
@@ -59,7 +59,7 @@ std::string formatValue(double v)
 	return fmt::format("{:.4f}", v);
 }
 
-std::string formatRunTable(const std::vector<Entry> &entries, const Env &env,
+std::string formatRunTable(const std::vector<Variant> &entries, const Env &env,
 			   const std::string &label, int cpu)
 {
 	size_t wname = 7, wmetric = 6;

@@ -355,10 +355,10 @@ std::vector<ParamSpec> folioParams()
 	};
 }
 
-std::vector<Point> expandFolioPoints(const ParamLists &lists, const Env &env)
+std::vector<Params> expandFolioPoints(const ParamLists &lists, const Env &env)
 {
 	/* "map" only means something for the PMD order; smaller folios are always PTE-mapped. */
-	std::vector<Point> points;
+	std::vector<Params> points;
 	for (const auto &size : lists.at("size"))
 		for (const auto &order : lists.at("order")) {
 			bool pmd = env.thp.pmd_order && std::get<int64_t>(order) == env.thp.pmd_order;
@@ -372,7 +372,7 @@ std::vector<Point> expandFolioPoints(const ParamLists &lists, const Env &env)
 	return points;
 }
 
-std::string folioPointUnsupported(const Point &p, const Env &env)
+std::string folioPointUnsupported(const Params &p, const Env &env)
 {
 	unsigned order = static_cast<unsigned>(p.integer("order"));
 	std::string why = thpOrderUnsupported(order, env);
@@ -388,7 +388,7 @@ std::string folioPointUnsupported(const Point &p, const Env &env)
 	return {};
 }
 
-std::vector<Knob> folioPointKnobs(const Point &p, const Env &env)
+std::vector<Knob> folioPointKnobs(const Params &p, const Env &env)
 {
 	return thpKnobsForOrder(static_cast<unsigned>(p.integer("order")), env);
 }
@@ -404,7 +404,7 @@ ScenarioSpec folioScenario(std::string name, std::string description, MetricSpec
 		.expand = expandFolioPoints,
 		.supported = folioPointUnsupported,
 		.knobs = folioPointKnobs,
-		.memory_bytes = [](const Point &p, const Env &) {
+		.memory_bytes = [](const Params &p, const Env &) {
 			uint64_t size = static_cast<uint64_t>(p.integer("size"));
 			return size + size / 512;
 		},
@@ -421,7 +421,7 @@ std::vector<ParamSpec> folioParamsWithout(const std::string &name)
 	return params;
 }
 
-Sample timeRegionOp(const Point &p, const RunContext &ctx, const std::string &metric,
+Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &metric,
 		    const std::function<void(AnonRegion &)> &prepare,
 		    const std::function<void(AnonRegion &)> &op,
 		    const std::function<void(AnonRegion &)> &after)
@@ -443,7 +443,7 @@ Sample timeRegionOp(const Point &p, const RunContext &ctx, const std::string &me
 	return s;
 }
 
-std::unique_ptr<AnonRegion> populateForPoint(const Point &p, const Env &env, FolioCheck *check)
+std::unique_ptr<AnonRegion> populateForPoint(const Params &p, const Env &env, FolioCheck *check)
 {
 	unsigned order = static_cast<unsigned>(p.integer("order"));
 	bool pmd_order = order > 0 && order == env.thp.pmd_order;

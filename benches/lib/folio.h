@@ -31,9 +31,9 @@ namespace pgt {
  * and for the PMD order how it is mapped (pmd, or pte = PTE-remapped THP).
  */
 std::vector<ParamSpec> folioParams();
-std::vector<Point> expandFolioPoints(const ParamLists &lists, const Env &env);
-std::string folioPointUnsupported(const Point &p, const Env &env);
-std::vector<Knob> folioPointKnobs(const Point &p, const Env &env);
+std::vector<Params> expandFolioPoints(const ParamLists &lists, const Env &env);
+std::string folioPointUnsupported(const Params &p, const Env &env);
+std::vector<Knob> folioPointKnobs(const Params &p, const Env &env);
 /* The sysfs settings that make anonymous faults allocate folios of `order`. */
 std::vector<Knob> thpKnobsForOrder(unsigned order, const Env &env);
 /* Why `order` cannot be selected on this kernel ("" = it can). */
@@ -106,8 +106,8 @@ private:
 	uint64_t pmd_size_ = 0;
 };
 
-/* Map, populate and (for map:pte) PTE-remap the region a folio point describes. */
-std::unique_ptr<AnonRegion> populateForPoint(const Point &p, const Env &env, FolioCheck *check);
+/* Map, populate and (for map:pte) PTE-remap the region a folio variant's parameters describe. */
+std::unique_ptr<AnonRegion> populateForPoint(const Params &p, const Env &env, FolioCheck *check);
 /*
  * A scenario on anonymous memory in folios of one order with the shared parameters,
  * variants, skip rules and THP knobs; memory need = SIZE plus its page tables. Adjust
@@ -124,7 +124,7 @@ std::vector<ParamSpec> folioParamsWithout(const std::string &name);
  * check the folios (untimed), prepare (untimed), then the operation inside the clock
  * and counter bracket, then `after` (untimed). The time goes to `metric` in ms.
  */
-Sample timeRegionOp(const Point &p, const RunContext &ctx, const std::string &metric,
+Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &metric,
 		    const std::function<void(AnonRegion &)> &prepare,
 		    const std::function<void(AnonRegion &)> &op,
 		    const std::function<void(AnonRegion &)> &after = {});

@@ -47,15 +47,15 @@ const VmallocCase *findVmallocCase(std::string_view name)
 	return nullptr;
 }
 
-std::vector<Point> expandVmallocPoints(const ScenarioSpec &spec, const ParamLists &lists)
+std::vector<Params> expandVmallocPoints(const ScenarioSpec &spec, const ParamLists &lists)
 {
-	std::vector<Point> out;
+	std::vector<Params> out;
 	std::set<std::string> seen;
-	for (const Point &p : cartesian(spec, lists)) {
+	for (const Params &p : cartesian(spec, lists)) {
 		const VmallocCase *c = findVmallocCase(p.choice("case"));
 		if (!c)
 			continue;
-		Point q;
+		Params q;
 		for (const auto &[name, value] : p.values) {
 			if ((name == "p" && !c->takes_pages) || (name == "h" && !c->takes_huge) ||
 			    (name == "seed" && !c->random))
@@ -65,7 +65,7 @@ std::vector<Point> expandVmallocPoints(const ScenarioSpec &spec, const ParamList
 			else
 				q.values.emplace_back(name, value);
 		}
-		if (seen.insert(pointName(spec, q)).second)
+		if (seen.insert(variantName(spec, q)).second)
 			out.push_back(std::move(q));
 	}
 	return out;

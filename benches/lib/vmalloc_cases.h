@@ -40,7 +40,7 @@ const VmallocCase *findVmallocCase(std::string_view name);
  * h only applies to fix_size_alloc, seed only to the random cases), p:0 becomes the
  * case's own size, and the variants that thereby coincide run once.
  */
-std::vector<Point> expandVmallocPoints(const ScenarioSpec &spec, const ParamLists &lists);
+std::vector<Params> expandVmallocPoints(const ScenarioSpec &spec, const ParamLists &lists);
 
 /*
  * Memory one storm thread can hold at once, for the harness's preflight: the largest

@@ -14,7 +14,7 @@
 
 namespace pgt {
 
-const nlohmann::json *ResultsEntry::param(const std::string &key) const
+const nlohmann::json *RecordedVariant::param(const std::string &key) const
 {
 	for (const auto &[k, v] : params)
 		if (k == key)
@@ -76,9 +76,9 @@ std::vector<std::string> nameOrder(const std::string &name)
 	return out;
 }
 
-ResultsEntry parseEntry(const Reader &r, const nlohmann::json &e, const std::string &where)
+RecordedVariant parseEntry(const Reader &r, const nlohmann::json &e, const std::string &where)
 {
-	ResultsEntry out;
+	RecordedVariant out;
 	out.name = r.string(e, where, "name");
 	out.scenario = r.string(e, where, "scenario");
 	out.status = r.string(e, where, "status");
@@ -310,7 +310,7 @@ namespace {
 
 constexpr const char *kAbsent = "-";
 
-std::string paramValueOr(const ResultsEntry &e, const std::string &key)
+std::string paramValueOr(const RecordedVariant &e, const std::string &key)
 {
 	const nlohmann::json *v = e.param(key);
 	return v ? paramDisplayValue(key, *v) : kAbsent;
@@ -326,7 +326,7 @@ bool paramRows(const CompareOptions &o)
  * rows (--rows strategy: the seeds' map_mem table) the entry's value of it; nullopt for
  * entries that do not have that parameter.
  */
-std::optional<std::string> rowKey(const ResultsFile &f, const ResultsEntry &e,
+std::optional<std::string> rowKey(const ResultsFile &f, const RecordedVariant &e,
 				  const CompareOptions &o, const std::string &row_param)
 {
 	if (o.rows == "kernel")
@@ -396,7 +396,7 @@ std::vector<std::string> resolveDims(const std::vector<ResultsFile> &files, cons
 }
 
 /* The metrics of an entry that the table shows. */
-std::vector<std::string> selectMetrics(const ResultsEntry &e, const std::vector<std::string> &wanted)
+std::vector<std::string> selectMetrics(const RecordedVariant &e, const std::vector<std::string> &wanted)
 {
 	if (wanted.empty())
 		return {e.primary_metric};
@@ -449,7 +449,7 @@ std::map<std::string, std::set<std::string>> variantParams(const std::vector<Res
 {
 	std::map<std::string, std::set<std::string>> out;
 	for (const auto &f : files) {
-		std::map<std::string, std::vector<const ResultsEntry *>> by_scenario;
+		std::map<std::string, std::vector<const RecordedVariant *>> by_scenario;
 		for (const auto &e : f.entries)
 			by_scenario[e.scenario].push_back(&e);
 		for (const auto &[scenario, entries] : by_scenario) {
@@ -469,7 +469,7 @@ std::map<std::string, std::set<std::string>> variantParams(const std::vector<Res
 	return out;
 }
 
-std::string dimValue(const std::string &dim, const ResultsFile &f, const ResultsEntry &e)
+std::string dimValue(const std::string &dim, const ResultsFile &f, const RecordedVariant &e)
 {
 	if (dim == "machine")
 		return f.machine.full();
@@ -485,7 +485,7 @@ std::string dimDisplay(const std::string &dim)
 	return dim == "machine" || dim == "kernel" || dim == "label" ? dim : paramDisplayName(dim);
 }
 
-std::string describe(const ResultsFile &f, const ResultsEntry &e, const std::string &row)
+std::string describe(const ResultsFile &f, const RecordedVariant &e, const std::string &row)
 {
 	return fmt::format("{} ({}, {})", e.name, row, f.path);
 }
@@ -501,7 +501,7 @@ std::string suggestColumns(const std::vector<std::string> &dims, const std::stri
 
 struct Placed {
 	size_t file;
-	const ResultsEntry *entry;
+	const RecordedVariant *entry;
 };
 
 std::string formatCount(const std::set<size_t> &ns, const char *what)
@@ -743,7 +743,7 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 				}
 				Column &have = c.columns[ci];
 				const Placed &first = column_first[ci];
-				const ResultsEntry &fe = *first.entry;
+				const RecordedVariant &fe = *first.entry;
 				const ResultsFile &ff = c.files[first.file];
 				std::string frow = rowKey(ff, fe, options, row_param).value_or(kAbsent);
 				if (have.unit != col.unit || have.lower_is_better != col.lower_is_better)

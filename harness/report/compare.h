@@ -39,7 +39,7 @@ struct ResultsMetric {
 	std::string reason; /* why there are no samples (an unavailable counter) */
 };
 
-struct ResultsEntry {
+struct RecordedVariant {
 	std::string name; /* "fork/size:1G/order:9/map:pte" */
 	std::string scenario;
 	std::string status; /* "ok", "skipped", "error" */
@@ -74,7 +74,7 @@ struct ResultsFile {
 	MachineName machine;
 	nlohmann::json env;
 	std::string created_utc;
-	std::vector<ResultsEntry> entries;
+	std::vector<RecordedVariant> entries;
 };
 
 /* Reads and checks one results file; UsageError "<path>: <where>: <what>" when unusable. */
@@ -123,7 +123,7 @@ struct Column {
 struct Cell {
 	bool present = false;
 	size_t file = 0;
-	const ResultsEntry *entry = nullptr;
+	const RecordedVariant *entry = nullptr;
 	std::vector<double> samples;
 	Summary summary;
 	std::optional<Interval> ci95;

@@ -33,7 +33,7 @@ RunConfig forkConfig(std::vector<int64_t> orders, const std::string &size = "64M
 	return c;
 }
 
-const Entry &find(const std::vector<Entry> &entries, const std::string &name)
+const Variant &find(const std::vector<Variant> &entries, const std::string &name)
 {
 	for (const auto &e : entries)
 		if (e.name == name)
@@ -45,7 +45,7 @@ const Entry &find(const std::vector<Entry> &entries, const std::string &name)
 
 TEST(Plan, ForkExpandsMappingsOnlyForThePmdOrder)
 {
-	auto entries = planEntries(forkConfig({0, 4, 9}), fixture("altra-metal"));
+	auto entries = planVariants(forkConfig({0, 4, 9}), fixture("altra-metal"));
 	std::vector<std::string> names;
 	for (const auto &e : entries)
 		names.push_back(e.name);
@@ -58,8 +58,8 @@ TEST(Plan, ForkExpandsMappingsOnlyForThePmdOrder)
 
 TEST(Plan, MthpOrdersSkipWithReasonOnKernelsWithoutThem)
 {
-	auto entries = planEntries(forkConfig({0, 4, 9}), fixture("qemu-deb61"));
-	const Entry &o4 = find(entries, "fork/size:64M/order:4");
+	auto entries = planVariants(forkConfig({0, 4, 9}), fixture("qemu-deb61"));
+	const Variant &o4 = find(entries, "fork/size:64M/order:4");
 	EXPECT_EQ(o4.status, "skipped");
 	EXPECT_NE(o4.reason.find("per-size mTHP controls"), std::string::npos) << o4.reason;
 	EXPECT_TRUE(find(entries, "fork/size:64M/order:0").runnable());
@@ -68,14 +68,14 @@ TEST(Plan, MthpOrdersSkipWithReasonOnKernelsWithoutThem)
 
 TEST(Plan, UnofferedSizeSkipsWithReason)
 {
-	auto entries = planEntries(forkConfig({1}), fixture("altra-metal"));
+	auto entries = planVariants(forkConfig({1}), fixture("altra-metal"));
 	EXPECT_EQ(entries[0].status, "skipped");
 	EXPECT_NE(entries[0].reason.find("not offered"), std::string::npos) << entries[0].reason;
 }
 
 TEST(Plan, NoThpMeansOnlyOrderZero)
 {
-	auto entries = planEntries(forkConfig({0, 9}), fixture("x86-kvm-nothp"));
+	auto entries = planVariants(forkConfig({0, 9}), fixture("x86-kvm-nothp"));
 	EXPECT_TRUE(find(entries, "fork/size:64M/order:0").runnable());
 	/* Without THP there is no PMD order, so no map variants either. */
 	EXPECT_EQ(find(entries, "fork/size:64M/order:9").status, "skipped");
@@ -83,7 +83,7 @@ TEST(Plan, NoThpMeansOnlyOrderZero)
 
 TEST(Plan, MemoryPreflightSkipsInsteadOfRiskingTheOomKiller)
 {
-	auto entries = planEntries(forkConfig({0}, "1T"), fixture("m2-vm"));
+	auto entries = planVariants(forkConfig({0}, "1T"), fixture("m2-vm"));
 	EXPECT_EQ(entries[0].status, "skipped");
 	EXPECT_NE(entries[0].reason.find("MemAvailable"), std::string::npos) << entries[0].reason;
 }
@@ -92,13 +92,13 @@ TEST(Plan, FilterSelectsVariantsAndRejectsNoMatch)
 {
 	RunConfig c = forkConfig({0, 9});
 	c.filter = "map:pte";
-	auto entries = planEntries(c, fixture("altra-metal"));
+	auto entries = planVariants(c, fixture("altra-metal"));
 	ASSERT_EQ(entries.size(), 1u);
 	EXPECT_EQ(entries[0].name, "fork/size:64M/order:9/map:pte");
 	c.filter = "nothing-matches";
-	EXPECT_THROW(planEntries(c, fixture("altra-metal")), UsageError);
+	EXPECT_THROW(planVariants(c, fixture("altra-metal")), UsageError);
 	c.filter = "(";
-	EXPECT_THROW(planEntries(c, fixture("altra-metal")), UsageError);
+	EXPECT_THROW(planVariants(c, fixture("altra-metal")), UsageError);
 }
 
 TEST(Knobs, OneSizeOnEveryOtherOff)
@@ -126,7 +126,7 @@ TEST(Knobs, GlobalSwitchBeforePerSizeControls)
 
 TEST(Knobs, PlanRefusesToOverwriteAKilledRunsJournal)
 {
-	auto entries = planEntries(forkConfig({9}), fixture("altra-metal"));
+	auto entries = planVariants(forkConfig({9}), fixture("altra-metal"));
 	/* Point the knobs at a private copy that needs changing. */
 	char tmpl[] = "/tmp/pgtbench-plan-XXXXXX";
 	std::string dir = mkdtemp(tmpl);
@@ -148,9 +148,9 @@ TEST(Run, EveryRepetitionIsKeptAsARawSample)
 	for (auto &s : c.scenarios)
 		s.reps.reset();
 	Env env = fixture("altra-metal");
-	auto entries = planEntries(c, env);
+	auto entries = planVariants(c, env);
 	ASSERT_EQ(entries.size(), 1u);
-	RunOutput out = runEntries(entries, env, -1, "/tmp/pgtbench-test-journal-unused");
+	RunOutput out = runVariants(entries, env, -1, "/tmp/pgtbench-test-journal-unused");
 	EXPECT_EQ(out.exitCode(), kExitOk);
 	ASSERT_EQ(out.entries[0].samples.at("bracket_ns").size(), 5u);
 	/* Google Benchmark's own view: one run per repetition plus its aggregates. */
@@ -167,14 +167,14 @@ TEST(Run, EveryRepetitionIsKeptAsARawSample)
 TEST(Run, AllSkippedExitsWithKselftestSkip)
 {
 	RunOutput out;
-	Entry e;
+	Variant e;
 	e.status = "skipped";
 	out.entries.push_back(e);
 	EXPECT_EQ(out.exitCode(), kExitSkipped);
-	Entry ok;
+	Variant ok;
 	out.entries.push_back(ok);
 	EXPECT_EQ(out.exitCode(), kExitOk);
-	Entry bad;
+	Variant bad;
 	bad.status = "error";
 	out.entries.push_back(bad);
 	EXPECT_EQ(out.exitCode(), kExitRuntime);

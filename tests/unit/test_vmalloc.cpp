@@ -29,11 +29,11 @@ const ScenarioSpec &vmallocSpec()
 	return *s;
 }
 
-std::vector<std::string> names(const std::vector<Point> &points)
+std::vector<std::string> names(const std::vector<Params> &points)
 {
 	std::vector<std::string> out;
 	for (const auto &p : points)
-		out.push_back(pointName(vmallocSpec(), p));
+		out.push_back(variantName(vmallocSpec(), p));
 	return out;
 }
 
@@ -144,7 +144,7 @@ TEST(VmallocPlan, SkipsWithoutTheModuleNamingKmod)
 					 [](const ScenarioConfig &s) { return s.spec->name != "vmalloc"; }),
 			  c.scenarios.end());
 	ASSERT_EQ(c.scenarios.size(), 1u);
-	auto entries = planEntries(c, fixtureEnv("altra-metal"));
+	auto entries = planVariants(c, fixtureEnv("altra-metal"));
 	/* The default storm: test_vmalloc's default run_test_mask 7 (its first three cases). */
 	ASSERT_EQ(entries.size(), 3u);
 	for (const auto &e : entries) {
