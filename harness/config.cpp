@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "errors.h"
+#include "results.h"
 #include "util.h"
 
 namespace pgt {
@@ -172,15 +173,6 @@ nlohmann::json valueJson(const ParamValue &v)
 }
 
 } /* namespace */
-
-void checkLabel(const std::string &label)
-{
-	static const std::regex ok("[A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
-	if (!std::regex_match(label, ok))
-		throw UsageError(fmt::format("label '{}': use 1-64 of A-Z a-z 0-9 . _ + - (it names files "
-					     "and table rows)",
-					     label));
-}
 
 ParamValue parseParamValue(const ParamSpec &spec, const std::string &text)
 {

@@ -56,7 +56,5 @@ ParamValue parseParamValue(const ParamSpec &spec, const std::string &text);
 std::vector<ParamValue> defaultValues(const ParamSpec &spec);
 /* Replace a parameter in every configured scenario that has it (e.g. --size). */
 void overrideParam(RunConfig &config, const std::string &name, const std::string &text);
-/* Labels end up in file names and table rows. */
-void checkLabel(const std::string &label);
 
 } /* namespace pgt */

@@ -4,8 +4,12 @@
  *
  * Exit codes: 0 ran, 1 runtime failure, 2 usage or config error, 4 nothing could run.
  */
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fcntl.h>
+#include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -164,7 +168,7 @@ int cmdList(const std::string &config_path)
 {
 	Env env = probeEnv();
 	RunConfig c = config_path.empty() ? defaultConfig() : loadConfig(config_path);
-	std::vector<Variant> entries = planVariants(c, env);
+	std::vector<Variant> variants = planVariants(c, env);
 	for (const ScenarioSpec *s : scenarios()) {
 		fmt::print("{} - {}\n", s->name, s->description);
 		for (const auto &p : s->params)
@@ -172,7 +176,7 @@ int cmdList(const std::string &config_path)
 		for (const auto &m : s->metrics)
 			fmt::print("    metric {} [{}, {} is better]: {}\n", m.name, m.unit,
 				   m.better == Better::Lower ? "lower" : "higher", m.help);
-		for (const auto &e : entries) {
+		for (const auto &e : variants) {
 			if (e.spec != s)
 				continue;
 			if (e.runnable())
@@ -189,10 +193,10 @@ int cmdList(const std::string &config_path)
  * the linear-map series posted it) get that table too, built from the results just
  * written, exactly as `pgtbench compare --rows R --columns C` would print it.
  */
-void printCoverTables(const std::vector<Variant> &entries, const nlohmann::json &doc, const std::string &out)
+void printCoverTables(const std::vector<Variant> &variants, const nlohmann::json &doc, const std::string &out)
 {
 	std::vector<const ScenarioSpec *> done;
-	for (const auto &e : entries) {
+	for (const auto &e : variants) {
 		const ScenarioSpec *spec = e.spec;
 		if (spec->cover.rows.empty() || std::find(done.begin(), done.end(), spec) != done.end())
 			continue;
@@ -220,11 +224,11 @@ void printCoverTables(const std::vector<Variant> &entries, const nlohmann::json 
 }
 
 /* A run of one scenario with a layout of its own is drawn in it (map_mem: a bar per strategy). */
-CompareOptions runPlotOptions(const std::vector<Variant> &entries)
+CompareOptions runPlotOptions(const std::vector<Variant> &variants)
 {
 	CompareOptions o;
-	const ScenarioSpec *spec = entries.empty() ? nullptr : entries.front().spec;
-	for (const auto &e : entries)
+	const ScenarioSpec *spec = variants.empty() ? nullptr : variants.front().spec;
+	for (const auto &e : variants)
 		if (e.spec != spec)
 			return o;
 	if (spec && !spec->cover.rows.empty()) {
@@ -242,8 +246,8 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	std::string out = a.out.empty() ? defaultResultsPath(label) : a.out;
 	std::string journal = defaultJournalPath();
 
-	std::vector<Variant> entries = planVariants(config, env);
-	checkKnobPlan(entries, journal);
+	std::vector<Variant> variants = planVariants(config, env);
+	checkKnobPlan(variants, journal);
 	checkOutputWritable(out);
 	int cpu = pinThread(config.cpu);
 
@@ -251,17 +255,25 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	if (a.plot)
 		checkPlotOutput(plot);
 
-	RunOutput run = runVariants(std::move(entries), env, cpu, journal);
-	nlohmann::json doc = buildResults(run, config, env, label, argv);
+	RunOutput run = runVariants(std::move(variants), env, cpu, journal);
+	RunRecord record{.gbench = run.gbench,
+			 .label = label,
+			 .command_line = argv,
+			 .cpu = run.cpu,
+			 .config = config.toJson(),
+			 .env = env.toJson()};
+	for (const auto &v : run.variants)
+		record.variants.push_back(v.record());
+	nlohmann::json doc = resultsJson(record);
 	writeJsonAtomic(out, doc);
-	fmt::print("{}", formatRunTable(run.entries, env, label, cpu));
-	printCoverTables(run.entries, doc, out);
+	fmt::print("{}", formatRunTable(run.variants, env, label, cpu));
+	printCoverTables(run.variants, doc, out);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
 	if (a.plot && run.exitCode() != kExitSkipped) {
 		/* The results file is safe on disk; a failing plot only changes the exit code. */
 		try {
-			plotComparison(buildComparison({parseResultsFile(doc, out)}, runPlotOptions(run.entries)), plot);
+			plotComparison(buildComparison({parseResultsFile(doc, out)}, runPlotOptions(run.variants)), plot);
 			fmt::print(stderr, "plot: {}\n", plot);
 		} catch (const std::exception &e) {
 			fmt::print(stderr, "pgtbench: {}\n", e.what());
@@ -320,6 +332,29 @@ void addCompareOptions(CLI::App *cmd, CompareArgs &a)
 		->allow_extra_args(false);
 	cmd->add_option("--alpha", a.alpha, "significance level of the Mann-Whitney U test (default 0.05)")
 		->check(CLI::Range(1e-9, 0.5));
+}
+
+/*
+ * A samples document (measured outside the harness: boot logs, fixtures) into a results
+ * file through the same writer as `run`, so names, summaries and labels follow one rule.
+ */
+int cmdImport(const std::string &samples_path, const std::string &out)
+{
+	std::ifstream in(samples_path);
+	if (!in)
+		throw UsageError(fmt::format("{}: cannot read: {}", samples_path, strerror(errno)));
+	nlohmann::ordered_json doc;
+	try {
+		doc = nlohmann::ordered_json::parse(in);
+	} catch (const nlohmann::json::parse_error &e) {
+		throw UsageError(fmt::format("{}: not JSON (byte {})", samples_path, e.byte));
+	}
+	RunRecord run = parseSamplesDocument(doc, samples_path);
+	std::string path = out.empty() ? defaultResultsPath(run.label) : out;
+	checkOutputWritable(path);
+	writeResultsFile(path, run);
+	fmt::print(stderr, "results: {}\n", path);
+	return kExitOk;
 }
 
 int cmdRestore()
@@ -414,6 +449,12 @@ int main(int argc, char **argv)
 	addCompareOptions(plot_cmd, pa);
 	plot_cmd->add_option("--out", pa.out, "FILE.png or FILE.svg")->required();
 
+	std::string import_samples, import_out;
+	auto *import_cmd = app.add_subcommand("import", "turn a samples document (measured elsewhere: boot "
+							"logs, fixtures) into a results file");
+	import_cmd->add_option("SAMPLES", import_samples, "the samples document (results/README.md)")->required();
+	import_cmd->add_option("--out", import_out, "the results file (default results/<label>-<time>.json)");
+
 	auto *restore_cmd = app.add_subcommand("restore", "put back THP settings a killed run left changed");
 
 	bool events_all = false;
@@ -459,6 +500,8 @@ int main(int argc, char **argv)
 			return cmdCompare(ca);
 		if (*plot_cmd)
 			return cmdPlot(pa);
+		if (*import_cmd)
+			return cmdImport(import_samples, import_out);
 		if (*restore_cmd)
 			return cmdRestore();
 		if (*events_cmd) {

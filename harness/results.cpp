@@ -1,16 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * The one writer of results files, and the rules a variant's name and label follow
+ * (shared with the reader, results_read.cpp).
+ */
 #include "results.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fcntl.h>
 #include <filesystem>
+#include <regex>
 #include <unistd.h>
 
 #include <fmt/format.h>
 
 #include "errors.h"
+#include "stats.h"
+#include "util.h"
 #include "version.h"
 
 namespace pgt {
@@ -27,32 +35,203 @@ std::string utcNow(const char *format)
 	return buf;
 }
 
+nlohmann::json counterJson(const CounterRecord &c)
+{
+	nlohmann::json raw = nlohmann::json::array();
+	std::vector<double> values;
+	for (const auto &v : c.samples) {
+		raw.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+		if (v)
+			values.push_back(static_cast<double>(*v));
+	}
+	bool available = c.available();
+	return {{"event", c.event},
+		{"kind", c.kind},
+		{"unit", "count"},
+		{"available", available},
+		{"reason", available ? "" : c.reason},
+		{"samples", raw},
+		{"summary", available ? summarize(values).toJson() : nlohmann::json(nullptr)},
+		{"in_group", c.in_group},
+		/* running < enabled means the PMU multiplexed it and the values are scaled. */
+		{"time_enabled_ns", c.time_enabled_ns},
+		{"time_running_ns", c.time_running_ns}};
+}
+
+nlohmann::json variantJson(const VariantRecord &v)
+{
+	nlohmann::json j = v.extra.is_object() ? v.extra : nlohmann::json::object();
+	j["name"] = v.name();
+	j["scenario"] = v.scenario;
+	nlohmann::json params = nlohmann::json::object();
+	for (const auto &[k, value] : v.params)
+		params[k] = value;
+	j["params"] = params;
+	j["status"] = statusName(v.status);
+	j["reason"] = v.reason;
+	j["reps"] = v.reps;
+	j["warmup"] = v.warmup;
+	j["cpu"] = v.cpu;
+	j["primary_metric"] = v.metrics.empty() ? "" : v.metrics.front().name;
+	nlohmann::json metrics = nlohmann::json::object();
+	for (const auto &m : v.metrics)
+		metrics[m.name] = {{"unit", m.unit},
+				   {"better", m.lower_is_better ? "lower" : "higher"},
+				   {"samples", m.samples},
+				   {"summary", summarize(m.samples).toJson()}};
+	j["metrics"] = metrics;
+	j["knobs_changed"] = v.knobs_changed;
+	nlohmann::json counters = nlohmann::json::object();
+	for (const auto &[name, c] : v.counters)
+		counters[name] = counterJson(c);
+	j["counters"] = counters;
+	j["checks"] = v.checks;
+	return j;
+}
+
+/*
+ * Google Benchmark's shape for runs it did not make itself (imported samples): one
+ * iteration record per sample of the primary metric, so its tools/compare.py still
+ * reads the file.
+ */
+nlohmann::json iterationRecords(const RunRecord &run)
+{
+	nlohmann::json out = nlohmann::json::array();
+	for (const auto &v : run.variants) {
+		if (v.metrics.empty() || v.status != Status::Ok)
+			continue;
+		const MetricRecord &m = v.metrics.front();
+		if (!toSeconds(1, m.unit))
+			continue; /* not a time: Google Benchmark has no place for it */
+		std::string name = v.name();
+		for (size_t i = 0; i < m.samples.size(); i++)
+			out.push_back({{"name", name},
+				       {"run_name", name},
+				       {"run_type", "iteration"},
+				       {"repetitions", m.samples.size()},
+				       {"repetition_index", i},
+				       {"threads", 1},
+				       {"iterations", 1},
+				       {"real_time", m.samples[i]},
+				       {"cpu_time", m.samples[i]},
+				       {"time_unit", m.unit}});
+	}
+	return out;
+}
+
 } /* namespace */
 
-nlohmann::json buildResults(const RunOutput &run, const RunConfig &config, const Env &env,
-			    const std::string &label, const std::vector<std::string> &argv)
+const char *statusName(Status status)
 {
-	nlohmann::json doc = run.gbench;
+	switch (status) {
+	case Status::Ok:
+		return "ok";
+	case Status::Skipped:
+		return "skipped";
+	case Status::Error:
+		return "error";
+	}
+	return "error";
+}
+
+std::optional<Status> parseStatus(const std::string &name)
+{
+	for (Status s : {Status::Ok, Status::Skipped, Status::Error})
+		if (name == statusName(s))
+			return s;
+	return std::nullopt;
+}
+
+void checkLabel(const std::string &label)
+{
+	static const std::regex ok("[A-Za-z0-9][A-Za-z0-9._+-]{0,63}");
+	if (!std::regex_match(label, ok))
+		throw UsageError(fmt::format("label '{}': use 1-64 of A-Z a-z 0-9 . _ + - (it names files "
+					     "and table rows)",
+					     label));
+}
+
+std::string paramDisplayName(const std::string &key)
+{
+	constexpr std::string_view suffix = "_bytes";
+	if (key.size() > suffix.size() && key.ends_with(suffix))
+		return key.substr(0, key.size() - suffix.size());
+	return key;
+}
+
+std::string paramDisplayValue(const std::string &key, const nlohmann::json &value)
+{
+	if (value.is_string())
+		return value.get<std::string>();
+	/* A document built in memory holds sizes as signed integers; one read from disk, unsigned. */
+	if (key.ends_with("_bytes") && value.is_number_integer() && value.get<int64_t>() >= 0)
+		return formatSize(value.get<uint64_t>());
+	return value.dump();
+}
+
+std::string recordName(const std::string &scenario, const RecordParams &params)
+{
+	std::string name = scenario;
+	for (const auto &[k, v] : params)
+		name += "/" + paramDisplayName(k) + ":" + paramDisplayValue(k, v);
+	return name;
+}
+
+bool CounterRecord::available() const
+{
+	return !samples.empty() && std::all_of(samples.begin(), samples.end(),
+					       [](const auto &v) { return v.has_value(); });
+}
+
+int exitCodeOf(const std::vector<Status> &statuses)
+{
+	bool ran = false, failed = false;
+	for (Status s : statuses) {
+		ran |= s == Status::Ok;
+		failed |= s == Status::Error;
+	}
+	if (failed)
+		return kExitRuntime;
+	return ran ? kExitOk : kExitSkipped;
+}
+
+int RunRecord::exitCode() const
+{
+	std::vector<Status> statuses;
+	for (const auto &v : variants)
+		statuses.push_back(v.status);
+	return exitCodeOf(statuses);
+}
+
+nlohmann::json resultsJson(const RunRecord &run)
+{
+	std::string created = run.created_utc.empty() ? utcNow("%Y-%m-%dT%H:%M:%SZ") : run.created_utc;
+	nlohmann::json doc = run.gbench.is_object() ? run.gbench : nlohmann::json::object();
 	if (!doc.contains("context"))
 		doc["context"] = nlohmann::json::object();
 	if (!doc.contains("benchmarks"))
-		doc["benchmarks"] = nlohmann::json::array();
+		doc["benchmarks"] = iterationRecords(run);
 	doc["pgtbench"] = {
 		{"schema_version", kSchemaVersion},
-		{"version", kPgtbenchVersion},
-		{"label", label},
-		{"created_utc", utcNow("%Y-%m-%dT%H:%M:%SZ")},
-		{"command_line", argv},
+		{"version", run.version.empty() ? std::string(kPgtbenchVersion) : run.version},
+		{"label", run.label},
+		{"created_utc", created},
+		{"command_line", run.command_line},
 		{"cpu", run.cpu},
 		{"exit_code", run.exitCode()},
-		{"config", config.toJson()},
-		{"env", env.toJson()},
+		{"config", run.config},
+		{"env", run.env},
 	};
 	nlohmann::json entries = nlohmann::json::array();
-	for (const auto &e : run.entries)
-		entries.push_back(e.toJson());
+	for (const auto &v : run.variants)
+		entries.push_back(variantJson(v));
 	doc["entries"] = entries;
 	return doc;
+}
+
+void writeResultsFile(const std::string &path, const RunRecord &run)
+{
+	writeJsonAtomic(path, resultsJson(run));
 }
 
 std::string defaultResultsPath(const std::string &label)

@@ -1,35 +1,179 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The results file: Google Benchmark's JSON layout ("context" + "benchmarks", so its
- * tools/compare.py reads it) extended with "pgtbench" (env snapshot, config, label)
- * and "entries" (per variant: parameters, every raw sample, checks, units).
- * results/README.md and results/schema.json document it.
+ * The results file, its one writer and its one reader.
+ *
+ * Layout: Google Benchmark's JSON ("context" + "benchmarks", so its tools/compare.py
+ * reads it) extended with "pgtbench" (env snapshot, config, label) and "entries" (per
+ * variant: parameters, every raw sample, checks, units). results/README.md and
+ * results/schema.json document it.
+ *
+ * Everything that writes a results file hands a RunRecord to writeResultsFile(): `run`
+ * (from the runner's variants) and `import` (a samples document from tools that measure
+ * elsewhere, such as tools/boot-map-mem, and the test fixtures). Everything that reads
+ * one goes through loadResultsFile(). So a variant's name, its summaries and the label
+ * rules exist once, here, and this file depends on nothing that measures.
  */
 #pragma once
 
+#include <cstdint>
+#include <map>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
-
-#include "config.h"
-#include "env.h"
-#include "runner.h"
 
 namespace pgt {
 
 constexpr int kSchemaVersion = 1;
 
-nlohmann::json buildResults(const RunOutput &run, const RunConfig &config, const Env &env,
-			    const std::string &label, const std::vector<std::string> &argv);
+enum class Status { Ok, Skipped, Error };
+/* "ok", "skipped", "error": the words the file and the tables use. */
+const char *statusName(Status status);
+std::optional<Status> parseStatus(const std::string &name);
+/* A run's exit code: 1 when a variant failed, 4 when every one was skipped (kselftest's SKIP), else 0. */
+int exitCodeOf(const std::vector<Status> &statuses);
 
-/* results/<label>-<UTC timestamp>.json */
-std::string defaultResultsPath(const std::string &label);
+/* Labels name files and table rows: 1-64 of A-Z a-z 0-9 . _ + -; UsageError otherwise. */
+void checkLabel(const std::string &label);
 
+/* A variant's parameters as the file holds them: sizes in bytes under "<name>_bytes". */
+using RecordParams = std::vector<std::pair<std::string, nlohmann::json>>;
+/* "fork" + {size_bytes: 1G, order: 9, map: pte} -> "fork/size:1G/order:9/map:pte" */
+std::string recordName(const std::string &scenario, const RecordParams &params);
+/* "size_bytes": 1073741824 -> "size", "1G"; "order": 9 -> "order", "9". */
+std::string paramDisplayName(const std::string &key);
+std::string paramDisplayValue(const std::string &key, const nlohmann::json &value);
+
+/* --- what is written ------------------------------------------------------------ */
+
+struct MetricRecord {
+	std::string name; /* carries its unit: fork_ms */
+	std::string unit;
+	bool lower_is_better = true;
+	std::vector<double> samples;
+};
+
+/* One counter across a variant's repetitions. */
+struct CounterRecord {
+	std::string event;
+	std::string kind;
+	std::vector<std::optional<uint64_t>> samples; /* nullopt where unavailable */
+	std::string reason;			      /* last reason it was unavailable */
+	uint64_t time_enabled_ns = 0, time_running_ns = 0;
+	bool in_group = false;
+
+	bool available() const;
+};
+
+struct VariantRecord {
+	std::string scenario;
+	RecordParams params;
+	Status status = Status::Ok;
+	std::string reason;
+	int reps = 0, warmup = 0, cpu = -1;
+	std::vector<MetricRecord> metrics; /* the first is the primary metric */
+	nlohmann::json knobs_changed = nlohmann::json::array();
+	std::vector<std::pair<std::string, CounterRecord>> counters;
+	std::vector<nlohmann::json> checks; /* one per repetition */
+	nlohmann::json extra = nlohmann::json::object(); /* more fields of the entry (boots) */
+
+	std::string name() const { return recordName(scenario, params); }
+};
+
+struct RunRecord {
+	/* Google Benchmark's own output; empty: one iteration record per primary sample. */
+	nlohmann::json gbench;
+	std::string label;
+	std::string version; /* empty: this pgtbench's */
+	std::string created_utc; /* empty: now */
+	std::vector<std::string> command_line;
+	int cpu = -1;
+	nlohmann::json config = nlohmann::json::object();
+	nlohmann::json env = nlohmann::json::object();
+	std::vector<VariantRecord> variants;
+
+	int exitCode() const; /* exitCodeOf() its variants */
+};
+
+nlohmann::json resultsJson(const RunRecord &run);
 /*
  * Write through a temporary file in the same directory and rename() it into place,
  * so a reader (or a crash) never sees a truncated results file.
  */
+void writeResultsFile(const std::string &path, const RunRecord &run);
 void writeJsonAtomic(const std::string &path, const nlohmann::json &doc);
+/* results/<label>-<UTC timestamp>.json */
+std::string defaultResultsPath(const std::string &label);
+
+/*
+ * A samples document (what `pgtbench import` reads: results/README.md) as a RunRecord;
+ * UsageError "<path>: <field>: <what>" for anything malformed.
+ */
+RunRecord parseSamplesDocument(const nlohmann::ordered_json &doc, const std::string &path);
+
+/* --- what is read --------------------------------------------------------------- */
+
+/* What compare needs of a results file (results/schema.json); the rest stays in json. */
+struct ResultsMetric {
+	std::string unit;
+	bool lower_is_better = true;
+	std::vector<double> samples;
+	std::string reason; /* why there are no samples (an unavailable counter) */
+};
+
+struct RecordedVariant {
+	std::string name; /* "fork/size:1G/order:9/map:pte" */
+	std::string scenario;
+	Status status = Status::Ok;
+	std::string reason;
+	std::string primary_metric;
+	/* Parameters in the order the name lists them (the scenario's declaration order). */
+	RecordParams params;
+	/*
+	 * Metric names, primary first, then as the file lists them, then the entry's
+	 * counters (cycles, tlb_flush_calls.<site>): a count is compared like any metric,
+	 * fewer being better.
+	 */
+	std::vector<std::string> metric_order;
+	std::map<std::string, ResultsMetric> metrics;
+
+	const nlohmann::json *param(const std::string &key) const;
+	bool ok() const { return status == Status::Ok; }
+};
+
+/* "Apple M2" / "VM 16G": the two lines a column header gives a machine. */
+struct MachineName {
+	std::string cpu;
+	std::string kind; /* "VM 16G", "Metal 512G", "16G" when it is not known which */
+
+	std::string full() const { return kind.empty() ? cpu : cpu + " " + kind; }
+};
+
+struct ResultsFile {
+	std::string path;
+	std::string label;
+	std::string kernel; /* env.kernel.release */
+	std::string arch;
+	MachineName machine;
+	nlohmann::json env;
+	std::string created_utc;
+	std::vector<RecordedVariant> entries;
+};
+
+/* Reads and checks one results file; UsageError "<path>: <where>: <what>" when unusable. */
+ResultsFile loadResultsFile(const std::string &path);
+ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path);
+
+/*
+ * Short, stable names for a results file's machine, like the seeds' "M2 VM 16G" and
+ * "Altra Metal 512G": the CPU without marketing noise, VM or Metal, and MemTotal
+ * rounded up to the memory size it came from.
+ */
+MachineName machineName(const nlohmann::json &env);
+std::string shortCpuName(const std::string &model);
+/* MemTotal is what the kernel left after its reservations: 527937536 kB -> "512G". */
+std::string installedMemory(uint64_t mem_total_bytes);
 
 } /* namespace pgt */

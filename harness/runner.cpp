@@ -103,7 +103,7 @@ struct VariantRun {
 	}
 	void fail(const std::string &why)
 	{
-		entry->status = "error";
+		entry->status = Status::Error;
 		entry->reason = why;
 		finish();
 	}
@@ -129,7 +129,7 @@ struct VariantRun {
 void runOne(benchmark::State &state, VariantRun &live, int cpu)
 {
 	Variant &e = *live.entry;
-	if (e.status != "ok") {
+	if (!e.runnable()) {
 		state.SkipWithError(e.reason.c_str());
 		for (auto _ : state) {
 		}
@@ -155,7 +155,7 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu)
 			}
 			e.checks.push_back(s.checks);
 			for (const auto &c : s.counters) {
-				CounterSeries &cs = e.counters[c.name];
+				CounterRecord &cs = e.counters[c.name];
 				cs.event = c.event;
 				cs.kind = c.kind;
 				cs.samples.push_back(c.value);
@@ -175,6 +175,20 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu)
 		live.finish();
 }
 
+/* The file's form of a variant's parameters: sizes in bytes under a name that says so. */
+RecordParams recordParams(const ScenarioSpec &spec, const Params &params)
+{
+	RecordParams out;
+	for (const auto &[k, v] : params.values) {
+		const ParamSpec *p = spec.param(k);
+		if (std::holds_alternative<int64_t>(v))
+			out.emplace_back(p && p->kind == ParamKind::Size ? k + "_bytes" : k, std::get<int64_t>(v));
+		else
+			out.emplace_back(k, std::get<std::string>(v));
+	}
+	return out;
+}
+
 } /* namespace */
 
 nlohmann::json parseGbenchJson(const std::string &text)
@@ -192,19 +206,6 @@ nlohmann::json parseGbenchJson(const std::string &text)
 	}
 }
 
-std::optional<double> toSeconds(double value, const std::string &unit)
-{
-	if (unit == "s")
-		return value;
-	if (unit == "ms")
-		return value / 1e3;
-	if (unit == "us")
-		return value / 1e6;
-	if (unit == "ns")
-		return value / 1e9;
-	return std::nullopt;
-}
-
 std::vector<Variant> planVariants(const RunConfig &config, const Env &env)
 {
 	std::optional<std::regex> filter;
@@ -215,7 +216,7 @@ std::vector<Variant> planVariants(const RunConfig &config, const Env &env)
 			throw UsageError(fmt::format("--filter '{}': {}", config.filter, e.what()));
 		}
 	}
-	std::vector<Variant> entries;
+	std::vector<Variant> variants;
 	for (const auto &sc : config.scenarios) {
 		const ScenarioSpec &spec = *sc.spec;
 		std::vector<Params> points = spec.expand ? spec.expand(sc.lists, env) : cartesian(spec, sc.lists);
@@ -241,22 +242,22 @@ std::vector<Variant> planVariants(const RunConfig &config, const Env &env)
 							       humanSize(env.mem_available_bytes));
 			}
 			if (!e.reason.empty())
-				e.status = "skipped";
+				e.status = Status::Skipped;
 			else if (spec.knobs)
 				e.knobs = spec.knobs(p, env);
-			entries.push_back(std::move(e));
+			variants.push_back(std::move(e));
 		}
 	}
-	if (entries.empty())
+	if (variants.empty())
 		throw UsageError(filter ? fmt::format("--filter '{}' matches no variant", config.filter)
 					: "nothing to run");
-	return entries;
+	return variants;
 }
 
-void checkKnobPlan(const std::vector<Variant> &entries, const std::string &journal_path)
+void checkKnobPlan(const std::vector<Variant> &variants, const std::string &journal_path)
 {
 	bool changes = false;
-	for (const auto &e : entries) {
+	for (const auto &e : variants) {
 		if (!e.runnable())
 			continue;
 		for (const auto &k : e.knobs) {
@@ -276,19 +277,19 @@ void checkKnobPlan(const std::vector<Variant> &entries, const std::string &journ
 					     journal_path));
 }
 
-RunOutput runVariants(std::vector<Variant> entries, const Env &env, int cpu,
+RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		     const std::string &journal_path)
 {
 	RunOutput out;
 	out.cpu = cpu;
 	size_t runnable = 0;
-	for (const auto &e : entries)
+	for (const auto &e : variants)
 		runnable += e.runnable();
 	Progress progress(runnable);
 	std::vector<std::unique_ptr<VariantRun>> lives;
 	benchmark::ClearRegisteredBenchmarks();
 	size_t index = 0;
-	for (auto &e : entries) {
+	for (auto &e : variants) {
 		e.cpu = cpu;
 		if (!e.runnable())
 			continue;
@@ -325,82 +326,38 @@ RunOutput runVariants(std::vector<Variant> entries, const Env &env, int cpu,
 	for (auto &l : lives)
 		l->finish();
 	benchmark::ClearRegisteredBenchmarks();
-	out.entries = std::move(entries);
+	out.variants = std::move(variants);
 	return out;
-}
-
-bool CounterSeries::available() const
-{
-	return !samples.empty() && std::all_of(samples.begin(), samples.end(),
-					       [](const auto &v) { return v.has_value(); });
-}
-
-nlohmann::json CounterSeries::toJson() const
-{
-	nlohmann::json raw = nlohmann::json::array();
-	std::vector<double> values;
-	for (const auto &v : samples) {
-		raw.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
-		if (v)
-			values.push_back(static_cast<double>(*v));
-	}
-	return {{"event", event},
-		{"kind", kind},
-		{"unit", "count"},
-		{"available", available()},
-		{"reason", available() ? "" : reason},
-		{"samples", raw},
-		{"summary", available() ? summarize(values).toJson() : nlohmann::json(nullptr)},
-		{"in_group", in_group},
-		/* running < enabled means the PMU multiplexed it and the values are scaled. */
-		{"time_enabled_ns", time_enabled_ns},
-		{"time_running_ns", time_running_ns}};
 }
 
 int RunOutput::exitCode() const
 {
-	bool ran = false, failed = false;
-	for (const auto &e : entries) {
-		ran |= e.status == "ok";
-		failed |= e.status == "error";
-	}
-	if (failed)
-		return kExitRuntime;
-	return ran ? kExitOk : kExitSkipped;
+	std::vector<Status> statuses;
+	for (const auto &v : variants)
+		statuses.push_back(v.status);
+	return exitCodeOf(statuses);
 }
 
-nlohmann::json Variant::toJson() const
+VariantRecord Variant::record() const
 {
-	nlohmann::json j;
-	j["name"] = name;
-	j["scenario"] = spec->name;
-	j["params"] = params.toJson(spec->params);
-	j["status"] = status;
-	j["reason"] = reason;
-	j["reps"] = reps;
-	j["warmup"] = warmup;
-	j["cpu"] = cpu;
-	j["primary_metric"] = spec->metrics.front().name;
-	nlohmann::json metrics = nlohmann::json::object();
+	VariantRecord r;
+	r.scenario = spec->name;
+	r.params = recordParams(*spec, params);
+	r.status = status;
+	r.reason = reason;
+	r.reps = reps;
+	r.warmup = warmup;
+	r.cpu = cpu;
 	for (const auto &m : spec->metrics) {
 		auto it = samples.find(m.name);
-		std::vector<double> raw = it == samples.end() ? std::vector<double>{} : it->second;
-		metrics[m.name] = {{"unit", m.unit},
-				   {"better", m.better == Better::Lower ? "lower" : "higher"},
-				   {"samples", raw},
-				   {"summary", summarize(raw).toJson()}};
+		r.metrics.push_back({m.name, m.unit, m.better == Better::Lower,
+				     it == samples.end() ? std::vector<double>{} : it->second});
 	}
-	j["metrics"] = metrics;
-	nlohmann::json knobs_json = nlohmann::json::array();
 	for (const auto &k : knobs_changed)
-		knobs_json.push_back({{"path", k.path}, {"original", k.original}, {"value", k.value}});
-	j["knobs_changed"] = knobs_json;
-	nlohmann::json counters_json = nlohmann::json::object();
-	for (const auto &[name, c] : counters)
-		counters_json[name] = c.toJson();
-	j["counters"] = counters_json;
-	j["checks"] = checks;
-	return j;
+		r.knobs_changed.push_back({{"path", k.path}, {"original", k.original}, {"value", k.value}});
+	r.counters.assign(counters.begin(), counters.end());
+	r.checks = checks;
+	return r;
 }
 
 } /* namespace pgt */

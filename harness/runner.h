@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * From a configuration to measured entries: expand every scenario into its variants,
+ * From a configuration to measured variants: expand every scenario into its variants,
  * decide what can run here (and why not), check up front that every knob the run
  * needs can be changed, then register the runnable variants with Google Benchmark
  * and run them with explicit repetition counts and manual time.
@@ -16,28 +16,16 @@
 #include "config.h"
 #include "env.h"
 #include "knobs.h"
+#include "results.h"
 #include "scenario.h"
 
 namespace pgt {
-
-/* One counter across an entry's repetitions. */
-struct CounterSeries {
-	std::string event;
-	std::string kind;
-	std::vector<std::optional<uint64_t>> samples; /* nullopt where unavailable */
-	std::string reason;			      /* last reason it was unavailable */
-	uint64_t time_enabled_ns = 0, time_running_ns = 0;
-	bool in_group = false;
-
-	bool available() const;
-	nlohmann::json toJson() const;
-};
 
 struct Variant {
 	std::string name;
 	const ScenarioSpec *spec = nullptr;
 	Params params;
-	std::string status = "ok"; /* "ok", "skipped", "error" */
+	Status status = Status::Ok;
 	std::string reason;
 	int reps = 0;
 	int warmup = 0;
@@ -48,10 +36,11 @@ struct Variant {
 	std::vector<nlohmann::json> checks; /* one per repetition */
 	bool counting = false;
 	std::vector<std::string> events, flush_sites;
-	std::map<std::string, CounterSeries> counters;
+	std::map<std::string, CounterRecord> counters;
 
-	bool runnable() const { return status == "ok"; }
-	nlohmann::json toJson() const;
+	bool runnable() const { return status == Status::Ok; }
+	/* What the results file keeps of it. */
+	VariantRecord record() const;
 };
 
 /* The variants a config asks for, each runnable or skipped with its reason. */
@@ -61,23 +50,21 @@ std::vector<Variant> planVariants(const RunConfig &config, const Env &env);
  * Refuse, before anything is written, a run whose knobs cannot all be changed
  * (UsageError naming the first one) or that would overwrite an earlier run's journal.
  */
-void checkKnobPlan(const std::vector<Variant> &entries, const std::string &journal_path);
+void checkKnobPlan(const std::vector<Variant> &variants, const std::string &journal_path);
 
 struct RunOutput {
-	std::vector<Variant> entries;
+	std::vector<Variant> variants;
 	nlohmann::json gbench; /* Google Benchmark's own JSON: context + benchmarks */
 	int cpu = -1;
 	int exitCode() const;
 };
 
-/* Runs the runnable entries on the pinned CPU; progress on stderr when it is a tty. */
-RunOutput runVariants(std::vector<Variant> entries, const Env &env, int cpu,
+/* Runs the runnable variants on the pinned CPU; progress on stderr when it is a tty. */
+RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		     const std::string &journal_path);
 
 /* Google Benchmark's JSON output, with its bare NaN/inf values turned into null. */
 nlohmann::json parseGbenchJson(const std::string &text);
 
-/* Convert a metric value to seconds ("ms", "us", "ns", "s"); nullopt for non-times. */
-std::optional<double> toSeconds(double value, const std::string &unit);
 
 } /* namespace pgt */

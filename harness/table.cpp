@@ -59,11 +59,11 @@ std::string formatValue(double v)
 	return fmt::format("{:.4f}", v);
 }
 
-std::string formatRunTable(const std::vector<Variant> &entries, const Env &env,
+std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
 			   const std::string &label, int cpu)
 {
 	size_t wname = 7, wmetric = 6;
-	for (const auto &e : entries) {
+	for (const auto &e : variants) {
 		wname = std::max(wname, e.name.size());
 		for (const auto &m : e.spec->metrics)
 			wmetric = std::max(wmetric, m.name.size());
@@ -77,9 +77,9 @@ std::string formatRunTable(const std::vector<Variant> &entries, const Env &env,
 	out += fmt::format("# {:<{}} {:<{}} {:>5} {:>10} {:>10} {:>7} {:>10} {:>10}  {}\n", "variant",
 			   wname - 2, "metric", wmetric, "n", "median", "mean", "cv", "min", "max", "folio");
 	bool notes = false;
-	for (const auto &e : entries) {
-		if (e.status != "ok") {
-			out += fmt::format("{:<{}} {}: {}\n", e.name, wname, e.status, e.reason);
+	for (const auto &e : variants) {
+		if (!e.runnable()) {
+			out += fmt::format("{:<{}} {}: {}\n", e.name, wname, statusName(e.status), e.reason);
 			notes = true;
 			continue;
 		}
@@ -111,7 +111,7 @@ std::string formatRunTable(const std::vector<Variant> &entries, const Env &env,
 	}
 	/* Unavailable counters, once per reason: "n/a" is an answer, not an omission. */
 	std::map<std::string, std::set<std::string>> unavailable;
-	for (const auto &e : entries)
+	for (const auto &e : variants)
 		for (const auto &[name, c] : e.counters)
 			if (!c.available())
 				unavailable[c.reason].insert(name);

@@ -10,7 +10,7 @@
 
 namespace pgt {
 
-std::string formatRunTable(const std::vector<Variant> &entries, const Env &env,
+std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
 			   const std::string &label, int cpu);
 /* Significant digits that suit the magnitude: 12345, 123.4, 12.35, 1.235, 0.1235 */
 std::string formatValue(double v);

@@ -169,4 +169,17 @@ uint64_t monotonicNs()
 	return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
 }
 
+std::optional<double> toSeconds(double value, const std::string &unit)
+{
+	if (unit == "s")
+		return value;
+	if (unit == "ms")
+		return value / 1e3;
+	if (unit == "us")
+		return value / 1e6;
+	if (unit == "ns")
+		return value / 1e9;
+	return std::nullopt;
+}
+
 } /* namespace pgt */

@@ -42,4 +42,7 @@ std::vector<std::string> listDir(const std::string &path);
 
 uint64_t monotonicNs();
 
+/* Convert a metric value to seconds ("ms", "us", "ns", "s"); nullopt for non-times. */
+std::optional<double> toSeconds(double value, const std::string &unit);
+
 } /* namespace pgt */

@@ -27,73 +27,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "results.h"
 #include "stats.h"
 
 namespace pgt {
-
-/* What compare needs of a results file (results/schema.json); the rest stays in json. */
-struct ResultsMetric {
-	std::string unit;
-	bool lower_is_better = true;
-	std::vector<double> samples;
-	std::string reason; /* why there are no samples (an unavailable counter) */
-};
-
-struct RecordedVariant {
-	std::string name; /* "fork/size:1G/order:9/map:pte" */
-	std::string scenario;
-	std::string status; /* "ok", "skipped", "error" */
-	std::string reason;
-	std::string primary_metric;
-	/* Parameters in the order the name lists them (the scenario's declaration order). */
-	std::vector<std::pair<std::string, nlohmann::json>> params;
-	/*
-	 * Metric names, primary first, then as the file lists them, then the entry's
-	 * counters (cycles, tlb_flush_calls.<site>): a count is compared like any metric,
-	 * fewer being better.
-	 */
-	std::vector<std::string> metric_order;
-	std::map<std::string, ResultsMetric> metrics;
-
-	const nlohmann::json *param(const std::string &key) const;
-};
-
-/* "Apple M2" / "VM 16G": the two lines a column header gives a machine. */
-struct MachineName {
-	std::string cpu;
-	std::string kind; /* "VM 16G", "Metal 512G", "16G" when it is not known which */
-
-	std::string full() const { return kind.empty() ? cpu : cpu + " " + kind; }
-};
-
-struct ResultsFile {
-	std::string path;
-	std::string label;
-	std::string kernel; /* env.kernel.release */
-	std::string arch;
-	MachineName machine;
-	nlohmann::json env;
-	std::string created_utc;
-	std::vector<RecordedVariant> entries;
-};
-
-/* Reads and checks one results file; UsageError "<path>: <where>: <what>" when unusable. */
-ResultsFile loadResultsFile(const std::string &path);
-ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path);
-
-/*
- * Short, stable names for a results file's machine, like the seeds' "M2 VM 16G" and
- * "Altra Metal 512G": the CPU without marketing noise, VM or Metal, and MemTotal
- * rounded up to the memory size it came from.
- */
-MachineName machineName(const nlohmann::json &env);
-std::string shortCpuName(const std::string &model);
-/* MemTotal is what the kernel left after its reservations: 527937536 kB -> "512G". */
-std::string installedMemory(uint64_t mem_total_bytes);
-
-/* "size_bytes": 1073741824 -> "size", "1G"; "order": 9 -> "order", "9". */
-std::string paramDisplayName(const std::string &key);
-std::string paramDisplayValue(const std::string &key, const nlohmann::json &value);
 
 struct CompareOptions {
 	/* Empty: each entry's primary metric. Names, stems ("teardown"), "primary", "all". */
@@ -130,7 +67,7 @@ struct Cell {
 	bool compared = false; /* the baseline row has a value to compare with */
 	Change change;
 
-	bool ok() const { return present && entry->status == "ok" && summary.n > 0; }
+	bool ok() const { return present && entry->ok() && summary.n > 0; }
 };
 
 /* Cells point into files: a Comparison moves, it is never copied. */

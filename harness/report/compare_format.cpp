@@ -481,7 +481,7 @@ std::string formatCsv(const Comparison &c)
 			f.push_back(tested ? number(cell.change.test->p) : "");
 			f.push_back(tested ? (cell.change.test->exact ? "exact" : "normal") : "");
 			f.push_back(markName(cell.change));
-			f.push_back(cell.present ? cell.entry->status : "missing");
+			f.push_back(cell.present ? statusName(cell.entry->status) : "missing");
 			f.push_back(cell.present ? cell.entry->reason : "");
 			std::vector<std::string> q;
 			for (const auto &s : f)
@@ -543,7 +543,7 @@ nlohmann::json comparisonJson(const Comparison &c)
 			if (cell.present) {
 				j["file"] = cell.file;
 				j["entry"] = cell.entry->name;
-				j["status"] = cell.entry->status;
+				j["status"] = statusName(cell.entry->status);
 				j["reason"] = cell.entry->reason;
 				j["params"] = json::object();
 				for (const auto &[k, v] : cell.entry->params)

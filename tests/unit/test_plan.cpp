@@ -60,7 +60,7 @@ TEST(Plan, MthpOrdersSkipWithReasonOnKernelsWithoutThem)
 {
 	auto entries = planVariants(forkConfig({0, 4, 9}), fixture("qemu-deb61"));
 	const Variant &o4 = find(entries, "fork/size:64M/order:4");
-	EXPECT_EQ(o4.status, "skipped");
+	EXPECT_EQ(o4.status, Status::Skipped);
 	EXPECT_NE(o4.reason.find("per-size mTHP controls"), std::string::npos) << o4.reason;
 	EXPECT_TRUE(find(entries, "fork/size:64M/order:0").runnable());
 	EXPECT_TRUE(find(entries, "fork/size:64M/order:9/map:pte").runnable());
@@ -69,7 +69,7 @@ TEST(Plan, MthpOrdersSkipWithReasonOnKernelsWithoutThem)
 TEST(Plan, UnofferedSizeSkipsWithReason)
 {
 	auto entries = planVariants(forkConfig({1}), fixture("altra-metal"));
-	EXPECT_EQ(entries[0].status, "skipped");
+	EXPECT_EQ(entries[0].status, Status::Skipped);
 	EXPECT_NE(entries[0].reason.find("not offered"), std::string::npos) << entries[0].reason;
 }
 
@@ -78,13 +78,13 @@ TEST(Plan, NoThpMeansOnlyOrderZero)
 	auto entries = planVariants(forkConfig({0, 9}), fixture("x86-kvm-nothp"));
 	EXPECT_TRUE(find(entries, "fork/size:64M/order:0").runnable());
 	/* Without THP there is no PMD order, so no map variants either. */
-	EXPECT_EQ(find(entries, "fork/size:64M/order:9").status, "skipped");
+	EXPECT_EQ(find(entries, "fork/size:64M/order:9").status, Status::Skipped);
 }
 
 TEST(Plan, MemoryPreflightSkipsInsteadOfRiskingTheOomKiller)
 {
 	auto entries = planVariants(forkConfig({0}, "1T"), fixture("m2-vm"));
-	EXPECT_EQ(entries[0].status, "skipped");
+	EXPECT_EQ(entries[0].status, Status::Skipped);
 	EXPECT_NE(entries[0].reason.find("MemAvailable"), std::string::npos) << entries[0].reason;
 }
 
@@ -152,7 +152,7 @@ TEST(Run, EveryRepetitionIsKeptAsARawSample)
 	ASSERT_EQ(entries.size(), 1u);
 	RunOutput out = runVariants(entries, env, -1, "/tmp/pgtbench-test-journal-unused");
 	EXPECT_EQ(out.exitCode(), kExitOk);
-	ASSERT_EQ(out.entries[0].samples.at("bracket_ns").size(), 5u);
+	ASSERT_EQ(out.variants[0].samples.at("bracket_ns").size(), 5u);
 	/* Google Benchmark's own view: one run per repetition plus its aggregates. */
 	int iterations = 0;
 	for (const auto &b : out.gbench["benchmarks"])
@@ -168,15 +168,15 @@ TEST(Run, AllSkippedExitsWithKselftestSkip)
 {
 	RunOutput out;
 	Variant e;
-	e.status = "skipped";
-	out.entries.push_back(e);
+	e.status = Status::Skipped;
+	out.variants.push_back(e);
 	EXPECT_EQ(out.exitCode(), kExitSkipped);
 	Variant ok;
-	out.entries.push_back(ok);
+	out.variants.push_back(ok);
 	EXPECT_EQ(out.exitCode(), kExitOk);
 	Variant bad;
-	bad.status = "error";
-	out.entries.push_back(bad);
+	bad.status = Status::Error;
+	out.variants.push_back(bad);
 	EXPECT_EQ(out.exitCode(), kExitRuntime);
 }
 

@@ -148,7 +148,7 @@ TEST(VmallocPlan, SkipsWithoutTheModuleNamingKmod)
 	/* The default storm: test_vmalloc's default run_test_mask 7 (its first three cases). */
 	ASSERT_EQ(entries.size(), 3u);
 	for (const auto &e : entries) {
-		EXPECT_EQ(e.status, "skipped") << e.name;
+		EXPECT_EQ(e.status, Status::Skipped) << e.name;
 		EXPECT_NE(e.reason.find("--kmod"), std::string::npos) << e.reason;
 	}
 }

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The one reader of results files: every command that reads them (compare, plot, the
+ * cover tables of run) sees a file through parseResultsFile(), which names the place
+ * of anything missing or mistyped. Files written by every earlier pgtbench of the same
+ * schema_version still read: what came later (counters) is optional.
+ */
+#include "results.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "errors.h"
+#include "util.h"
+
+namespace pgt {
+
+const nlohmann::json *RecordedVariant::param(const std::string &key) const
+{
+	for (const auto &[k, v] : params)
+		if (k == key)
+			return &v;
+	return nullptr;
+}
+
+/* --- reading results files ------------------------------------------------------ */
+
+namespace {
+
+/* Walks a results document, naming the place of anything missing or mistyped. */
+class Reader
+{
+public:
+	explicit Reader(const std::string &path) : path_(path) {}
+
+	[[noreturn]] void fail(const std::string &where, const std::string &what) const
+	{
+		throw UsageError(fmt::format("{}: {}: {}", path_, where, what));
+	}
+	const nlohmann::json &member(const nlohmann::json &obj, const std::string &where,
+				     const std::string &key) const
+	{
+		if (!obj.is_object() || !obj.contains(key))
+			fail(where, fmt::format("missing \"{}\"", key));
+		return obj[key];
+	}
+	std::string string(const nlohmann::json &obj, const std::string &where, const std::string &key) const
+	{
+		const auto &v = member(obj, where, key);
+		if (!v.is_string())
+			fail(where + "." + key, "expected a string");
+		return v.get<std::string>();
+	}
+	const nlohmann::json &object(const nlohmann::json &obj, const std::string &where,
+				     const std::string &key) const
+	{
+		const auto &v = member(obj, where, key);
+		if (!v.is_object())
+			fail(where + "." + key, "expected an object");
+		return v;
+	}
+
+private:
+	std::string path_;
+};
+
+/* "fork/size:1G/order:9/map:pte" -> {"size", "order", "map"}: the declaration order. */
+std::vector<std::string> nameOrder(const std::string &name)
+{
+	std::vector<std::string> out;
+	auto parts = split(name, '/');
+	for (size_t i = 1; i < parts.size(); i++) {
+		auto colon = parts[i].find(':');
+		if (colon != std::string::npos)
+			out.push_back(parts[i].substr(0, colon));
+	}
+	return out;
+}
+
+RecordedVariant parseEntry(const Reader &r, const nlohmann::json &e, const std::string &where)
+{
+	RecordedVariant out;
+	out.name = r.string(e, where, "name");
+	out.scenario = r.string(e, where, "scenario");
+	std::string status = r.string(e, where, "status");
+	auto parsed = parseStatus(status);
+	if (!parsed)
+		r.fail(where + ".status", fmt::format("\"{}\" is not ok, skipped or error", status));
+	out.status = *parsed;
+	out.reason = r.string(e, where, "reason");
+	out.primary_metric = r.string(e, where, "primary_metric");
+
+	const auto &params = r.object(e, where, "params");
+	std::vector<std::string> keys;
+	for (const auto &[k, v] : params.items()) {
+		if (!v.is_number_integer() && !v.is_string())
+			r.fail(where + ".params." + k, "expected an integer or a string");
+		keys.push_back(k);
+	}
+	std::vector<std::string> order = nameOrder(out.name);
+	auto rank = [&](const std::string &k) {
+		auto it = std::find(order.begin(), order.end(), paramDisplayName(k));
+		return it == order.end() ? order.size() : static_cast<size_t>(it - order.begin());
+	};
+	std::stable_sort(keys.begin(), keys.end(), [&](const auto &a, const auto &b) { return rank(a) < rank(b); });
+	for (const auto &k : keys)
+		out.params.emplace_back(k, params[k]);
+
+	const auto &metrics = r.object(e, where, "metrics");
+	for (const auto &[name, m] : metrics.items()) {
+		std::string mw = where + ".metrics." + name;
+		ResultsMetric rm;
+		rm.unit = r.string(m, mw, "unit");
+		std::string better = r.string(m, mw, "better");
+		if (better != "lower" && better != "higher")
+			r.fail(mw + ".better", fmt::format("\"{}\" is not lower or higher", better));
+		rm.lower_is_better = better == "lower";
+		const auto &samples = r.member(m, mw, "samples");
+		if (!samples.is_array())
+			r.fail(mw + ".samples", "expected an array of numbers");
+		for (const auto &s : samples) {
+			if (!s.is_number() || !std::isfinite(s.get<double>()))
+				r.fail(mw + ".samples", "expected an array of finite numbers");
+			rm.samples.push_back(s.get<double>());
+		}
+		out.metrics[name] = std::move(rm);
+		if (name != out.primary_metric)
+			out.metric_order.push_back(name);
+	}
+	if (!out.metrics.count(out.primary_metric))
+		r.fail(where + ".primary_metric", fmt::format("\"{}\" is not among its metrics", out.primary_metric));
+	out.metric_order.insert(out.metric_order.begin(), out.primary_metric);
+
+	/* Counters came later than metrics: files without them are fine. */
+	if (!e.contains("counters"))
+		return out;
+	const auto &counters = r.object(e, where, "counters");
+	for (const auto &[name, c] : counters.items()) {
+		std::string cw = where + ".counters." + name;
+		if (out.metrics.count(name))
+			continue; /* a metric of that name wins */
+		ResultsMetric rm;
+		rm.unit = r.string(c, cw, "unit");
+		const auto &available = r.member(c, cw, "available");
+		if (!available.is_boolean())
+			r.fail(cw + ".available", "expected true or false");
+		if (available.get<bool>()) {
+			const auto &samples = r.member(c, cw, "samples");
+			if (!samples.is_array())
+				r.fail(cw + ".samples", "expected an array of counts");
+			for (const auto &s : samples) {
+				if (!s.is_number())
+					r.fail(cw + ".samples", "expected an array of counts");
+				rm.samples.push_back(s.get<double>());
+			}
+		} else {
+			rm.reason = r.string(c, cw, "reason");
+		}
+		out.metrics[name] = std::move(rm);
+		out.metric_order.push_back(name);
+	}
+	return out;
+}
+
+} /* namespace */
+
+ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
+{
+	Reader r(path);
+	ResultsFile f;
+	f.path = path;
+	if (!doc.is_object())
+		r.fail("top level", "expected an object (is this a pgtbench results file?)");
+	const auto &pgt = r.object(doc, "top level", "pgtbench");
+	const auto &version = r.member(pgt, "pgtbench", "schema_version");
+	if (!version.is_number_integer() || version.get<int>() != 1)
+		r.fail("pgtbench.schema_version", fmt::format("{} is not 1, the version this pgtbench reads",
+							       version.dump()));
+	f.label = r.string(pgt, "pgtbench", "label");
+	if (pgt.contains("created_utc") && pgt["created_utc"].is_string())
+		f.created_utc = pgt["created_utc"].get<std::string>();
+	f.env = r.object(pgt, "pgtbench", "env");
+	f.arch = r.string(f.env, "pgtbench.env", "arch");
+	f.kernel = r.string(r.object(f.env, "pgtbench.env", "kernel"), "pgtbench.env.kernel", "release");
+	r.string(r.object(f.env, "pgtbench.env", "cpu"), "pgtbench.env.cpu", "model");
+	const auto &virt = r.object(f.env, "pgtbench.env", "virtualization");
+	const auto &vm = r.member(virt, "pgtbench.env.virtualization", "vm");
+	if (!vm.is_boolean() && !vm.is_null())
+		r.fail("pgtbench.env.virtualization.vm", "expected true, false or null");
+	const auto &mem = r.member(f.env, "pgtbench.env", "mem_total_bytes");
+	if (!mem.is_number_unsigned() && !(mem.is_number_integer() && mem.get<int64_t>() >= 0))
+		r.fail("pgtbench.env.mem_total_bytes", "expected a byte count");
+	f.machine = machineName(f.env);
+
+	const auto &entries = r.member(doc, "top level", "entries");
+	if (!entries.is_array())
+		r.fail("entries", "expected an array");
+	for (size_t i = 0; i < entries.size(); i++)
+		f.entries.push_back(parseEntry(r, entries[i], fmt::format("entries[{}]", i)));
+	return f;
+}
+
+ResultsFile loadResultsFile(const std::string &path)
+{
+	std::ifstream in(path);
+	if (!in)
+		throw UsageError(fmt::format("{}: cannot read: {}", path, strerror(errno)));
+	nlohmann::json doc;
+	try {
+		doc = nlohmann::json::parse(in);
+	} catch (const nlohmann::json::parse_error &e) {
+		/* nlohmann's message is long and multi-part; keep the position. */
+		throw UsageError(fmt::format("{}: not JSON (byte {})", path, e.byte));
+	}
+	return parseResultsFile(doc, path);
+}
+
+/* --- machine names ---------------------------------------------------------------- */
+
+std::string shortCpuName(const std::string &model)
+{
+	std::string m = model;
+	for (const char *noise : {"(R)", "(r)", "(TM)", "(tm)"})
+		for (size_t p; (p = m.find(noise)) != std::string::npos;)
+			m.erase(p, strlen(noise));
+	if (auto at = m.find(" @"); at != std::string::npos)
+		m.erase(at);
+	std::vector<std::string> words;
+	for (const auto &w : split(m, ' '))
+		if (!w.empty() && w != "CPU" && w != "Processor")
+			words.push_back(w);
+	m = fmt::format("{}", fmt::join(words, " "));
+	if (m.empty() || m == "unknown")
+		return "unknown CPU";
+	/* Apple clusters ("Apple M2 Blizzard + Avalanche") are one chip: "Apple M2". */
+	if (startsWith(m, "Apple ")) {
+		static const std::set<std::string> cores{"Blizzard", "Avalanche", "Icestorm", "Firestorm",
+							 "Sawtooth", "Everest"};
+		std::vector<std::string> chips;
+		for (const auto &part : split(m, '+')) {
+			std::vector<std::string> ws;
+			for (const auto &w : split(trim(part), ' '))
+				if (!w.empty() && !cores.count(w))
+					ws.push_back(w);
+			std::string chip = fmt::format("{}", fmt::join(ws, " "));
+			if (!chip.empty() && std::find(chips.begin(), chips.end(), chip) == chips.end())
+				chips.push_back(chip);
+		}
+		m = fmt::format("{}", fmt::join(chips, " + "));
+	}
+	return m;
+}
+
+std::string installedMemory(uint64_t mem_total_bytes)
+{
+	if (!mem_total_bytes)
+		return "";
+	const char *unit = "G";
+	double size = static_cast<double>(mem_total_bytes) / (1ull << 30);
+	if (size < 1) {
+		unit = "M";
+		size *= 1024;
+	}
+	/* The kernel keeps a few % (memmap, crash kernel, firmware): round up to what was installed. */
+	double whole = std::ceil(size - 1e-9);
+	double pow2 = std::exp2(std::ceil(std::log2(whole)));
+	if (pow2 <= whole * 1.04)
+		whole = pow2;
+	return fmt::format("{:.0f}{}", whole, unit);
+}
+
+MachineName machineName(const nlohmann::json &env)
+{
+	MachineName n;
+	n.cpu = shortCpuName(env["cpu"]["model"].get<std::string>());
+	/* An emulated CPU with no name ("part 0x051" under qemu -cpu max): say whose it is. */
+	const auto &hypervisor = env["virtualization"]["hypervisor"];
+	if ((startsWith(n.cpu, "part ") || n.cpu == "unknown CPU") && hypervisor.is_string() &&
+	    !hypervisor.get<std::string>().empty())
+		n.cpu = hypervisor.get<std::string>() + " " + n.cpu;
+	std::vector<std::string> kind;
+	const auto &vm = env["virtualization"]["vm"];
+	if (vm.is_boolean())
+		kind.push_back(vm.get<bool>() ? "VM" : "Metal");
+	std::string mem = installedMemory(env["mem_total_bytes"].get<uint64_t>());
+	if (!mem.empty())
+		kind.push_back(mem);
+	n.kind = fmt::format("{}", fmt::join(kind, " "));
+	return n;
+}
+
+} /* namespace pgt */
