@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -67,17 +68,6 @@ struct CompareArgs {
 std::unique_ptr<KmodLoader> loadKmod(const std::string &path)
 {
 	return path.empty() ? nullptr : std::make_unique<KmodLoader>(path);
-}
-
-/* Labels default to the kernel release, made safe for file names. */
-std::string labelFromKernel(const std::string &release)
-{
-	std::string l;
-	for (char c : release)
-		l += (isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-') ? c : '-';
-	if (l.empty() || !isalnum(static_cast<unsigned char>(l[0])))
-		l = "k" + l;
-	return l.substr(0, 64);
 }
 
 RunConfig configFor(const RunArgs &a)
@@ -193,7 +183,7 @@ int cmdList(const std::string &config_path)
  * the linear-map series posted it) get that table too, built from the results just
  * written, exactly as `pgtbench compare --rows R --columns C` would print it.
  */
-void printCoverTables(const std::vector<Variant> &variants, const nlohmann::json &doc, const std::string &out)
+void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &written)
 {
 	std::vector<const ScenarioSpec *> done;
 	for (const auto &e : variants) {
@@ -201,21 +191,15 @@ void printCoverTables(const std::vector<Variant> &variants, const nlohmann::json
 		if (spec->cover.rows.empty() || std::find(done.begin(), done.end(), spec) != done.end())
 			continue;
 		done.push_back(spec);
-		nlohmann::json one = doc;
-		one["entries"] = nlohmann::json::array();
-		size_t ok = 0;
-		for (const auto &je : doc["entries"])
-			if (je["scenario"] == spec->name) {
-				one["entries"].push_back(je);
-				ok += je["status"] == "ok";
-			}
-		if (ok < 2)
+		ResultsFile one = written;
+		std::erase_if(one.entries, [&](const RecordedVariant &v) { return v.scenario != spec->name; });
+		if (std::count_if(one.entries.begin(), one.entries.end(), [](const auto &v) { return v.ok(); }) < 2)
 			continue;
 		CompareOptions o;
 		o.rows = spec->cover.rows;
 		o.columns = spec->cover.columns;
 		try {
-			fmt::print("\n{}", formatCoverLetter(buildComparison({parseResultsFile(one, out)}, o)));
+			fmt::print("\n{}", formatCoverLetter(buildComparison({std::move(one)}, o)));
 		} catch (const std::exception &ex) {
 			/* The run table above has every number; this one is a convenience. */
 			fmt::print(stderr, "pgtbench: no {} table: {}\n", spec->name, ex.what());
@@ -266,14 +250,16 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 		record.variants.push_back(v.record());
 	nlohmann::json doc = resultsJson(record);
 	writeJsonAtomic(out, doc);
+	/* Tables and plots below read back what was written, as compare would. */
+	ResultsFile written = parseResultsFile(doc, out);
 	fmt::print("{}", formatRunTable(run.variants, env, label, cpu));
-	printCoverTables(run.variants, doc, out);
+	printCoverTables(run.variants, written);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
 	if (a.plot && run.exitCode() != kExitSkipped) {
 		/* The results file is safe on disk; a failing plot only changes the exit code. */
 		try {
-			plotComparison(buildComparison({parseResultsFile(doc, out)}, runPlotOptions(run.variants)), plot);
+			plotComparison(buildComparison({std::move(written)}, runPlotOptions(run.variants)), plot);
 			fmt::print(stderr, "plot: {}\n", plot);
 		} catch (const std::exception &e) {
 			fmt::print(stderr, "pgtbench: {}\n", e.what());
@@ -386,96 +372,157 @@ int cmdVm(const std::vector<std::string> &args)
 	throw RuntimeError(fmt::format("cannot run {}: {}", tool, strerror(errno)));
 }
 
+/*
+ * The command line: one small function per command declaring its options (perf
+ * bench's two-level table, CLI11's subcommands), and one dispatch.
+ */
+struct Cli {
+	CLI::App app{"pgtbench: page-table and TLB micro-benchmarks for Linux mm developers"};
+	std::string kmod_path;
+	bool env_json = false;
+	std::string list_config;
+	RunArgs run;
+	CLI::Option *plot_opt = nullptr;
+	CompareArgs compare, plot;
+	std::string import_samples, import_out;
+	bool events_all = false;
+	std::map<std::string, CLI::App *> commands;
+};
+
+constexpr const char *kKmodHelp = "load this pgtbench.ko for the command (unloaded after if it was not loaded before)";
+
+void addEnvAndList(Cli &c)
+{
+	auto *env = c.commands["env"] = c.app.add_subcommand("env", "what this machine and kernel offer");
+	env->add_flag("--json", c.env_json, "machine-readable output");
+	env->add_option("--kmod", c.kmod_path, kKmodHelp);
+
+	auto *list = c.commands["list"] =
+		c.app.add_subcommand("list", "every scenario and variant, runnable or skipped with the reason");
+	list->add_option("config", c.list_config, "TOML config (default: every scenario with its defaults)")
+		->check(CLI::ExistingFile);
+	list->add_option("--kmod", c.kmod_path, kKmodHelp);
+}
+
+void addRun(Cli &c)
+{
+	RunArgs &ra = c.run;
+	auto *run = c.commands["run"] =
+		c.app.add_subcommand("run", "run scenarios, print a table and write a results file");
+	run->add_option("config", ra.config, "TOML config (default: every scenario with its defaults)")
+		->check(CLI::ExistingFile);
+	run->add_option("--filter", ra.filter, "only variants whose name matches this regular expression");
+	run->add_option("--size", ra.size, "override the size of every scenario that has one (e.g. 256M)");
+	run->add_option("--reps", ra.reps, "repetitions per variant")->check(CLI::Range(1, kMaxReps));
+	run->add_option("--warmup", ra.warmup, "discarded repetitions before measuring")
+		->check(CLI::Range(0, kMaxWarmup));
+	run->add_option("--label", ra.label, "name of this run in tables (default: kernel release)");
+	run->add_option("--out", ra.out, "results file (default: results/<label>-<time>.json)");
+	run->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
+		->check(CLI::Range(0, 65535));
+	run->add_option("--kmod", c.kmod_path, kKmodHelp);
+	run->add_option("--events", ra.events,
+			"counters around each timed operation, comma-separated libpfm4 names or "
+			"pmu/event/ (default: cycles, instructions, page faults, TLB events; `pgtbench events`)");
+	run->add_option("--flush-sites", ra.flush_sites,
+			"kernel functions whose calls are counted through the kprobe PMU "
+			"(default: the TLB flush paths of this architecture)");
+	run->add_flag("--no-counters", ra.no_counters, "time only, no counters");
+	c.plot_opt = run->add_option("--plot", ra.plot_path,
+				     "then plot the results into FILE.png|svg (default: the results "
+				     "file's name with .png)")
+			     ->expected(0, 1);
+}
+
+void addCompareAndPlot(Cli &c)
+{
+	auto *compare = c.commands["compare"] = c.app.add_subcommand(
+		"compare", "tables of results files for a cover letter: rows are "
+			   "labels, columns machines and variants, % vs the first");
+	addCompareOptions(compare, c.compare);
+	compare->add_option("--format", c.compare.format, "cover-letter (default), markdown, csv or json")
+		->check(CLI::IsMember(kCompareFormats));
+	compare->add_flag("--stdev", c.compare.stdev, "add each cell's standard deviation (% of its mean)");
+	compare->add_option("--width", c.compare.width, "cover-letter: wrap into several tables beyond this width")
+		->check(CLI::Range(40, 1000));
+
+	auto *plot = c.commands["plot"] =
+		c.app.add_subcommand("plot", "bar and line plots of results files (plots/pgtbench_plot.py)");
+	addCompareOptions(plot, c.plot);
+	plot->add_option("--out", c.plot.out, "FILE.png or FILE.svg")->required();
+}
+
+void addTools(Cli &c)
+{
+	auto *import = c.commands["import"] = c.app.add_subcommand(
+		"import", "turn a samples document (measured elsewhere: boot logs, fixtures) into a results file");
+	import->add_option("SAMPLES", c.import_samples, "the samples document (results/README.md)")->required();
+	import->add_option("--out", c.import_out, "the results file (default results/<label>-<time>.json)");
+
+	c.commands["restore"] = c.app.add_subcommand("restore", "put back THP settings a killed run left changed");
+
+	auto *events = c.commands["events"] = c.app.add_subcommand(
+		"events", "what can be counted here: libpfm4 PMU models and events, flush sites, mesh DVM events");
+	events->add_flag("--all", c.events_all, "every event of every PMU model, not only TLB/cycle/"
+						"instruction/fault ones");
+
+	auto *vm = c.commands["vm"] = c.app.add_subcommand(
+		"vm", "run a pgtbench command in emulated arm64 guests (tools/vm; `pgtbench vm --help` for its options)");
+	vm->prefix_command();
+	vm->set_help_flag();
+}
+
+int dispatch(Cli &c, const std::vector<std::string> &args)
+{
+	auto *cmd = c.app.get_subcommands().front();
+	const std::string &name = cmd->get_name();
+	auto kmod = loadKmod(c.kmod_path);
+	if (name == "env")
+		return cmdEnv(c.env_json);
+	if (name == "list")
+		return cmdList(c.list_config);
+	if (name == "run") {
+		c.run.plot = c.plot_opt->count() > 0;
+		return cmdRun(c.run, args);
+	}
+	if (name == "compare")
+		return cmdCompare(c.compare);
+	if (name == "plot")
+		return cmdPlot(c.plot);
+	if (name == "import")
+		return cmdImport(c.import_samples, c.import_out);
+	if (name == "restore")
+		return cmdRestore();
+	if (name == "events") {
+		Env env = probeEnv();
+		fmt::print("{}", describeEvents(env, c.events_all));
+		return kExitOk;
+	}
+	if (name == "vm")
+		return cmdVm(cmd->remaining());
+	return kExitUsage;
+}
+
 } /* namespace */
 
 int main(int argc, char **argv)
 {
 	std::vector<std::string> args(argv, argv + argc);
-	CLI::App app{"pgtbench: page-table and TLB micro-benchmarks for Linux mm developers"};
-	app.require_subcommand(1);
-	app.set_version_flag("--version", kPgtbenchVersion);
-
-	bool env_json = false;
-	std::string kmod_path;
-	auto *env_cmd = app.add_subcommand("env", "what this machine and kernel offer");
-	env_cmd->add_flag("--json", env_json, "machine-readable output");
-	const char *kmod_help = "load this pgtbench.ko for the command (unloaded after if it was not loaded before)";
-	env_cmd->add_option("--kmod", kmod_path, kmod_help);
-
-	std::string list_config;
-	auto *list_cmd = app.add_subcommand("list", "every scenario and variant, runnable or skipped with the reason");
-	list_cmd->add_option("config", list_config, "TOML config (default: every scenario with its defaults)")
-		->check(CLI::ExistingFile);
-	list_cmd->add_option("--kmod", kmod_path, kmod_help);
-
-	RunArgs ra;
-	auto *run_cmd = app.add_subcommand("run", "run scenarios, print a table and write a results file");
-	run_cmd->add_option("config", ra.config, "TOML config (default: every scenario with its defaults)")
-		->check(CLI::ExistingFile);
-	run_cmd->add_option("--filter", ra.filter, "only variants whose name matches this regular expression");
-	run_cmd->add_option("--size", ra.size, "override the size of every scenario that has one (e.g. 256M)");
-	run_cmd->add_option("--reps", ra.reps, "repetitions per variant")->check(CLI::Range(1, kMaxReps));
-	run_cmd->add_option("--warmup", ra.warmup, "discarded repetitions before measuring")
-		->check(CLI::Range(0, kMaxWarmup));
-	run_cmd->add_option("--label", ra.label, "name of this run in tables (default: kernel release)");
-	run_cmd->add_option("--out", ra.out, "results file (default: results/<label>-<time>.json)");
-	run_cmd->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
-		->check(CLI::Range(0, 65535));
-	run_cmd->add_option("--kmod", kmod_path, kmod_help);
-	run_cmd->add_option("--events", ra.events,
-			    "counters around each timed operation, comma-separated libpfm4 names or "
-			    "pmu/event/ (default: cycles, instructions, page faults, TLB events; `pgtbench events`)");
-	run_cmd->add_option("--flush-sites", ra.flush_sites,
-			    "kernel functions whose calls are counted through the kprobe PMU "
-			    "(default: the TLB flush paths of this architecture)");
-	run_cmd->add_flag("--no-counters", ra.no_counters, "time only, no counters");
-	auto *plot_opt = run_cmd->add_option("--plot", ra.plot_path,
-					     "then plot the results into FILE.png|svg (default: the results "
-					     "file's name with .png)")
-				 ->expected(0, 1);
-
-	CompareArgs ca;
-	auto *compare_cmd = app.add_subcommand("compare", "tables of results files for a cover letter: rows are "
-							  "labels, columns machines and variants, % vs the first");
-	addCompareOptions(compare_cmd, ca);
-	compare_cmd->add_option("--format", ca.format, "cover-letter (default), markdown, csv or json")
-		->check(CLI::IsMember(kCompareFormats));
-	compare_cmd->add_flag("--stdev", ca.stdev, "add each cell's standard deviation (% of its mean)");
-	compare_cmd->add_option("--width", ca.width, "cover-letter: wrap into several tables beyond this width")
-		->check(CLI::Range(40, 1000));
-
-	CompareArgs pa;
-	auto *plot_cmd = app.add_subcommand("plot", "bar and line plots of results files (plots/pgtbench_plot.py)");
-	addCompareOptions(plot_cmd, pa);
-	plot_cmd->add_option("--out", pa.out, "FILE.png or FILE.svg")->required();
-
-	std::string import_samples, import_out;
-	auto *import_cmd = app.add_subcommand("import", "turn a samples document (measured elsewhere: boot "
-							"logs, fixtures) into a results file");
-	import_cmd->add_option("SAMPLES", import_samples, "the samples document (results/README.md)")->required();
-	import_cmd->add_option("--out", import_out, "the results file (default results/<label>-<time>.json)");
-
-	auto *restore_cmd = app.add_subcommand("restore", "put back THP settings a killed run left changed");
-
-	bool events_all = false;
-	auto *events_cmd = app.add_subcommand("events", "what can be counted here: libpfm4 PMU models and "
-							"events, flush sites, mesh DVM events");
-	events_cmd->add_flag("--all", events_all, "every event of every PMU model, not only TLB/cycle/"
-						  "instruction/fault ones");
-
-	auto *vm_cmd = app.add_subcommand("vm", "run a pgtbench command in emulated arm64 guests (tools/vm; "
-						"`pgtbench vm --help` for its options)");
-	vm_cmd->prefix_command();
-	vm_cmd->set_help_flag();
-
+	Cli c;
+	c.app.require_subcommand(1);
+	c.app.set_version_flag("--version", kPgtbenchVersion);
+	addEnvAndList(c);
+	addRun(c);
+	addCompareAndPlot(c);
+	addTools(c);
 	try {
-		app.parse(argc, argv);
+		c.app.parse(argc, argv);
 	} catch (const CLI::CallForHelp &e) {
-		return app.exit(e);
+		return c.app.exit(e);
 	} catch (const CLI::CallForAllHelp &e) {
-		return app.exit(e);
+		return c.app.exit(e);
 	} catch (const CLI::CallForVersion &e) {
-		return app.exit(e);
+		return c.app.exit(e);
 	} catch (const CLI::ParseError &e) {
 		fmt::print(stderr, "pgtbench: {} (see --help)\n", e.what());
 		return kExitUsage;
@@ -487,30 +534,7 @@ int main(int argc, char **argv)
 	benchmark::Initialize(&gb_argc, gb_argv);
 
 	try {
-		auto kmod = loadKmod(kmod_path);
-		if (*env_cmd)
-			return cmdEnv(env_json);
-		if (*list_cmd)
-			return cmdList(list_config);
-		if (*run_cmd) {
-			ra.plot = plot_opt->count() > 0;
-			return cmdRun(ra, args);
-		}
-		if (*compare_cmd)
-			return cmdCompare(ca);
-		if (*plot_cmd)
-			return cmdPlot(pa);
-		if (*import_cmd)
-			return cmdImport(import_samples, import_out);
-		if (*restore_cmd)
-			return cmdRestore();
-		if (*events_cmd) {
-			Env env = probeEnv();
-			fmt::print("{}", describeEvents(env, events_all));
-			return kExitOk;
-		}
-		if (*vm_cmd)
-			return cmdVm(vm_cmd->remaining());
+		return dispatch(c, args);
 	} catch (const UsageError &e) {
 		fmt::print(stderr, "pgtbench: {}\n", e.what());
 		return kExitUsage;
@@ -518,5 +542,4 @@ int main(int argc, char **argv)
 		fmt::print(stderr, "pgtbench: {}\n", e.what());
 		return kExitRuntime;
 	}
-	return kExitUsage;
 }

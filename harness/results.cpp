@@ -151,6 +151,16 @@ void checkLabel(const std::string &label)
 					     label));
 }
 
+std::string labelFromKernel(const std::string &release)
+{
+	std::string l;
+	for (char c : release)
+		l += (isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '+' || c == '-') ? c : '-';
+	if (l.empty() || !isalnum(static_cast<unsigned char>(l[0])))
+		l = "k" + l;
+	return l.substr(0, 64);
+}
+
 std::string paramDisplayName(const std::string &key)
 {
 	constexpr std::string_view suffix = "_bytes";

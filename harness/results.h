@@ -37,6 +37,8 @@ int exitCodeOf(const std::vector<Status> &statuses);
 
 /* Labels name files and table rows: 1-64 of A-Z a-z 0-9 . _ + -; UsageError otherwise. */
 void checkLabel(const std::string &label);
+/* The default label: the kernel release, made safe for file names. */
+std::string labelFromKernel(const std::string &release);
 
 /* A variant's parameters as the file holds them: sizes in bytes under "<name>_bytes". */
 using RecordParams = std::vector<std::pair<std::string, nlohmann::json>>;
