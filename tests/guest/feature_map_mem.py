@@ -17,6 +17,9 @@ In the guest, with the module inserted:
 
 import json
 
+import testlib
+from testlib import median
+
 GIB = 1 << 30
 
 MATRIX_TOML = """\
@@ -102,14 +105,10 @@ def guest_steps(series):
 
 
 def guest_files(out_dir, series):
-    files = []
-    for name, text in (("map_mem_matrix.toml", MATRIX_TOML), ("map_mem_large.toml", LARGE_TOML),
-                       ("map_mem_bad.toml", BAD_TOML), ("map_mem_long.toml", LONG_TOML),
-                       ("map_mem_sigint.sh", SIGINT_SH)):
-        path = out_dir / name
-        path.write_text(text)
-        files.append((path, f"/tests/{name}"))
-    return files
+    return testlib.guest_files(out_dir, {
+        "map_mem_matrix.toml": MATRIX_TOML, "map_mem_large.toml": LARGE_TOML,
+        "map_mem_bad.toml": BAD_TOML, "map_mem_long.toml": LONG_TOML,
+        "map_mem_sigint.sh": SIGINT_SH})
 
 
 def expected_tables(size, granularity):
@@ -120,10 +119,6 @@ def expected_tables(size, granularity):
         return {"pud": -(-size // (512 * GIB)), "pmd": 1 if pmd_left else 0,
                 "pte": 1 if pte_left else 0}
     return {"pud": -(-size // (512 * GIB)), "pmd": -(-size // GIB), "pte": -(-size // (2 << 20))}
-
-
-def median(e, metric):
-    return e.get("metrics", {}).get(metric, {}).get("summary", {}).get("median")
 
 
 def check_entries(suite, b, doc, what):
@@ -182,7 +177,7 @@ def check(suite, b, series, figures, g):
                     len(err) == 1 and "'lazy'" in err[0] and "lazy-unmap" in err[0], " | ".join(err))
 
     if g.check_step(suite, b, "map-mem-sigint"):
-        kv = dict(line.split("=", 1) for line in b.step_out("map-mem-sigint").splitlines() if "=" in line)
+        kv = testlib.key_values(b.step_out("map-mem-sigint"))
         try:
             before, during, after = (int(kv[k]) for k in ("before_kb", "during_kb", "after_kb"))
         except (KeyError, ValueError):

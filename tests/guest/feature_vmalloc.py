@@ -35,6 +35,9 @@ at once and only wait for a purge to give back their addresses ("unpurged" lines
 import json
 import re
 
+import testlib
+from testlib import key_values, median
+
 CASES = ["fix_size_alloc", "full_fit_alloc", "long_busy_list_alloc", "random_size_alloc",
          "fix_align_alloc", "random_size_align_alloc", "pcpu_alloc", "vm_map_ram", "vmap"]
 ALIGN_CASES = {"fix_align_alloc", "random_size_align_alloc"}
@@ -182,23 +185,11 @@ def guest_steps(series):
 
 
 def guest_files(out_dir, series):
-    files = []
-    for name, text in (("vmalloc_cases.toml", CASES_TOML), ("vmalloc_huge.toml", HUGE_TOML),
-                       ("vmalloc_again.toml", AGAIN_TOML), ("vmalloc_pcpu.toml", PCPU_TOML),
-                       ("vmalloc_long.toml", LONG_TOML), ("vmalloc_snapshot.sh", SNAPSHOT_SH),
-                       ("vmalloc_sigint.sh", SIGINT_SH)):
-        path = out_dir / name
-        path.write_text(text)
-        files.append((path, f"/tests/{name}"))
-    return files
-
-
-def key_values(text):
-    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
-
-
-def median(e, metric):
-    return e.get("metrics", {}).get(metric, {}).get("summary", {}).get("median")
+    return testlib.guest_files(out_dir, {
+        "vmalloc_cases.toml": CASES_TOML, "vmalloc_huge.toml": HUGE_TOML,
+        "vmalloc_again.toml": AGAIN_TOML, "vmalloc_pcpu.toml": PCPU_TOML,
+        "vmalloc_long.toml": LONG_TOML, "vmalloc_snapshot.sh": SNAPSHOT_SH,
+        "vmalloc_sigint.sh": SIGINT_SH})
 
 
 def kernel_lines_of_step(b, step):

@@ -43,11 +43,13 @@ import sys
 import time
 from pathlib import Path
 
-sys.dont_write_bytecode = True
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import pgtbench_vm as vm  # noqa: E402
+import testlib  # noqa: E402
+from testlib import REPO, counter_median, median  # noqa: E402
+from pgtbench_vm.elf import EM_AARCH64, read_elf_file  # noqa: E402
+from pgtbench_vm.kernel_log import scan_kernel_log  # noqa: E402
 
 EXIT_OK, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 QEMU = "qemu-system-aarch64"
@@ -335,7 +337,7 @@ def cross_build(build_root, kdir, suite):
         if not p.is_file():
             raise Fatal(f"{p} was not built (see {build_root / 'guest-runs/ninja.log'}); "
                         "is the 6.12 kdir complete?")
-        if vm.read_elf_file(p).machine != vm.EM_AARCH64:
+        if read_elf_file(p).machine != EM_AARCH64:
             raise Fatal(f"{p} is not an aarch64 ELF file")
     return pgtbench, ko
 
@@ -398,7 +400,7 @@ class Boot:
         return (self.results / "steps" / f"{name}.rc").is_file()
 
     def file_json(self, rel):
-        return json.loads((self.results / rel).read_text())
+        return testlib.load_json(self.results / rel)
 
     def dmesg(self):
         try:
@@ -440,7 +442,7 @@ def splats_by_step(b):
         if m:
             step = m.group(1)
             continue
-        hits = vm.scan_kernel_log(line)
+        hits = scan_kernel_log(line)
         if hits:
             groups.setdefault(step, []).extend(hits)
     return groups
@@ -511,22 +513,14 @@ def check_env(suite, b, name, kernel_612):
 # -- results files ---------------------------------------------------------------
 
 def validate_results(suite, label, doc, what):
-    schema_path = REPO / "results/schema.json"
-    if schema_path.is_file():
-        try:
-            import jsonschema  # python3-jsonschema (tools/install-deps)
-        except ImportError:
-            jsonschema = None
+    if testlib.SCHEMA.is_file():
+        if testlib.jsonschema is None:
             suite.note("results/schema.json exists but python3-jsonschema is missing "
                        "(tools/install-deps); checked the structure only")
-        if jsonschema:
-            schema = json.loads(schema_path.read_text())
-            cls = jsonschema.validators.validator_for(schema)
-            errors = sorted(cls(schema).iter_errors(doc), key=lambda e: list(e.path))
+        else:
+            errors = testlib.schema_errors(doc)
             suite.check(f"[{label}] {what} validates against results/schema.json",
-                        not errors, "; ".join(
-                            f"{'/'.join(map(str, e.path)) or '<root>'}: {e.message[:160]}"
-                            for e in errors[:5]))
+                        not errors, "; ".join(e[:200] for e in errors[:5]))
     else:
         if not getattr(validate_results, "noted", False):
             suite.note("results/schema.json does not exist yet; checked the structure only")
@@ -567,10 +561,6 @@ def check_counters(suite, label, doc, figures):
     def counter(e, name):
         return e.get("counters", {}).get(name, {})
 
-    def median(e, name):
-        c = counter(e, name)
-        return c.get("summary", {}).get("median") if c.get("available") else None
-
     cyc = counter(large, "cycles")
     suite.check(f"{L} cycles counted (emulated PMU)", cyc.get("available") and
                 all(v and v > 0 for v in cyc.get("samples", [])), json.dumps(cyc)[:200])
@@ -578,12 +568,12 @@ def check_counters(suite, label, doc, figures):
     suite.check(f"{L} instructions unavailable, with a reason, never a zero",
                 ins.get("available") is False and ins.get("reason") and
                 all(v is None for v in ins.get("samples", [None])), json.dumps(ins)[:200])
-    fin_s, fin_l = median(small, "tlb_flush_calls.tlb_finish_mmu"), \
-        median(large, "tlb_flush_calls.tlb_finish_mmu")
+    fin_s, fin_l = counter_median(small, "tlb_flush_calls.tlb_finish_mmu"), \
+        counter_median(large, "tlb_flush_calls.tlb_finish_mmu")
     suite.check(f"{L} tlb_finish_mmu: one call per munmap (kprobe PMU works)",
                 fin_s == 1 and fin_l == 1, f"16M {fin_s}, 64M {fin_l}")
-    pend_s, pend_l = median(small, "tlb_flush_calls.flush_tlb_batched_pending"), \
-        median(large, "tlb_flush_calls.flush_tlb_batched_pending")
+    pend_s, pend_l = counter_median(small, "tlb_flush_calls.flush_tlb_batched_pending"), \
+        counter_median(large, "tlb_flush_calls.flush_tlb_batched_pending")
     suite.check(f"{L} flush_tlb_batched_pending grows with the size unmapped",
                 pend_s is not None and pend_l is not None and pend_l > pend_s > 0,
                 f"16M {pend_s}, 64M {pend_l}")
@@ -593,7 +583,7 @@ def check_counters(suite, label, doc, figures):
                 json.dumps(bracket)[:200])
     figures["munmap 16M order 0 flush_tlb_batched_pending"] = pend_s
     figures["munmap 64M order 0 flush_tlb_batched_pending"] = pend_l
-    figures["counter bracket ns (median)"] = bracket.get("summary", {}).get("median")
+    figures["counter bracket ns (median)"] = median(null or {}, "counters_bracket_ns")
 
 
 def check_matrix(suite, b, kernel_612):
@@ -662,7 +652,7 @@ def check_fork_entry(suite, label, doc, order, mapping=None, reps=None):
                 len(folios) == len(samples) and folios and not bad,
                 f"{len(folios)} checks for {len(samples)} samples; failing: "
                 f"{json.dumps(bad[:1])[:300]}")
-    return fork.get("summary", {}).get("median")
+    return median(e, "fork_ms")
 
 
 # ---------------------------------------------------------------------------
@@ -778,8 +768,7 @@ def check_612(suite, b, vm_output):
                         json.dumps([{k: x.get(k) for k in ("name", "status", "reason")}
                                     for x in (bad or entries)])[:300])
             if entries and not bad:
-                figures["kmod_nop ioctl_ns (median)"] = \
-                    entries[0]["metrics"]["ioctl_ns"].get("summary", {}).get("median")
+                figures["kmod_nop ioctl_ns (median)"] = median(entries[0], "ioctl_ns")
         except (OSError, ValueError, KeyError, TypeError) as ex:
             suite.check(f"{L} kmod_nop.json came back and parses", False, repr(ex))
     check_step(suite, b, "unloaded-after-run")

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""End-to-end checks of tools/vm --boot-map-mem that CI can afford:
+"""End-to-end checks of tools/boot-map-mem that CI can afford:
 
   * the stock Debian 6.12 kernel (no map_mem instrumentation) boots once under qemu
     and its results file says "not instrumented" (a few seconds under TCG). The
@@ -9,68 +9,48 @@
 
 The kernel is $PGTBENCH_VM_KERNEL, else $PGTBENCH_VM_KERNEL_CACHE/6.12/Image (fetched
 there with tools/fetch-kernel when missing; meson sets it to <builddir>/kernels), else
-build/kernels/6.12/Image; pgtbench is $PGTBENCH, else build/pgtbench. Checks whose
-tools are missing are skipped (exit 77 when all are).
+build/kernels/6.12/Image; pgtbench (which writes the results files, and which compare
+runs) is $PGTBENCH, else build/pgtbench. Checks whose tools are missing are skipped
+(exit 77 when all are).
 
     /usr/bin/python3 tests/guest/test_boot_map_mem.py
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
-sys.dont_write_bytecode = True
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-import pgtbench_vm as vm  # noqa: E402
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import testlib  # noqa: E402
+from testlib import PGTBENCH, REPO  # noqa: E402
+from pgtbench_vm.boot_log import parse_boot_log  # noqa: E402
 
 QEMU_PRESENT = bool(shutil.which("qemu-system-aarch64"))
-PGTBENCH = Path(os.environ.get("PGTBENCH", REPO / "build/pgtbench"))
-BOOT_LOGS = REPO / "tests/fixtures/boot-logs"
-
-try:
-    import jsonschema
-except ImportError:  # python3-jsonschema (tools/install-deps)
-    jsonschema = None
+KERNEL = testlib.kernel_under_test(fetch=QEMU_PRESENT)
 
 
-KERNEL = vm.test_kernel(fetch=QEMU_PRESENT)
-
-
-def schema_errors(doc):
-    schema = json.loads((REPO / "results/schema.json").read_text())
-    return [f"{'/'.join(map(str, e.path))}: {e.message}"
-            for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
-
-
-class Tmp(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="pgtbench-mapmem-e2e-"))
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+class Tmp(testlib.TempDirCase):
+    tmp_prefix = "pgtbench-mapmem-e2e-"
 
 
 @unittest.skipUnless(QEMU_PRESENT and KERNEL.is_file(), "needs qemu-system-aarch64 and a kernel")
+@testlib.needs_pgtbench
 class StockKernel(Tmp):
     def test_stock_kernel_boots_once_and_is_skipped_as_not_instrumented(self):
         out = self.tmp / "stock"
         r = subprocess.run(
-            ["/usr/bin/python3", str(REPO / "tools/vm"), "--boot-map-mem",
+            ["/usr/bin/python3", str(REPO / "tools/boot-map-mem"), "--harness", str(PGTBENCH),
              "--kernel", f"stock={KERNEL}", "--cpu", "max,pauth-impdef=on", "--mem", "1G",
              "--reps", "2", "--out", str(out / "{label}.json"), "--out-dir", str(out)],
             capture_output=True, text=True, timeout=900)
         self.assertEqual(r.returncode, 4, r.stderr)  # nothing could be measured
-        doc = json.loads((out / "stock.json").read_text())
-        if jsonschema:
-            self.assertEqual(schema_errors(doc), [])
+        doc = testlib.load_json(out / "stock.json")
+        if testlib.jsonschema:
+            self.assertEqual(testlib.schema_errors(doc), [])
         [e] = doc["entries"]
         self.assertEqual(e["scenario"], "map_mem_boot")
         self.assertEqual(e["params"], {"mem_bytes": 1 << 30, "rodata": "full"})
@@ -81,39 +61,23 @@ class StockKernel(Tmp):
         [boot] = e["boots"]
         self.assertEqual(boot["outcome"], "complete")
         self.assertEqual(boot["mem_total_bytes_seen"], 1 << 30)
-        log = vm.parse_boot_log(Path(boot["console_log"]).read_text(errors="replace"))
+        log = parse_boot_log(Path(boot["console_log"]).read_text(errors="replace"))
         self.assertEqual(doc["pgtbench"]["env"]["kernel"]["release"], log.release)
         self.assertTrue(log.release.startswith("6.12."), log.release)
 
 
-@unittest.skipUnless(PGTBENCH.is_file(), f"needs {PGTBENCH} (ninja -C build)")
+@testlib.needs_pgtbench
 class Compare(Tmp):
     """pgtbench compare reads scenarios it has no registry entry for: it goes by the
     entries' params and metrics alone."""
 
     def write(self, label, stems):
-        entries = []
-        for stem in stems:
-            log = vm.parse_boot_log((BOOT_LOGS / f"{stem}.console.log")
-                                    .read_text(errors="replace"))
-            e = vm.MapMemEntry(log.mem_total_bytes, log.rodata)
-            e.boots.append({"rep": 1, "outcome": "complete", "map_mem_us": log.map_mem_us})
-            if not log.instrumented:
-                e.status, e.reason = "skipped", vm.not_instrumented_reason(log)
-            entries.append(e)
-        doc = vm.map_mem_results(
-            label, entries, release=log.release, version=log.version,
-            cmdline="console=ttyAMA0 panic=-1", cpu_model="max,pauth-impdef=on",
-            accel="tcg", smp=1, page_size=4096, reps=1,
-            command_line=["tools/vm", "--boot-map-mem"], created_utc="2026-11-22T05:30:00Z",
-            host_name="test", pgtbench_version="0.1.0")
         path = self.tmp / f"{label}.json"
-        path.write_text(json.dumps(doc))
+        testlib.map_mem_boot_results(label, stems, path)
         return str(path)
 
     def compare(self, *args):
-        return subprocess.run([str(PGTBENCH), "compare", *args], capture_output=True,
-                              text=True, timeout=60)
+        return testlib.run_pgtbench("compare", *args, timeout=60)
 
     def test_compare_tabulates_map_mem_boot_per_size_and_rodata(self):
         # The 6.1 and 6.12 kernels built with the patch, booted at the same sizes.
@@ -139,8 +103,4 @@ class Compare(Tmp):
 
 
 if __name__ == "__main__":
-    result = unittest.main(exit=False).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    # Everything skipped: tell meson (77) instead of reporting a pass.
-    sys.exit(77 if result.skipped and len(result.skipped) == result.testsRun else 0)
+    testlib.main_or_skip()

@@ -10,24 +10,21 @@ or a kernel.
     /usr/bin/python3 tests/guest/test_vm_e2e.py
 """
 
-import json
-import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.dont_write_bytecode = True
-sys.path.insert(0, str(REPO / "tools"))
-import pgtbench_vm as vm  # noqa: E402
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import testlib  # noqa: E402
+from testlib import REPO  # noqa: E402
 
 TOOLS_PRESENT = bool(shutil.which("qemu-system-aarch64") and shutil.which("aarch64-linux-gnu-g++"))
 
 
-KERNEL = vm.test_kernel(fetch=TOOLS_PRESENT)
+KERNEL = testlib.kernel_under_test(fetch=TOOLS_PRESENT)
 
 # A dynamically linked C++ program standing in for pgtbench: it exercises library
 # collection, output capture, /results and exit codes.
@@ -60,19 +57,17 @@ def expected_blob():
 
 @unittest.skipUnless(TOOLS_PRESENT and KERNEL.is_file(),
                      "needs qemu-system-aarch64, aarch64-linux-gnu-g++ and a kernel")
-class GuestRuns(unittest.TestCase):
+class GuestRuns(testlib.TempDirCase):
+    tmp_prefix = "pgtbench-vm-e2e-"
+
     @classmethod
     def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="pgtbench-vm-e2e-"))
+        super().setUpClass()
         src = cls.tmp / "prog.cpp"
         src.write_text(PROGRAM)
         cls.prog = cls.tmp / "prog"
         subprocess.run(["aarch64-linux-gnu-g++", "-O2", "-o", str(cls.prog), str(src)],
                        check=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def run_vm(self, name, *args, kernels=None):
         out = self.tmp / name
@@ -97,7 +92,7 @@ class GuestRuns(unittest.TestCase):
             self.assertEqual((d / "stderr.txt").read_text(), "to stderr\n")
             self.assertEqual((d / "results/blob.bin").read_bytes(), expected_blob())
             self.assertIn("Linux version", (d / "dmesg.txt").read_text())
-            timing = json.loads((d / "timing.json").read_text())
+            timing = testlib.load_json(d / "timing.json")
             self.assertGreater(timing["boot_to_exit_s"], 0)
             self.assertGreater(timing["initramfs_bytes"], 1 << 20)
 
@@ -106,7 +101,7 @@ class GuestRuns(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertEqual(r.stdout, "exiting with 0\n")
         d = out / KERNEL.parent.name if KERNEL.name == "Image" else out / KERNEL.name
-        self.assertEqual(json.loads((d / "run.json").read_text())["transport"], "console")
+        self.assertEqual(testlib.load_json(d / "run.json")["transport"], "console")
         self.assertEqual((d / "results/blob.bin").read_bytes(), expected_blob())
 
     def test_kernel_warning_fails_the_run(self):
@@ -122,8 +117,4 @@ class GuestRuns(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    result = unittest.main(exit=False).result
-    if not result.wasSuccessful():
-        sys.exit(1)
-    # Everything skipped: tell meson (77) instead of reporting a pass.
-    sys.exit(77 if result.skipped and len(result.skipped) == result.testsRun else 0)
+    testlib.main_or_skip()

@@ -1,13 +1,15 @@
 #!/usr/bin/python3
-"""Unit tests of tools/vm that need neither qemu nor an arm64 kernel: the result
-stream and its console framing, the kernel log scanner, the cpio writer, ELF and
-module reading, the command line pieces, and --boot-map-mem's boot-log reader and
-results file (on real captured boot logs, tests/fixtures/boot-logs/).
+"""Unit tests of tools/vm and tools/boot-map-mem that need neither qemu nor an arm64
+kernel: the result stream and its console framing, the kernel log scanner, the cpio
+writer, ELF and module reading, the command line pieces, and tools/boot-map-mem's
+boot-log reader and the results files the harness makes of its samples (on real
+captured boot logs, tests/fixtures/boot-logs/). Those results files need a native
+pgtbench with `import` ($PGTBENCH, else build/pgtbench): without one, their checks
+are skipped.
 
     /usr/bin/python3 -m unittest tests/guest/test_vm_unit.py     (or run it directly)
 """
 
-import json
 import lzma
 import os
 import re
@@ -19,17 +21,32 @@ import tempfile
 import unittest
 from pathlib import Path
 
-sys.dont_write_bytecode = True
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tools"))
-import pgtbench_vm as vm  # noqa: E402
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import testlib  # noqa: E402
+from testlib import REPO  # noqa: E402
+from pgtbench_vm.boot_log import (boot_log_complete, not_instrumented_reason,  # noqa: E402
+                                  parse_boot_log)
+from pgtbench_vm.cpio import CpioWriter, gzip_bytes, read_cpio  # noqa: E402
+from pgtbench_vm.elf import (EM_AARCH64, ElfError, load_order, module_depends,  # noqa: E402
+                             read_elf, resolve_libraries)
+from pgtbench_vm.initramfs import (MIRROR_STDERR, MIRROR_STDOUT,  # noqa: E402
+                                   guest_command_script, init_script)
+from pgtbench_vm.kernel_log import scan_kernel_log  # noqa: E402
+from pgtbench_vm.map_mem_samples import MapMemEntry  # noqa: E402
+from pgtbench_vm.specs import (format_size, image_kernel_version,  # noqa: E402
+                               image_page_size, kernel_config_value, parse_file_spec,
+                               parse_kernel_spec, parse_size)
+from pgtbench_vm.stream import (PORT_NAME, STREAM_MAGIC, StreamError,  # noqa: E402
+                                decode_stream, deframe_console, encode_stream,
+                                frame_for_console)
 
 ALL_BYTES = bytes(range(256)) * 3 + b"\n\r\n\0PGTB 1 AAAA\nZ\n"
 
 
 # --- tiny ELF builders --------------------------------------------------------
 
-def make_program(machine=vm.EM_AARCH64, interp="/lib/ld-linux-aarch64.so.1",
+def make_program(machine=EM_AARCH64, interp="/lib/ld-linux-aarch64.so.1",
                  needed=(), runpath=None):
     """A minimal ELF64 executable: PT_LOAD covering the file, PT_INTERP, PT_DYNAMIC."""
     base = 0x400000
@@ -77,7 +94,7 @@ def make_module(modinfo_fields):
     shstr_at = data_at + len(modinfo)
     sh_at = (shstr_at + len(shstrtab) + 7) & ~7
     ident = b"\x7fELF" + bytes([2, 1, 1]) + b"\0" * 9
-    header = ident + struct.pack("<HHIQQQIHHHHHH", 1, vm.EM_AARCH64, 1, 0, 0, sh_at,
+    header = ident + struct.pack("<HHIQQQIHHHHHH", 1, EM_AARCH64, 1, 0, 0, sh_at,
                                  0, 64, 0, 0, 64, 3, 1)
     sections = b"\0" * 64
     sections += struct.pack("<IIQQQQIIQQ", 1, 3, 0, 0, shstr_at, len(shstrtab), 0, 0, 1, 0)
@@ -90,13 +107,13 @@ def make_module(modinfo_fields):
 
 class ResultStream(unittest.TestCase):
     def sample(self):
-        return vm.encode_stream(
+        return encode_stream(
             {"exit_code": "4", "init_uptime_s": "6.01"},
             {"stdout": b"hello\n", "stderr": b"", "results/run.json": b'{"a": 1}\n',
              "results/sub dir/blob.bin": ALL_BYTES, "dmesg": b"[ 0.0] Booting\n"})
 
     def test_round_trip_keeps_binary_content_and_exit_code(self):
-        report = vm.decode_stream(self.sample())
+        report = decode_stream(self.sample())
         self.assertEqual(report.exit_code, 4)
         self.assertEqual(report.files["stderr"], b"")
         self.assertEqual(report.results(), {"run.json": b'{"a": 1}\n',
@@ -105,30 +122,30 @@ class ResultStream(unittest.TestCase):
 
     def test_truncation_anywhere_is_detected(self):
         data = self.sample()
-        for cut in (0, 5, len(vm.STREAM_MAGIC) + 3, len(data) // 2, len(data) - 1):
-            with self.subTest(cut=cut), self.assertRaises(vm.StreamError):
-                vm.decode_stream(data[:cut])
+        for cut in (0, 5, len(STREAM_MAGIC) + 3, len(data) // 2, len(data) - 1):
+            with self.subTest(cut=cut), self.assertRaises(StreamError):
+                decode_stream(data[:cut])
 
     def test_flipped_byte_in_payload_is_detected(self):
         data = bytearray(self.sample())
         i = data.index(ALL_BYTES) + 100
         data[i] ^= 0x01
-        with self.assertRaisesRegex(vm.StreamError, "sha256"):
-            vm.decode_stream(bytes(data))
+        with self.assertRaisesRegex(StreamError, "sha256"):
+            decode_stream(bytes(data))
 
     def test_wrong_length_is_detected(self):
         data = self.sample().replace(b"F 6 ", b"F 5 ", 1)
-        with self.assertRaises(vm.StreamError):
-            vm.decode_stream(data)
+        with self.assertRaises(StreamError):
+            decode_stream(data)
 
     def test_missing_exit_code_is_an_error(self):
-        with self.assertRaisesRegex(vm.StreamError, "exit code"):
-            vm.decode_stream(vm.encode_stream({}, {"stdout": b""}))
+        with self.assertRaisesRegex(StreamError, "exit code"):
+            decode_stream(encode_stream({}, {"stdout": b""}))
 
     def test_unsafe_names_are_rejected(self):
         for name in ("/etc/passwd", "results/../../x"):
-            with self.subTest(name=name), self.assertRaisesRegex(vm.StreamError, "unsafe"):
-                vm.decode_stream(vm.encode_stream({"exit_code": 0}, {name: b"x"}))
+            with self.subTest(name=name), self.assertRaisesRegex(StreamError, "unsafe"):
+                decode_stream(encode_stream({"exit_code": 0}, {name: b"x"}))
 
     def test_guest_emit_matches_decoder(self):
         """Runs /init's emit() with the host's sh on real files: the decoder must
@@ -137,7 +154,7 @@ class ResultStream(unittest.TestCase):
         needed = ("sha256sum", "stat", "cat")
         if not sh or not all(shutil.which(t) for t in needed):
             self.skipTest("needs sh, sha256sum, stat")
-        script = vm.init_script()
+        script = init_script()
         emit = script[script.index("emit() {"):script.index("\n}\n") + 3]
         with tempfile.TemporaryDirectory() as d:
             Path(d, "blob").write_bytes(ALL_BYTES)
@@ -146,16 +163,16 @@ class ResultStream(unittest.TestCase):
                 [sh, "-c", emit + "printf 'PGTBENCH-STREAM 1\\nV exit_code 0\\n'; "
                  "emit 'results/a b' blob; emit stderr empty; printf 'Z\\n'"],
                 cwd=d, capture_output=True, check=True).stdout
-        report = vm.decode_stream(out)
+        report = decode_stream(out)
         self.assertEqual(report.results(), {"a b": ALL_BYTES})
         self.assertEqual(report.files["stderr"], b"")
 
 
 class ConsoleFraming(unittest.TestCase):
-    stream = vm.encode_stream({"exit_code": 0}, {"results/x": ALL_BYTES * 20})
+    stream = encode_stream({"exit_code": 0}, {"results/x": ALL_BYTES * 20})
 
     def test_round_trip_through_noisy_console(self):
-        lines = vm.frame_for_console(self.stream).split("\r\n")
+        lines = frame_for_console(self.stream).split("\r\n")
         noisy = ["[    1.000000] Booting Linux", "pgtbench-init: done"]
         for i, line in enumerate(lines):
             noisy.append(line)
@@ -164,54 +181,54 @@ class ConsoleFraming(unittest.TestCase):
             if i == 10:  # a kernel message left without newline before a frame
                 noisy[-1] = "[   13.000001] rcu: stall" + line
         noisy.append("[   14.000000] reboot: Power down")
-        self.assertEqual(vm.deframe_console("\r\n".join(noisy)), self.stream)
+        self.assertEqual(deframe_console("\r\n".join(noisy)), self.stream)
 
     def test_no_frame_means_none(self):
-        self.assertIsNone(vm.deframe_console("[ 0.1] hello\npgtbench-init: done\n"))
+        self.assertIsNone(deframe_console("[ 0.1] hello\npgtbench-init: done\n"))
 
     def test_lost_line_is_detected(self):
-        lines = vm.frame_for_console(self.stream).splitlines()
+        lines = frame_for_console(self.stream).splitlines()
         del lines[5]
-        with self.assertRaisesRegex(vm.StreamError, "lost"):
-            vm.deframe_console("\n".join(lines))
+        with self.assertRaisesRegex(StreamError, "lost"):
+            deframe_console("\n".join(lines))
 
     def test_corrupted_line_is_detected(self):
-        lines = vm.frame_for_console(self.stream).splitlines()
+        lines = frame_for_console(self.stream).splitlines()
         head, seq, b64 = lines[3].split(" ")
         b64 = ("A" if b64[0] != "A" else "B") + b64[1:]
         lines[3] = " ".join([head, seq, b64])
-        with self.assertRaisesRegex(vm.StreamError, "sha256|corrupt"):
-            vm.deframe_console("\n".join(lines))
+        with self.assertRaisesRegex(StreamError, "sha256|corrupt"):
+            deframe_console("\n".join(lines))
 
     def test_line_split_by_kernel_message_is_detected(self):
-        lines = vm.frame_for_console(self.stream).splitlines()
+        lines = frame_for_console(self.stream).splitlines()
         lines[4:5] = [lines[4][:30] + "[   2.000000] oops in the middle", lines[4][30:]]
-        with self.assertRaises(vm.StreamError):
-            vm.deframe_console("\n".join(lines))
+        with self.assertRaises(StreamError):
+            deframe_console("\n".join(lines))
 
     def test_missing_end_is_detected(self):
-        lines = vm.frame_for_console(self.stream).splitlines()[:-1]
-        with self.assertRaisesRegex(vm.StreamError, "incomplete"):
-            vm.deframe_console("\n".join(lines))
+        lines = frame_for_console(self.stream).splitlines()[:-1]
+        with self.assertRaisesRegex(StreamError, "incomplete"):
+            deframe_console("\n".join(lines))
 
     def test_last_transfer_wins(self):
-        other = vm.encode_stream({"exit_code": 1}, {})
-        text = vm.frame_for_console(other)[:-40] + "\n" + vm.frame_for_console(self.stream)
-        self.assertEqual(vm.deframe_console(text), self.stream)
+        other = encode_stream({"exit_code": 1}, {})
+        text = frame_for_console(other)[:-40] + "\n" + frame_for_console(self.stream)
+        self.assertEqual(deframe_console(text), self.stream)
 
     def test_guest_framing_matches_decoder(self):
         """The awk/base64 pipeline of /init, run on the host, must decode."""
         needed = ("sh", "base64", "awk", "stat", "sha256sum")
         if not all(shutil.which(t) for t in needed):
             self.skipTest("needs " + ", ".join(needed))
-        script = vm.init_script()
+        script = init_script()
         start = script.index("\tset -- $(stat -c %s $S/stream)")
         frame = script[start:script.index("\nfi\n", start)]
         with tempfile.TemporaryDirectory() as d:
             Path(d, "stream").write_bytes(self.stream)
             out = subprocess.run(["sh", "-c", "S=.\n" + frame], cwd=d,
                                  capture_output=True, text=True, check=True).stdout
-        self.assertEqual(vm.deframe_console(out), self.stream)
+        self.assertEqual(deframe_console(out), self.stream)
 
 
 # --- kernel log scanner ---------------------------------------------------------
@@ -230,7 +247,7 @@ class KernelLogScanner(unittest.TestCase):
         ]
         for line in cases:
             with self.subTest(line=line):
-                self.assertEqual(vm.scan_kernel_log("[ 0.1] ok\n" + line + "\n"), [line])
+                self.assertEqual(scan_kernel_log("[ 0.1] ok\n" + line + "\n"), [line])
 
     def test_a_clean_boot_is_clean(self):
         log = "\n".join([
@@ -241,24 +258,24 @@ class KernelLogScanner(unittest.TestCase):
             "pgtbench-init: command exited with 0",
             "[    8.543525] reboot: Power down",
         ])
-        self.assertEqual(vm.scan_kernel_log(log), [])
+        self.assertEqual(scan_kernel_log(log), [])
 
     def test_command_output_mirrored_on_console_is_not_the_kernel(self):
-        log = (vm.MIRROR_STDOUT + "WARNING: THP is disabled, skipping\n"
-               + vm.MIRROR_STDERR + "BUG: in my benchmark\n")
-        self.assertEqual(vm.scan_kernel_log(log), [])
+        log = (MIRROR_STDOUT + "WARNING: THP is disabled, skipping\n"
+               + MIRROR_STDERR + "BUG: in my benchmark\n")
+        self.assertEqual(scan_kernel_log(log), [])
 
     def test_kernel_message_spliced_into_mirrored_output_is_found(self):
-        line = vm.MIRROR_STDOUT + "partial[   5.123456] Kernel panic - not syncing: x"
-        self.assertEqual(vm.scan_kernel_log(line), [line])
+        line = MIRROR_STDOUT + "partial[   5.123456] Kernel panic - not syncing: x"
+        self.assertEqual(scan_kernel_log(line), [line])
 
     def test_console_frames_are_ignored(self):
         # base64 can spell "Oops"; a frame line is never a kernel message.
-        self.assertEqual(vm.scan_kernel_log("PGTB 12 xOopsBUGWARNINGAAAA\n"), [])
+        self.assertEqual(scan_kernel_log("PGTB 12 xOopsBUGWARNINGAAAA\n"), [])
 
     def test_same_message_in_dmesg_and_console_is_reported_once(self):
         line = "[    8.785337] WARNING: CPU: 0 PID: 1 at test"
-        self.assertEqual(vm.scan_kernel_log(line + "\n" + line + "\r\n"), [line])
+        self.assertEqual(scan_kernel_log(line + "\n" + line + "\r\n"), [line])
 
 
 # --- cpio -------------------------------------------------------------------------
@@ -268,7 +285,7 @@ class Cpio(unittest.TestCase):
         class Sink(bytearray):
             write = bytearray.extend
         out = Sink()
-        w = vm.CpioWriter(out)
+        w = CpioWriter(out)
         w.add_dir("proc")
         w.add_chardev("dev/console", 5, 1)
         w.add_symlink("lib", "usr/lib")
@@ -282,7 +299,7 @@ class Cpio(unittest.TestCase):
         data, w = self.build()
         self.assertEqual(len(data) % 4, 0)
         self.assertEqual(w.bytes_written, len(data))
-        entries = vm.read_cpio(data)
+        entries = read_cpio(data)
         self.assertEqual(entries["init"], (0o100755, b"#!/bin/sh\n"))
         self.assertEqual(entries["lib"], (0o120777, b"usr/lib"))
         self.assertEqual(entries["dev/console"][0], 0o020600)
@@ -303,32 +320,32 @@ class Cpio(unittest.TestCase):
         data, _ = self.build()
         listing = subprocess.run(["cpio", "-it", "--quiet"], input=data,
                                  capture_output=True, check=True).stdout.decode()
-        self.assertEqual(sorted(listing.split()), sorted(vm.read_cpio(data)))
+        self.assertEqual(sorted(listing.split()), sorted(read_cpio(data)))
 
     def test_gzip_is_reproducible(self):
         data, _ = self.build()
-        self.assertEqual(vm.gzip_bytes(data), vm.gzip_bytes(data))
+        self.assertEqual(gzip_bytes(data), gzip_bytes(data))
 
 
 # --- ELF and modules -------------------------------------------------------------
 
 class Elf(unittest.TestCase):
     def test_reads_interpreter_needed_and_runpath(self):
-        info = vm.read_elf(make_program(needed=["libstdc++.so.6", "libc.so.6"],
+        info = read_elf(make_program(needed=["libstdc++.so.6", "libc.so.6"],
                                         runpath="$ORIGIN/lib:/opt/x"))
-        self.assertEqual(info.machine, vm.EM_AARCH64)
+        self.assertEqual(info.machine, EM_AARCH64)
         self.assertEqual(info.interp, "/lib/ld-linux-aarch64.so.1")
         self.assertEqual(info.needed, ["libstdc++.so.6", "libc.so.6"])
         self.assertEqual(info.runpath, ["$ORIGIN/lib", "/opt/x"])
 
     def test_static_program(self):
-        info = vm.read_elf(make_program(interp=None))
+        info = read_elf(make_program(interp=None))
         self.assertIsNone(info.interp)
         self.assertEqual(info.needed, [])
 
     def test_not_elf(self):
-        with self.assertRaises(vm.ElfError):
-            vm.read_elf(b"#!/bin/sh\n")
+        with self.assertRaises(ElfError):
+            read_elf(b"#!/bin/sh\n")
 
     def test_resolve_libraries_recursively(self):
         with tempfile.TemporaryDirectory() as d:
@@ -345,7 +362,7 @@ class Elf(unittest.TestCase):
             (d / "x86").mkdir()
             (d / "x86" / "libm.so.6").write_bytes(make_program(machine=62, interp=None))
 
-            interp, guest_interp, libs = vm.resolve_libraries(
+            interp, guest_interp, libs = resolve_libraries(
                 d / "build" / "prog", [d / "x86", d / "sys"])
             self.assertEqual(interp, d / "sys" / "ld-linux-aarch64.so.1")
             self.assertEqual(guest_interp, "/lib/ld-linux-aarch64.so.1")
@@ -355,19 +372,19 @@ class Elf(unittest.TestCase):
 
             (d / "sys" / "libm.so.6").unlink()
             with self.assertRaisesRegex(FileNotFoundError, "libm.so.6"):
-                vm.resolve_libraries(d / "build" / "prog", [d / "sys"])
+                resolve_libraries(d / "build" / "prog", [d / "sys"])
 
     def test_x86_program_is_refused(self):
         with tempfile.TemporaryDirectory() as d:
             p = Path(d) / "prog"
             p.write_bytes(make_program(machine=62))
-            with self.assertRaisesRegex(vm.ElfError, "aarch64"):
-                vm.resolve_libraries(p, [])
+            with self.assertRaisesRegex(ElfError, "aarch64"):
+                resolve_libraries(p, [])
 
     def test_module_depends(self):
         ko = make_module(["license=GPL", "depends=virtio,virtio_ring", "name=virtio_console"])
-        self.assertEqual(vm.module_depends(ko), ["virtio", "virtio_ring"])
-        self.assertEqual(vm.module_depends(make_module(["depends="])), [])
+        self.assertEqual(module_depends(ko), ["virtio", "virtio_ring"])
+        self.assertEqual(module_depends(make_module(["depends="])), [])
 
     def test_load_order_puts_dependencies_first_and_skips_builtins(self):
         with tempfile.TemporaryDirectory() as d:
@@ -381,68 +398,68 @@ class Elf(unittest.TestCase):
                                   "depends=" + deps])
                 (d / "kernel" / "drivers" / f"{name}.ko.xz").write_bytes(lzma.compress(ko))
             (d / "modules.builtin").write_text("kernel/drivers/virtio/virtio_ring.ko\n")
-            order = [n for n, data in vm.load_order(d, ["virtio_console", "pci-host-generic"],
+            order = [n for n, data in load_order(d, ["virtio_console", "pci-host-generic"],
                                                     "6.1.0-56-arm64")]
             self.assertEqual(order, ["virtio", "virtio_console", "pci_host_common",
                                      "pci_host_generic"])
-            data = dict(vm.load_order(d, ["virtio"]))["virtio"]
+            data = dict(load_order(d, ["virtio"]))["virtio"]
             self.assertEqual(data[:4], b"\x7fELF")  # decompressed for busybox insmod
             with self.assertRaisesRegex(FileNotFoundError, "nosuch"):
-                vm.load_order(d, ["nosuch"])
-            with self.assertRaisesRegex(vm.ElfError, "built into"):
-                vm.load_order(d, ["virtio_ring"])
-            with self.assertRaisesRegex(vm.ElfError, "for kernel 6.1.0-56-arm64"):
-                vm.load_order(d, ["virtio"], "6.12.117+deb12-arm64")
+                load_order(d, ["nosuch"])
+            with self.assertRaisesRegex(ElfError, "built into"):
+                load_order(d, ["virtio_ring"])
+            with self.assertRaisesRegex(ElfError, "for kernel 6.1.0-56-arm64"):
+                load_order(d, ["virtio"], "6.12.117+deb12-arm64")
 
 
 # --- command line pieces ------------------------------------------------------------
 
 class CommandLine(unittest.TestCase):
     def test_kernel_specs(self):
-        self.assertEqual(vm.parse_kernel_spec("base=/k/Image"), ("base", "/k/Image"))
-        self.assertEqual(vm.parse_kernel_spec("build/kernels/6.12/Image"),
+        self.assertEqual(parse_kernel_spec("base=/k/Image"), ("base", "/k/Image"))
+        self.assertEqual(parse_kernel_spec("build/kernels/6.12/Image"),
                          ("6.12", "build/kernels/6.12/Image"))
-        self.assertEqual(vm.parse_kernel_spec("/tmp/vmlinuz-6.12.1"),
+        self.assertEqual(parse_kernel_spec("/tmp/vmlinuz-6.12.1"),
                          ("vmlinuz-6.12.1", "/tmp/vmlinuz-6.12.1"))
         # An '=' inside a path is not a label.
-        self.assertEqual(vm.parse_kernel_spec("/a=b/Image"), ("a_b", "/a=b/Image"))
+        self.assertEqual(parse_kernel_spec("/a=b/Image"), ("a_b", "/a=b/Image"))
         with self.assertRaises(ValueError):
-            vm.parse_kernel_spec("bad label=/k/Image")
+            parse_kernel_spec("bad label=/k/Image")
 
     def test_file_specs(self):
-        self.assertEqual(vm.parse_file_spec("/nonexistent/x.toml"), ("/nonexistent/x.toml",
+        self.assertEqual(parse_file_spec("/nonexistent/x.toml"), ("/nonexistent/x.toml",
                                                                      "/x.toml"))
-        self.assertEqual(vm.parse_file_spec("/nonexistent/x.toml:/etc/y.toml"),
+        self.assertEqual(parse_file_spec("/nonexistent/x.toml:/etc/y.toml"),
                          ("/nonexistent/x.toml", "/etc/y.toml"))
-        self.assertEqual(vm.parse_file_spec("/nonexistent/x.toml:/configs/"),
+        self.assertEqual(parse_file_spec("/nonexistent/x.toml:/configs/"),
                          ("/nonexistent/x.toml", "/configs/x.toml"))
-        self.assertEqual(vm.parse_file_spec("x:data/y"), ("x", "/data/y"))
+        self.assertEqual(parse_file_spec("x:data/y"), ("x", "/data/y"))
         with self.assertRaises(ValueError):
-            vm.parse_file_spec("x:/a/../../etc")
+            parse_file_spec("x:/a/../../etc")
 
     def test_kernel_config_value(self):
         config = "CONFIG_VIRTIO_CONSOLE=m\n# CONFIG_FOO is not set\nCONFIG_S=\"a b\"\n"
-        self.assertEqual(vm.kernel_config_value(config, "CONFIG_VIRTIO_CONSOLE"), "m")
-        self.assertIsNone(vm.kernel_config_value(config, "CONFIG_FOO"))
-        self.assertEqual(vm.kernel_config_value(config, "CONFIG_S"), "a b")
+        self.assertEqual(kernel_config_value(config, "CONFIG_VIRTIO_CONSOLE"), "m")
+        self.assertIsNone(kernel_config_value(config, "CONFIG_FOO"))
+        self.assertEqual(kernel_config_value(config, "CONFIG_S"), "a b")
 
     def test_image_kernel_version(self):
         head = b"\0" * 100 + b"Linux version 6.12.117+deb12-arm64 (debian-kernel@lists)"
-        self.assertEqual(vm.image_kernel_version(head), "6.12.117+deb12-arm64")
-        self.assertIsNone(vm.image_kernel_version(b"\0" * 100))
+        self.assertEqual(image_kernel_version(head), "6.12.117+deb12-arm64")
+        self.assertIsNone(image_kernel_version(b"\0" * 100))
 
     @unittest.skipUnless(shutil.which("sh"), "needs sh")
     def test_command_script_quotes_every_argument(self):
         argv = ["printf", "%s|", "a  b", "it's", "$HOME", "*", "-- x"]
-        out = subprocess.run(["sh", "-c", vm.guest_command_script(argv)],
+        out = subprocess.run(["sh", "-c", guest_command_script(argv)],
                              capture_output=True, text=True, check=True).stdout
         self.assertEqual(out, "a  b|it's|$HOME|*|-- x|")
 
     @unittest.skipUnless(shutil.which("sh"), "needs sh")
     def test_init_script_parses(self):
-        subprocess.run(["sh", "-n", "-c", vm.init_script()], check=True)
-        self.assertIn(vm.PORT_NAME, vm.init_script())
-        self.assertNotIn("@", vm.init_script().replace("$@", ""))
+        subprocess.run(["sh", "-n", "-c", init_script()], check=True)
+        self.assertIn(PORT_NAME, init_script())
+        self.assertNotIn("@", init_script().replace("$@", ""))
 
 
 class Usage(unittest.TestCase):
@@ -459,16 +476,12 @@ class Usage(unittest.TestCase):
                          ["--kernel", f.name, "--pgtbench", f.name, "--", "true"],
                          ["--kernel", f.name, "--pgtbench", f.name, "--bogus", "--", "x"]):
                 with self.subTest(args=args):
-                    r = self.run_vm(*args)
-                    self.assertEqual(r.returncode, 2, r.stderr)
-                    self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
-                    self.assertIn("usage error", r.stderr)
-                    self.assertEqual(r.stdout, "")
+                    testlib.assert_one_line_error(self, self.run_vm(*args), "usage error",
+                                                  stdout_empty=True)
 
 
-# --- boot-time map_mem (--boot-map-mem) ----------------------------------------
+# --- boot-time map_mem (tools/boot-map-mem) ----------------------------------------
 
-BOOT_LOGS = REPO / "tests/fixtures/boot-logs"
 GIB = 1 << 30
 TINY_RELEASE = "6.1.192-pgtbench-mapmem"
 TINY_612_RELEASE = "6.12.117-pgtbench-mapmem"
@@ -489,32 +502,16 @@ STOCK_LOGS = [("debian-6.1-1G-rodata_full", "6.1.0-56-arm64"),
               ("debian-6.12-1G-rodata_full", "6.12.117+deb12-arm64")]
 
 
-def boot_log(stem):
-    return (BOOT_LOGS / f"{stem}.console.log").read_text(errors="replace")
-
-
 def cut_before(text, marker):
     """The log as it stood when the kernel had not yet printed `marker`."""
     return text[:text.index(marker)]
-
-
-try:
-    import jsonschema
-except ImportError:  # python3-jsonschema (tools/install-deps)
-    jsonschema = None
-
-
-def schema_errors(doc):
-    schema = json.loads((REPO / "results/schema.json").read_text())
-    return [f"{'/'.join(map(str, e.path))}: {e.message}"
-            for e in jsonschema.Draft202012Validator(schema).iter_errors(doc)]
 
 
 class BootMapMem(unittest.TestCase):
     def test_instrumented_logs_give_time_memory_rodata_and_release(self):
         for stem, release, us, mem, rodata in INSTRUMENTED_LOGS:
             with self.subTest(stem):
-                log = vm.parse_boot_log(boot_log(stem))
+                log = parse_boot_log(testlib.captured_boot_log(stem))
                 self.assertTrue(log.instrumented)
                 self.assertEqual(log.map_mem_us, us)
                 self.assertEqual(log.mem_total_bytes, mem)  # what -m gave
@@ -523,105 +520,98 @@ class BootMapMem(unittest.TestCase):
                 self.assertEqual(log.release, release)
                 self.assertTrue(log.version.startswith("#1 SMP"))
                 self.assertEqual(log.cmdline, f"console=ttyAMA0 panic=-1 rodata={rodata}")
-                self.assertTrue(vm.boot_log_complete(log))
+                self.assertTrue(boot_log_complete(log))
                 self.assertEqual(log.splats, [])
 
     def test_stock_debian_kernels_are_not_instrumented(self):
         for stem, release in STOCK_LOGS:
             with self.subTest(stem):
-                log = vm.parse_boot_log(boot_log(stem))
+                log = parse_boot_log(testlib.captured_boot_log(stem))
                 self.assertFalse(log.instrumented)
                 self.assertIsNone(log.map_mem_us)
                 self.assertTrue(log.past_map_mem)
-                self.assertTrue(vm.boot_log_complete(log))
+                self.assertTrue(boot_log_complete(log))
                 self.assertEqual(log.release, release)
                 self.assertEqual(log.mem_total_bytes, GIB)
                 self.assertEqual(log.rodata, "full")
-                reason = vm.not_instrumented_reason(log)
+                reason = not_instrumented_reason(log)
                 self.assertTrue(reason.startswith("not instrumented: "), reason)
                 self.assertIn(release, reason)
                 self.assertIn("no 'map_mem: time=' line", reason)
 
     def test_panic_after_the_memory_summary_is_not_the_measurements(self):
         # Without a root file system the kernel panics by design, after map_mem().
-        text = boot_log("6.1-tiny-1G-rodata_full-to-panic")
-        self.assertTrue(any("Kernel panic" in l for l in vm.scan_kernel_log(text)))
-        log = vm.parse_boot_log(text)
+        text = testlib.captured_boot_log("6.1-tiny-1G-rodata_full-to-panic")
+        self.assertTrue(any("Kernel panic" in l for l in scan_kernel_log(text)))
+        log = parse_boot_log(text)
         self.assertEqual(log.splats, [])
         self.assertEqual(log.map_mem_us, 44042)
 
     def test_panic_before_the_memory_summary_is_reported(self):
-        text = boot_log("6.1-tiny-1G-rodata_full-to-panic")
+        text = testlib.captured_boot_log("6.1-tiny-1G-rodata_full-to-panic")
         panic = next(l for l in text.splitlines(True) if "Kernel panic" in l)
-        log = vm.parse_boot_log(cut_before(text, "Memory:") + panic)
-        self.assertFalse(vm.boot_log_complete(log))
+        log = parse_boot_log(cut_before(text, "Memory:") + panic)
+        self.assertFalse(boot_log_complete(log))
         self.assertEqual(len(log.splats), 1)
 
     def test_a_log_cut_before_paging_init_returned_is_not_called_uninstrumented(self):
         for stem in ("debian-6.12-1G-rodata_full", "6.1-tiny-16G-rodata_full"):
             with self.subTest(stem):
-                text = boot_log(stem)
-                early = vm.parse_boot_log(text[:text.index("Machine model")])
+                text = testlib.captured_boot_log(stem)
+                early = parse_boot_log(text[:text.index("Machine model")])
                 self.assertFalse(early.past_map_mem)
-                self.assertFalse(vm.boot_log_complete(early))
+                self.assertFalse(boot_log_complete(early))
                 self.assertIsNotNone(early.release)
 
     def test_a_half_printed_memory_summary_is_not_complete(self):
         # The console is read while the kernel writes it.
-        text = boot_log("6.1-tiny-16G-rodata_full")
-        log = vm.parse_boot_log(text[:text.index("Memory:") + len("Memory: 164864")])
-        self.assertFalse(vm.boot_log_complete(log))
+        text = testlib.captured_boot_log("6.1-tiny-16G-rodata_full")
+        log = parse_boot_log(text[:text.index("Memory:") + len("Memory: 164864")])
+        self.assertFalse(boot_log_complete(log))
         self.assertEqual(log.map_mem_us, 295876)
 
     def test_timestamps_and_carriage_returns_are_optional(self):
         # dmesg -t, or a kernel without CONFIG_PRINTK_TIME, prints no "[ 0.000000] ".
-        text = boot_log("6.1-tiny-64G-rodata_full")
+        text = testlib.captured_boot_log("6.1-tiny-64G-rodata_full")
         bare = re.sub(r"(?m)^\[\s*\d+\.\d+\] ", "", text.replace("\r", ""))
         self.assertNotEqual(bare, text)
-        self.assertEqual(vm.parse_boot_log(bare), vm.parse_boot_log(text))
+        self.assertEqual(parse_boot_log(bare), parse_boot_log(text))
 
     def test_a_second_boot_does_not_complete_the_first(self):
-        first = boot_log("debian-6.12-1G-rodata_full")
+        first = testlib.captured_boot_log("debian-6.12-1G-rodata_full")
         first = first[:first.index("Kernel command line")]
-        log = vm.parse_boot_log(first + boot_log("6.1-tiny-16G-rodata_full"))
+        log = parse_boot_log(first + testlib.captured_boot_log("6.1-tiny-16G-rodata_full"))
         self.assertEqual(log.release, "6.12.117+deb12-arm64")
-        self.assertFalse(vm.boot_log_complete(log))
+        self.assertFalse(boot_log_complete(log))
         self.assertIsNone(log.map_mem_us)
 
     def test_sizes(self):
-        self.assertEqual(vm.parse_size("16G"), 16 * GIB)
-        self.assertEqual(vm.parse_size("512m"), 512 << 20)
-        self.assertEqual(vm.parse_size("1024"), GIB)  # bare numbers are MiB, as for qemu
-        self.assertEqual(vm.format_size(16 * GIB), "16G")
-        self.assertEqual(vm.format_size(1536 << 20), "1536M")
+        self.assertEqual(parse_size("16G"), 16 * GIB)
+        self.assertEqual(parse_size("512m"), 512 << 20)
+        self.assertEqual(parse_size("1024"), GIB)  # bare numbers are MiB, as for qemu
+        self.assertEqual(format_size(16 * GIB), "16G")
+        self.assertEqual(format_size(1536 << 20), "1536M")
         with self.assertRaises(ValueError):
-            vm.parse_size("16 GB please")
+            parse_size("16 GB please")
 
     def test_image_page_size(self):
         def header(flags):
             return b"\0" * 24 + struct.pack("<Q", flags) + b"\0" * 24 + b"ARM\x64" + b"\0" * 4
-        self.assertEqual(vm.image_page_size(header(0b1010)), 4096)  # LE, 4K, anywhere
-        self.assertEqual(vm.image_page_size(header(0b0100)), 16384)
-        self.assertEqual(vm.image_page_size(header(0b0110)), 65536)
-        self.assertIsNone(vm.image_page_size(header(0)))
-        self.assertIsNone(vm.image_page_size(b"\0" * 64))
+        self.assertEqual(image_page_size(header(0b1010)), 4096)  # LE, 4K, anywhere
+        self.assertEqual(image_page_size(header(0b0100)), 16384)
+        self.assertEqual(image_page_size(header(0b0110)), 65536)
+        self.assertIsNone(image_page_size(header(0)))
+        self.assertIsNone(image_page_size(b"\0" * 64))
+
+
+@testlib.needs_pgtbench
+class BootMapMemResults(testlib.TempDirCase):
+    """The results files `pgtbench import` makes of tools/boot-map-mem's samples."""
+    tmp_prefix = "pgtbench-mapmem-results-"
 
     def results_for(self, stems, label="tiny"):
         """A results document from captured boots, one entry per log."""
-        entries = []
-        for stem in stems:
-            log = vm.parse_boot_log(boot_log(stem))
-            e = vm.MapMemEntry(log.mem_total_bytes, log.rodata)
-            e.boots.append({"rep": 1, "outcome": "complete", "map_mem_us": log.map_mem_us})
-            if not log.instrumented:
-                e.status, e.reason = "skipped", vm.not_instrumented_reason(log)
-            entries.append(e)
-        return vm.map_mem_results(
-            label, entries, release=log.release, version=log.version,
-            cmdline="console=ttyAMA0 panic=-1", cpu_model="max,pauth-impdef=on",
-            accel="tcg", smp=1, page_size=4096, reps=1,
-            command_line=["tools/vm", "--boot-map-mem"], created_utc="2026-11-22T05:30:00Z",
-            host_name="test", pgtbench_version="0.1.0")
+        return testlib.map_mem_boot_results(label, stems, self.tmp / f"{label}.json")
 
     def test_results_file_has_an_entry_per_size_and_rodata(self):
         doc = self.results_for(s for s, r, *_ in INSTRUMENTED_LOGS if r == TINY_RELEASE)
@@ -640,8 +630,8 @@ class BootMapMem(unittest.TestCase):
         env = doc["pgtbench"]["env"]
         self.assertEqual(env["kernel"]["release"], TINY_RELEASE)
         self.assertEqual(env["cpu"]["model"], "QEMU max")
-        if jsonschema:
-            self.assertEqual(schema_errors(doc), [])
+        if testlib.jsonschema:
+            self.assertEqual(testlib.schema_errors(doc), [])
 
     def test_results_file_of_a_stock_kernel_says_not_instrumented(self):
         doc = self.results_for(["debian-6.12-1G-rodata_full"], label="stock")
@@ -651,15 +641,23 @@ class BootMapMem(unittest.TestCase):
         self.assertTrue(e["reason"].startswith("not instrumented: "))
         self.assertEqual(e["metrics"]["map_mem_ms"]["samples"], [])
         self.assertEqual(e["metrics"]["map_mem_ms"]["summary"]["n"], 0)
-        if jsonschema:
-            self.assertEqual(schema_errors(doc), [])
+        if testlib.jsonschema:
+            self.assertEqual(testlib.schema_errors(doc), [])
+
+    def summarize(self, samples_ms):
+        """The summary the harness computes of these map_mem_ms samples."""
+        e = MapMemEntry(GIB, "full", boots=[{"map_mem_us": ms * 1000} for ms in samples_ms])
+        if not samples_ms:
+            e.status, e.reason = "skipped", "no samples"
+        doc = testlib.import_map_mem_entries("summary", [e], self.tmp / "summary.json")
+        return doc["entries"][0]["metrics"]["map_mem_ms"]["summary"]
 
     def test_summary_matches_the_harness(self):
-        s = vm.summarize([1.0, 2.0, 4.0])
+        s = self.summarize([1.0, 2.0, 4.0])
         self.assertEqual((s["n"], s["median"], s["min"], s["max"]), (3, 2.0, 1.0, 4.0))
         self.assertAlmostEqual(s["mean"], 7 / 3)
         self.assertAlmostEqual(s["stddev"], (7 / 3) ** 0.5)  # n - 1, as harness/stats.cpp
-        self.assertEqual(vm.summarize([])["n"], 0)
+        self.assertEqual(self.summarize([])["n"], 0)
 
 
 # A stand-in for qemu-system-aarch64 that replays a captured console log: the log
@@ -690,13 +688,14 @@ time.sleep(120)
 """
 
 
-class BootMapMemRunner(unittest.TestCase):
-    """tools/vm --boot-map-mem with qemu replaced by a replay of captured logs: the
-    runner's decisions (stop, skip, fail) and the files it writes."""
+class BootMapMemRunner(testlib.TempDirCase):
+    """tools/boot-map-mem with qemu replaced by a replay of captured logs: the
+    runner's decisions (stop, skip, fail) and the files it has the harness write."""
+    tmp_prefix = "pgtbench-mapmem-unit-"
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = Path(tempfile.mkdtemp(prefix="pgtbench-mapmem-unit-"))
+        super().setUpClass()
         bindir = cls.tmp / "bin"
         bindir.mkdir()
         fake = bindir / "qemu-system-aarch64"
@@ -707,24 +706,26 @@ class BootMapMemRunner(unittest.TestCase):
         cls.image.write_bytes(b"\0" * 24 + struct.pack("<Q", 0b1010) + b"\0" * 24
                               + b"ARM\x64" + b"\0" * 4)
         cls.env = dict(os.environ, PATH=f"{bindir}:{os.environ.get('PATH', '')}",
-                       FAKE_QEMU_LOGS=str(BOOT_LOGS))
+                       FAKE_QEMU_LOGS=str(testlib.BOOT_LOGS))
 
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+    def boot_map_mem(self, *args, env=None):
+        return subprocess.run(["/usr/bin/python3", str(REPO / "tools/boot-map-mem"),
+                               "--harness", str(testlib.PGTBENCH), *args],
+                              capture_output=True, text=True, env=env or self.env,
+                              timeout=300)
 
     def run_vm(self, name, kernel, *args, mode="replay"):
         out = self.tmp / name
         env = dict(self.env, FAKE_QEMU_KERNEL=kernel, FAKE_QEMU_MODE=mode)
-        r = subprocess.run(["/usr/bin/python3", str(REPO / "tools/vm"), "--boot-map-mem",
-                            "--kernel", f"{name}={self.image}", "--cpu", "max",
-                            "--out", str(out / "results.json"), "--out-dir", str(out),
-                            *args], capture_output=True, text=True, env=env, timeout=300)
+        r = self.boot_map_mem("--kernel", f"{name}={self.image}", "--cpu", "max",
+                              "--out", str(out / "results.json"), "--out-dir", str(out),
+                              *args, env=env)
         doc = None
         if (out / "results.json").is_file():
-            doc = json.loads((out / "results.json").read_text())
+            doc = testlib.load_json(out / "results.json")
         return r, doc, out
 
+    @testlib.needs_pgtbench
     def test_instrumented_kernel_gives_a_sample_per_boot(self):
         r, doc, out = self.run_vm("tiny", "6.1-tiny", "--mem", "1G", "--mem", "16G",
                                   "--rodata", "full", "--rodata", "on", "--reps", "2")
@@ -744,9 +745,10 @@ class BootMapMemRunner(unittest.TestCase):
         self.assertEqual(len(list((out / "tiny").glob("*.console.log"))), 8)
         self.assertEqual(doc["pgtbench"]["env"]["kernel"]["release"], TINY_RELEASE)
         self.assertIn("map_mem_boot/mem:16G/rodata:full  295.876 295.876 ms", r.stdout)
-        if jsonschema:
-            self.assertEqual(schema_errors(doc), [])
+        if testlib.jsonschema:
+            self.assertEqual(testlib.schema_errors(doc), [])
 
+    @testlib.needs_pgtbench
     def test_uninstrumented_kernel_is_booted_once_and_skipped(self):
         r, doc, out = self.run_vm("stock", "debian-6.12", "--mem", "1G", "--reps", "3")
         self.assertEqual(r.returncode, 4, r.stderr)
@@ -756,9 +758,10 @@ class BootMapMemRunner(unittest.TestCase):
                                                "6.12.117+deb12-arm64"), e["reason"])
         self.assertEqual(len(e["boots"]), 1)
         self.assertEqual(len(list((out / "stock").glob("*.console.log"))), 1)
-        if jsonschema:
-            self.assertEqual(schema_errors(doc), [])
+        if testlib.jsonschema:
+            self.assertEqual(testlib.schema_errors(doc), [])
 
+    @testlib.needs_pgtbench
     def test_kernel_that_never_prints_its_memory_summary_times_out(self):
         r, doc, _ = self.run_vm("stall", "6.1-tiny", "--mem", "1G", "--timeout", "2",
                                 mode="stall")
@@ -768,9 +771,10 @@ class BootMapMemRunner(unittest.TestCase):
         self.assertIn("no memory summary within 2 s", e["reason"])
         self.assertEqual(e["metrics"]["map_mem_ms"]["samples"], [])
         self.assertEqual(doc["pgtbench"]["exit_code"], 1)
-        if jsonschema:
-            self.assertEqual(schema_errors(doc), [])
+        if testlib.jsonschema:
+            self.assertEqual(testlib.schema_errors(doc), [])
 
+    @testlib.needs_pgtbench
     def test_qemu_that_cannot_start_is_a_runner_failure(self):
         r, doc, _ = self.run_vm("nomem", "6.1-tiny", "--mem", "1T", mode="no-memory")
         self.assertEqual(r.returncode, 125, r.stderr)
@@ -789,12 +793,7 @@ class BootMapMemRunner(unittest.TestCase):
                      ["--kernel", f"-bad={f}"],
                      ["--kernel", f, "--", "pgtbench", "run"]):
             with self.subTest(args=args):
-                r = subprocess.run(["/usr/bin/python3", str(REPO / "tools/vm"),
-                                    "--boot-map-mem", *args],
-                                   capture_output=True, text=True, env=self.env)
-                self.assertEqual(r.returncode, 2, r.stderr)
-                self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
-                self.assertIn("usage error", r.stderr)
+                testlib.assert_one_line_error(self, self.boot_map_mem(*args), "usage error")
 
 
 if __name__ == "__main__":

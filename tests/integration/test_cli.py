@@ -14,18 +14,14 @@ import tempfile
 import time
 import unittest
 
-import jsonschema
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import testlib  # noqa: E402
+from testlib import load_json, validate_results  # noqa: E402
 
-PGTBENCH = os.environ.get("PGTBENCH", "build/pgtbench")
-SOURCE = os.environ.get("PGTBENCH_SOURCE", ".")
+PGTBENCH = str(testlib.PGTBENCH)
+SOURCE = os.environ.get("PGTBENCH_SOURCE", str(testlib.REPO))
 THP = "/sys/kernel/mm/transparent_hugepage"
-with open(os.path.join(SOURCE, "results", "schema.json")) as _fh:
-    SCHEMA = json.load(_fh)
-
-
-def validate(doc):
-    jsonschema.Draft202012Validator(SCHEMA).validate(doc)
-
 
 # Event counters, not settings: khugepaged moves them on its own.
 THP_COUNTERS = {"full_scans", "pages_collapsed"}
@@ -64,20 +60,14 @@ class Cli(unittest.TestCase):
         return os.path.join(self.tmp.name, name)
 
     def run_pgt(self, *args, timeout=600):
-        return subprocess.run([PGTBENCH, *args], capture_output=True, text=True,
-                              timeout=timeout, cwd=SOURCE, env=self.env)
+        return testlib.run_pgtbench(*args, cwd=SOURCE, env=self.env, timeout=timeout)
 
     def write(self, name, text):
         with open(self.path(name), "w") as fh:
             fh.write(text)
         return self.path(name)
 
-    def assert_usage_error(self, proc, *needles):
-        self.assertEqual(proc.returncode, 2, proc.stderr)
-        lines = proc.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, proc.stderr)
-        for n in needles:
-            self.assertIn(n, lines[0])
+    assert_usage_error = testlib.assert_one_line_error
 
     # --- the main run ------------------------------------------------------------
 
@@ -88,9 +78,8 @@ class Cli(unittest.TestCase):
         proc = self.run_pgt("run", "configs/quick.toml", "--out", out, "--label", "quick")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(thp_settings(), before)
-        with open(out) as fh:
-            doc = json.load(fh)
-        validate(doc)
+        doc = load_json(out)
+        validate_results(doc)
         self.assertEqual(doc["pgtbench"]["label"], "quick")
         entries = {e["name"]: e for e in doc["entries"]}
         for name in ("fork/size:64M/order:0", "fork/size:64M/order:9/map:pmd",
@@ -149,9 +138,8 @@ class Cli(unittest.TestCase):
         proc = self.run_pgt("run", self.write("matrix.toml", cfg), "--out", out)
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(thp_settings(), before)
-        with open(out) as fh:
-            doc = json.load(fh)
-        validate(doc)
+        doc = load_json(out)
+        validate_results(doc)
         seen = set()
         for e in doc["entries"]:
             seen.add(e["scenario"])
@@ -204,8 +192,8 @@ class Cli(unittest.TestCase):
         """The validation above means something: a damaged file fails it."""
         doc = {"context": {}, "benchmarks": [], "entries": [],
                "pgtbench": {"schema_version": 1}}
-        with self.assertRaises(jsonschema.ValidationError):
-            validate(doc)
+        with self.assertRaises(testlib.jsonschema.ValidationError):
+            validate_results(doc)
 
     def test_all_skipped_exits_4_and_still_writes_reasons(self):
         # Order 1 is never offered for anonymous memory (anon mTHP starts at order 2).
@@ -213,9 +201,8 @@ class Cli(unittest.TestCase):
         out = self.path("o1.json")
         proc = self.run_pgt("run", cfg, "--out", out)
         self.assertEqual(proc.returncode, 4, proc.stderr)
-        with open(out) as fh:
-            doc = json.load(fh)
-        validate(doc)
+        doc = load_json(out)
+        validate_results(doc)
         self.assertEqual(doc["entries"][0]["status"], "skipped")
         self.assertTrue(doc["entries"][0]["reason"])
 
@@ -325,9 +312,8 @@ class Cli(unittest.TestCase):
         out = self.path("nc.json")
         proc = self.run_pgt("run", "--filter", "^null$", "--reps", "3", "--no-counters", "--out", out)
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        with open(out) as fh:
-            doc = json.load(fh)
-        validate(doc)
+        doc = load_json(out)
+        validate_results(doc)
         self.assertEqual(doc["entries"][0]["counters"], {})
         self.assertEqual(doc["entries"][0]["metrics"]["counters_bracket_ns"]["samples"], [])
         self.assert_usage_error(self.run_pgt("run", "--events", ","), "--events")

@@ -4,12 +4,14 @@ the numbers the formats share, the statistics against scipy, one-line refusals o
 input, and plots that are written whole or not at all. Needs no root: everything runs
 on tests/fixtures/results, except one `run --plot` of the null scenario.
 
-Environment: PGTBENCH (the binary), PGTBENCH_SOURCE (the repository root).
+Environment: PGTBENCH (the binary; tests/fixtures/results/make_fixtures.py writes the
+fixtures with it too), PGTBENCH_SOURCE (the repository root).
 PGTBENCH_UPDATE_GOLDEN=1 rewrites the golden files instead of comparing (then review
 the diff).
 """
 
 import csv
+import functools
 import glob
 import io
 import itertools
@@ -22,12 +24,15 @@ import sys
 import tempfile
 import unittest
 
-import jsonschema
 import numpy as np
 from scipy import stats
 
-PGTBENCH = os.environ.get("PGTBENCH", "build/pgtbench")
-SOURCE = os.environ.get("PGTBENCH_SOURCE", ".")
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import testlib  # noqa: E402
+
+PGTBENCH = str(testlib.PGTBENCH)
+SOURCE = os.environ.get("PGTBENCH_SOURCE", str(testlib.REPO))
 FIXTURES = "tests/fixtures/results"  # relative: file paths in the outputs stay stable
 GOLDEN = os.path.join(FIXTURES, "golden")
 UPDATE = os.environ.get("PGTBENCH_UPDATE_GOLDEN") == "1"
@@ -62,7 +67,15 @@ GOLDENS = {
 
 
 def run_pgt(*args, cwd=SOURCE, timeout=300):
-    return subprocess.run([PGTBENCH, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+    return testlib.run_pgtbench(*args, cwd=cwd, timeout=timeout)
+
+
+def halve_size(doc):
+    """A results file of synthetic_ab as if run at 512M, labelled "half"."""
+    for e in doc["entries"]:
+        e["params"]["size_bytes"] //= 2
+        e["name"] = e["name"].replace("size:1G", "size:512M")
+    doc["pgtbench"]["label"] = "half"
 
 
 def cover_letter_cells(text):
@@ -94,13 +107,7 @@ class Compare(unittest.TestCase):
     def path(self, name):
         return os.path.join(self.tmp.name, name)
 
-    def assert_usage_error(self, proc, *needles):
-        self.assertEqual(proc.returncode, 2, proc.stderr)
-        self.assertEqual(proc.stdout, "")
-        lines = proc.stderr.strip().splitlines()
-        self.assertEqual(len(lines), 1, proc.stderr)
-        for n in needles:
-            self.assertIn(n, lines[0])
+    assert_usage_error = functools.partialmethod(testlib.assert_one_line_error, stdout_empty=True)
 
     # --- goldens -----------------------------------------------------------------
 
@@ -120,7 +127,9 @@ class Compare(unittest.TestCase):
 
     def test_fixtures_are_what_their_generators_write(self):
         out = self.path("fixtures")
-        subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, FIXTURES, "make_fixtures.py"), out], check=True)
+        # The pgtbench under test writes them (pgtbench import): the same one as here.
+        subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, FIXTURES, "make_fixtures.py"), out], check=True,
+                       env=dict(os.environ, PGTBENCH=os.path.join(SOURCE, PGTBENCH)))
         for sub in ("map_mem_v1", "map_mem_v2", "synthetic_ab"):
             made = sorted(os.listdir(os.path.join(out, sub)))
             self.assertEqual(made, sorted(os.path.basename(p) for p in fixture_files(sub)), sub)
@@ -134,11 +143,9 @@ class Compare(unittest.TestCase):
             self.assertEqual(oracle, fh.read())
 
     def test_fixtures_are_valid_results_files(self):
-        with open(os.path.join(SOURCE, "results", "schema.json")) as fh:
-            validator = jsonschema.Draft202012Validator(json.load(fh))
         for path in [p for d in ("map_mem_v1", "map_mem_v2", "synthetic_ab", "recorded") for p in fixture_files(d)]:
-            with self.subTest(path=path), open(path) as fh:
-                validator.validate(json.load(fh))
+            with self.subTest(path=path):
+                testlib.validate_results(testlib.load_json(path))
 
     # --- the formats agree ----------------------------------------------------------
 
@@ -200,21 +207,14 @@ class Compare(unittest.TestCase):
     # --- refusals --------------------------------------------------------------------
 
     def write_variant(self, name, src, edit):
-        with open(os.path.join(SOURCE, src)) as fh:
-            doc = json.load(fh)
+        doc = testlib.load_json(os.path.join(SOURCE, src))
         edit(doc)
         with open(self.path(name), "w") as fh:
             json.dump(doc, fh)
         return self.path(name)
 
     def test_bad_input_is_one_line_and_exit_2(self):
-        def resize(doc):
-            for e in doc["entries"]:
-                e["params"]["size_bytes"] //= 2
-                e["name"] = e["name"].replace("size:1G", "size:512M")
-            doc["pgtbench"]["label"] = "half"
-
-        half = self.write_variant("half.json", AB[0], resize)
+        half = self.write_variant("half.json", AB[0], halve_size)
         with open(self.path("broken.json"), "w") as fh:
             fh.write('{"pgtbench": {')
         cases = [
@@ -234,13 +234,7 @@ class Compare(unittest.TestCase):
                 self.assert_usage_error(run_pgt(*args), *needles)
 
     def test_columns_size_puts_different_sizes_side_by_side(self):
-        def resize(doc):
-            for e in doc["entries"]:
-                e["params"]["size_bytes"] //= 2
-                e["name"] = e["name"].replace("size:1G", "size:512M")
-            doc["pgtbench"]["label"] = "half"
-
-        half = self.write_variant("half.json", AB[0], resize)
+        half = self.write_variant("half.json", AB[0], halve_size)
         proc = run_pgt("compare", AB[0], half, "--columns", "size")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertIn("size:512M", proc.stdout)

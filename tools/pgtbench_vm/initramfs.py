@@ -1,0 +1,118 @@
+"""What the guest runs and where things live inside it: the guest's paths, the /init
+script (mount the pseudo file systems, load the transport's modules, run the command
+with its output mirrored on the console, send the result stream back, power off) and
+the command script it runs. tools/vm puts these in the initramfs; the tests run pieces
+of /init with the host's shell to check they agree with the decoders."""
+
+from __future__ import annotations
+
+import shlex
+
+from .stream import PORT_NAME
+
+# Where things live inside the guest.
+GUEST_PGTBENCH = "/usr/bin/pgtbench"
+GUEST_KMOD = "/lib/pgtbench/pgtbench.ko"
+GUEST_TRANSPORT_MODULES_DIR = "/lib/pgtbench/transport"
+GUEST_LIBDIR = "/usr/lib/aarch64-linux-gnu"
+GUEST_CONFIGS = "/configs"
+GUEST_RESULTS = "/results"
+
+# Prefixes of the command's output mirrored on the console.
+MIRROR_STDOUT = "pgtbench-out: "
+MIRROR_STDERR = "pgtbench-err: "
+
+
+def guest_command_script(argv: list[str]) -> str:
+    """The user's command as a shell script for busybox sh. `exec` keeps the exit
+    status (including 128+signal) exactly the command's."""
+    return "cd /\nexec " + " ".join(shlex.quote(a) for a in argv) + "\n"
+
+
+INIT_SCRIPT = r"""#!/bin/busybox sh
+# Init of the pgtbench guest: run one command, send its results to the host, power off.
+/bin/busybox --install -s
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+export HOME=/root TERM=dumb LANG=C
+say() { echo "pgtbench-init: $*"; }
+
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm
+mount -t devpts devpts /dev/pts
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t debugfs debugfs /sys/kernel/debug
+mount -t tracefs tracefs /sys/kernel/tracing
+mount -t cgroup2 cgroup2 /sys/fs/cgroup 2>/dev/null
+read init_uptime _ < /proc/uptime
+
+# Modules the transport needs on kernels that build virtio-console as a module.
+for ko in $(ls @TRANSPORT_DIR@/*.ko 2>/dev/null); do
+	insmod "$ko" || say "insmod $ko failed"
+done
+
+S=/run/pgtbench
+mkdir -p $S @RESULTS@
+say "running: $(cat /etc/pgtbench/command | tail -n 1)"
+read cmd_start _ < /proc/uptime
+# Output goes to files and, prefixed, to the console: a run that never finishes
+# still leaves its last words in the host's console.log.
+mkfifo $S/stderr.pipe
+tee $S/stderr < $S/stderr.pipe | awk '{ print "@ERR@" $0; fflush() }' &
+set -o pipefail
+sh /etc/pgtbench/command < /dev/null 2> $S/stderr.pipe | tee $S/stdout |
+	awk '{ print "@OUT@" $0; fflush() }'
+rc=$?
+set +o pipefail
+wait
+read cmd_end _ < /proc/uptime
+say "command exited with $rc"
+dmesg > $S/dmesg
+
+emit() {	# emit NAME FILE: one F record of the stream
+	set -- "$1" "$2" "$(stat -c %s "$2")" "$(sha256sum "$2")"
+	printf 'F %s %s %s\n' "$3" "${4%% *}" "$1"
+	cat "$2"
+	printf '\n'
+}
+{
+	printf 'PGTBENCH-STREAM 1\n'
+	printf 'V exit_code %s\n' "$rc"
+	printf 'V init_uptime_s %s\n' "$init_uptime"
+	printf 'V command_start_uptime_s %s\n' "$cmd_start"
+	printf 'V command_end_uptime_s %s\n' "$cmd_end"
+	emit stdout $S/stdout
+	emit stderr $S/stderr
+	find @RESULTS@ -type f | sort | while IFS= read -r f; do emit "${f#/}" "$f"; done
+	emit dmesg $S/dmesg
+	printf 'Z\n'
+} > $S/stream
+
+port=
+for d in /sys/class/virtio-ports/*; do
+	[ "$(cat "$d/name" 2>/dev/null)" = "@PORT@" ] && port=/dev/${d##*/}
+done
+if [ -n "$port" ] && cat $S/stream > "$port"; then
+	say "results sent over $port"
+else
+	# No virtio port: frame the stream on the console. Only emergency messages may
+	# reach the console meanwhile (dmesg is already in the stream).
+	echo 1 > /proc/sys/kernel/printk
+	set -- $(stat -c %s $S/stream) $(sha256sum $S/stream)
+	echo "PGTB-BEGIN $1 $2"
+	base64 $S/stream | awk '{ print "PGTB " NR " " $0 } END { print "PGTB-END " NR }'
+fi
+say "done"
+poweroff -f
+# poweroff should not return; if it does, never let init exit (that would panic).
+echo o > /proc/sysrq-trigger
+while :; do sleep 60; done
+"""
+
+
+def init_script() -> str:
+    return (INIT_SCRIPT.replace("@PORT@", PORT_NAME)
+            .replace("@RESULTS@", GUEST_RESULTS)
+            .replace("@TRANSPORT_DIR@", GUEST_TRANSPORT_MODULES_DIR)
+            .replace("@OUT@", MIRROR_STDOUT).replace("@ERR@", MIRROR_STDERR))
