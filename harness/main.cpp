@@ -336,9 +336,12 @@ int cmdImport(const std::string &samples_path, const std::string &out)
 		throw UsageError(fmt::format("{}: not JSON (byte {})", samples_path, e.byte));
 	}
 	RunRecord run = parseSamplesDocument(doc, samples_path);
+	nlohmann::json results = resultsJson(run);
+	/* A file compare could not read is no results file: refuse it before writing. */
+	parseResultsFile(results, samples_path);
 	std::string path = out.empty() ? defaultResultsPath(run.label) : out;
 	checkOutputWritable(path);
-	writeResultsFile(path, run);
+	writeJsonAtomic(path, results);
 	fmt::print(stderr, "results: {}\n", path);
 	return kExitOk;
 }

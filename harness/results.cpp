@@ -219,6 +219,8 @@ nlohmann::json resultsJson(const RunRecord &run)
 	nlohmann::json doc = run.gbench.is_object() ? run.gbench : nlohmann::json::object();
 	if (!doc.contains("context"))
 		doc["context"] = nlohmann::json::object();
+	if (!doc["context"].contains("date"))
+		doc["context"]["date"] = created;
 	if (!doc.contains("benchmarks"))
 		doc["benchmarks"] = iterationRecords(run);
 	doc["pgtbench"] = {

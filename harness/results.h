@@ -57,6 +57,9 @@ struct MetricRecord {
 	std::vector<double> samples;
 };
 
+/* Where a counter's figures came from (results/schema.json's counter kinds). */
+inline const std::vector<std::string> kCounterKinds = {"hardware", "software", "flush_site"};
+
 /* One counter across a variant's repetitions. */
 struct CounterRecord {
 	std::string event;

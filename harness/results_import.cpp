@@ -7,9 +7,11 @@
  */
 #include "results.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "errors.h"
 
@@ -107,6 +109,9 @@ CounterRecord parseCounter(const SamplesReader &r, const ojson &c, const std::st
 	CounterRecord out;
 	out.event = r.string(c, where, "event");
 	out.kind = r.string(c, where, "kind");
+	/* Where a count came from is what keeps it from being mistaken for another kind. */
+	if (std::find(kCounterKinds.begin(), kCounterKinds.end(), out.kind) == kCounterKinds.end())
+		r.fail(where + ".kind", fmt::format("\"{}\" is not one of {}", out.kind, fmt::join(kCounterKinds, ", ")));
 	out.reason = r.stringOr(c, where, "reason", "");
 	for (const auto &s : r.typed(c, where, "samples", &ojson::is_array, "an array of counts or nulls")) {
 		if (s.is_null())
@@ -116,6 +121,9 @@ CounterRecord parseCounter(const SamplesReader &r, const ojson &c, const std::st
 		else
 			r.fail(where + ".samples", "expected an array of counts or nulls");
 	}
+	/* n/a is never silent: an unavailable counter says why. */
+	if (!out.available() && out.reason.empty())
+		r.fail(where + ".reason", "missing: a counter with no samples or a null sample says why");
 	if (c.contains("in_group"))
 		out.in_group = r.typed(c, where, "in_group", &ojson::is_boolean, "true or false").get<bool>();
 	for (auto [key, field] : {std::pair{"time_enabled_ns", &out.time_enabled_ns},
@@ -162,6 +170,8 @@ VariantRecord parseVariant(const SamplesReader &r, const ojson &v, const std::st
 	for (size_t i = 0; i < metrics.size(); i++)
 		out.metrics.push_back(parseMetric(r, metrics[i], fmt::format("{}.metrics[{}]", where, i)));
 	out.reps = r.intOr(v, where, "reps", static_cast<int>(out.metrics.front().samples.size()));
+	if (out.reps < 1)
+		r.fail(where + ".reps", "expected the repetitions it ran or would have run (1 or more)");
 	out.warmup = r.intOr(v, where, "warmup", 0);
 	out.cpu = r.intOr(v, where, "cpu", -1);
 	if (v.contains("counters"))
@@ -209,12 +219,9 @@ RunRecord parseSamplesDocument(const ojson &doc, const std::string &path)
 		r.fail("variants", "expected at least one variant");
 	for (size_t i = 0; i < variants.size(); i++)
 		run.variants.push_back(parseVariant(r, variants[i], fmt::format("variants[{}]", i)));
-	/* Google Benchmark's context; its date is the run's. */
-	nlohmann::json context = r.plainOr(doc, "", "context", &ojson::is_object, "an object",
-					   nlohmann::json::object());
-	if (!context.contains("date") && !run.created_utc.empty())
-		context["date"] = run.created_utc;
-	run.gbench = {{"context", context}};
+	/* Google Benchmark's context; the writer dates it with the run when it has no date. */
+	run.gbench = {{"context", r.plainOr(doc, "", "context", &ojson::is_object, "an object",
+					    nlohmann::json::object())}};
 	return run;
 }
 

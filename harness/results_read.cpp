@@ -278,15 +278,21 @@ std::string installedMemory(uint64_t mem_total_bytes)
 
 MachineName machineName(const nlohmann::json &env)
 {
+	/* parseResultsFile checked cpu.model, virtualization.vm and mem_total_bytes; the rest may be absent. */
+	static const nlohmann::json none;
+	auto at = [](const nlohmann::json &obj, const char *key) -> const nlohmann::json & {
+		return obj.is_object() && obj.contains(key) ? obj[key] : none;
+	};
+	const nlohmann::json &virt = at(env, "virtualization");
 	MachineName n;
 	n.cpu = shortCpuName(env["cpu"]["model"].get<std::string>());
 	/* An emulated CPU with no name ("part 0x051" under qemu -cpu max): say whose it is. */
-	const auto &hypervisor = env["virtualization"]["hypervisor"];
+	const auto &hypervisor = at(virt, "hypervisor");
 	if ((startsWith(n.cpu, "part ") || n.cpu == "unknown CPU") && hypervisor.is_string() &&
 	    !hypervisor.get<std::string>().empty())
 		n.cpu = hypervisor.get<std::string>() + " " + n.cpu;
 	std::vector<std::string> kind;
-	const auto &vm = env["virtualization"]["vm"];
+	const auto &vm = at(virt, "vm");
 	if (vm.is_boolean())
 		kind.push_back(vm.get<bool>() ? "VM" : "Metal");
 	std::string mem = installedMemory(env["mem_total_bytes"].get<uint64_t>());

@@ -62,7 +62,10 @@ def label_problem(harness: Path, label: str) -> str | None:
     """What the harness says against `label` as a results file's label, None when it
     takes it. Asked with a one-sample document before any boot, so that a bad label
     is a usage error, not the end of an hour of booting."""
-    probe = {"label": label, "command_line": ["label check"], "config": {}, "env": {},
+    # The least env the harness's reader accepts: import refuses what compare could not read.
+    env = {"arch": "aarch64", "kernel": {"release": "unknown"}, "cpu": {"model": "unknown"},
+           "virtualization": {"vm": None}, "mem_total_bytes": 0}
+    probe = {"label": label, "command_line": ["label check"], "config": {}, "env": env,
              "variants": [{"scenario": "label_check", "params": {},
                            "metrics": [{"name": "x", "unit": "ms", "better": "lower",
                                         "samples": [1.0]}]}]}
