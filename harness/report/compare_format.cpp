@@ -92,10 +92,38 @@ std::vector<std::string> wrapWords(const std::string &s, size_t width)
 	return lines;
 }
 
-/* What a column header says, slot by slot; slots no column uses are dropped. */
-Text buildText(const Comparison &c)
+/*
+ * A column's keys as header words: kernels and labels as they are, parameters as
+ * "order:9". The machine is left out: it has lines of its own.
+ */
+struct KeyWords {
+	std::vector<std::string> values;
+	std::vector<std::string> params;
+};
+
+KeyWords keyWords(const Column &col)
 {
-	Text t;
+	KeyWords w;
+	for (const auto &[k, v] : col.keys) {
+		if (k == "machine")
+			continue;
+		if (isParamKey(k))
+			w.params.push_back(k + ":" + v);
+		else
+			w.values.push_back(v);
+	}
+	return w;
+}
+
+/* Which header lines the columns need; what all columns share goes into the corner. */
+struct HeaderPlan {
+	bool scenario_line = false; /* several scenarios: each column names its own */
+	bool metric_line = false;   /* each column names its metric */
+	std::vector<std::string> corner;
+};
+
+HeaderPlan planHeaders(const Comparison &c)
+{
 	std::set<std::string> scenarios;
 	std::map<std::string, std::set<std::string>> metrics_of;
 	std::set<std::string> metrics;
@@ -109,80 +137,106 @@ Text buildText(const Comparison &c)
 	bool several_per_scenario = false;
 	for (const auto &[s, ms] : metrics_of)
 		several_per_scenario |= ms.size() > 1;
-	bool metric_line = several_per_scenario || (any_secondary && metrics.size() > 1);
+	HeaderPlan plan;
+	plan.scenario_line = scenarios.size() > 1;
+	plan.metric_line = several_per_scenario || (any_secondary && metrics.size() > 1);
 	if (scenarios.size() == 1)
-		t.corner.push_back(*scenarios.begin());
-	if (!metric_line && any_secondary)
-		t.corner.push_back(*metrics.begin());
+		plan.corner.push_back(*scenarios.begin());
+	if (!plan.metric_line && any_secondary)
+		plan.corner.push_back(*metrics.begin());
+	return plan;
+}
 
-	std::vector<std::vector<std::vector<std::string>>> slots(c.columns.size());
-	for (size_t i = 0; i < c.columns.size(); i++) {
-		const Column &col = c.columns[i];
-		std::vector<std::vector<std::string>> s(6);
-		std::vector<std::string> params;
-		for (const auto &[k, v] : col.keys) {
-			if (k == "machine")
-				continue;
-			if (isParamKey(k))
-				params.push_back(k + ":" + v);
-			else
-				s[2].push_back(v);
-		}
-		if (!col.machine.empty()) {
-			for (const auto &f : c.files)
-				if (f.machine.full() == col.machine) {
-					s[0].push_back(f.machine.cpu);
-					s[1].push_back(f.machine.kind);
-					break;
-				}
-		}
-		if (scenarios.size() > 1)
-			s[3].push_back(col.scenario);
-		if (!params.empty())
-			s[4] = wrapWords(fmt::format("{}", fmt::join(params, " ")), kHeaderWrap);
-		if (metric_line)
-			s[5].push_back(col.metric);
-		slots[i] = s;
+/* Header slots, top to bottom: cpu, machine kind, kernel/label, scenario, parameters, metric. */
+constexpr size_t kHeaderSlots = 6;
+using HeaderSlots = std::vector<std::vector<std::string>>;
+
+HeaderSlots headerSlots(const Comparison &c, const Column &col, const HeaderPlan &plan)
+{
+	HeaderSlots s(kHeaderSlots);
+	KeyWords words = keyWords(col);
+	s[2] = words.values;
+	if (!col.machine.empty()) {
+		for (const auto &f : c.files)
+			if (f.machine.full() == col.machine) {
+				s[0].push_back(f.machine.cpu);
+				s[1].push_back(f.machine.kind);
+				break;
+			}
 	}
-	std::vector<size_t> height(6, 0);
+	if (plan.scenario_line)
+		s[3].push_back(col.scenario);
+	if (!words.params.empty())
+		s[4] = wrapWords(fmt::format("{}", fmt::join(words.params, " ")), kHeaderWrap);
+	if (plan.metric_line)
+		s[5].push_back(col.metric);
+	return s;
+}
+
+/*
+ * Each column's header lines. A slot is as tall in every column (blank where a column
+ * says less), so that a header line means the same across the table.
+ */
+std::vector<std::vector<std::string>> stackSlots(const std::vector<HeaderSlots> &slots)
+{
+	std::vector<size_t> height(kHeaderSlots, 0);
 	for (const auto &s : slots)
-		for (size_t k = 0; k < 6; k++)
+		for (size_t k = 0; k < kHeaderSlots; k++)
 			height[k] = std::max(height[k], s[k].size());
-	t.header.resize(c.columns.size());
-	for (size_t i = 0; i < c.columns.size(); i++)
-		for (size_t k = 0; k < 6; k++)
+	std::vector<std::vector<std::string>> header(slots.size());
+	for (size_t i = 0; i < slots.size(); i++)
+		for (size_t k = 0; k < kHeaderSlots; k++)
 			for (size_t l = 0; l < height[k]; l++)
-				t.header[i].push_back(l < slots[i][k].size() ? slots[i][k][l] : "");
+				header[i].push_back(l < slots[i][k].size() ? slots[i][k][l] : "");
+	return header;
+}
+
+/* Column i's unit line and cells: the value, its (%) and mark, its stdev. */
+void addCellTexts(const Comparison &c, size_t i, Text &t)
+{
+	t.unit.push_back(c.columns[i].unit + " (%)");
+	const Cell &base = c.cells[0][i];
+	/* decimals from the baseline, or from the first row with a value when it has none */
+	double reference = 0;
+	for (size_t r = 0; r < c.rows.size() && !reference; r++)
+		if (c.cells[r][i].ok())
+			reference = c.cells[r][i].summary.mean;
+	if (base.ok())
+		reference = base.summary.mean;
+	int decimals = decimalsFor(reference);
+	for (size_t r = 0; r < c.rows.size(); r++) {
+		const Cell &cell = c.cells[r][i];
+		if (!cell.ok()) {
+			t.value[i][r] = "-";
+			continue;
+		}
+		t.value[i][r] = fmt::format("{:.{}f}", cell.summary.mean, decimals);
+		if (r == 0)
+			t.pct[i][r] = "(0%)";
+		else if (cell.compared && cell.change.percent)
+			t.pct[i][r] = "(" + percentText(*cell.change.percent) + ")";
+		std::string mark = markText(cell.change);
+		if (!mark.empty())
+			t.pct[i][r] += " " + mark;
+		t.stdev[i][r] = cell.summary.n > 1 ? fmt::format("{:.1f}%", cell.summary.cv * 100) : "-";
+	}
+}
+
+/* What a column header says, slot by slot; slots no column uses are dropped. */
+Text buildText(const Comparison &c)
+{
+	Text t;
+	HeaderPlan plan = planHeaders(c);
+	t.corner = plan.corner;
+	std::vector<HeaderSlots> slots;
+	for (const auto &col : c.columns)
+		slots.push_back(headerSlots(c, col, plan));
+	t.header = stackSlots(slots);
 
 	t.value.assign(c.columns.size(), std::vector<std::string>(c.rows.size()));
 	t.pct = t.stdev = t.value;
-	for (size_t i = 0; i < c.columns.size(); i++) {
-		t.unit.push_back(c.columns[i].unit + " (%)");
-		const Cell &base = c.cells[0][i];
-		double reference = 0;
-		for (size_t r = 0; r < c.rows.size() && !reference; r++)
-			if (c.cells[r][i].ok())
-				reference = c.cells[r][i].summary.mean;
-		if (base.ok())
-			reference = base.summary.mean;
-		int decimals = decimalsFor(reference);
-		for (size_t r = 0; r < c.rows.size(); r++) {
-			const Cell &cell = c.cells[r][i];
-			if (!cell.ok()) {
-				t.value[i][r] = "-";
-				continue;
-			}
-			t.value[i][r] = fmt::format("{:.{}f}", cell.summary.mean, decimals);
-			if (r == 0)
-				t.pct[i][r] = "(0%)";
-			else if (cell.compared && cell.change.percent)
-				t.pct[i][r] = "(" + percentText(*cell.change.percent) + ")";
-			std::string mark = markText(cell.change);
-			if (!mark.empty())
-				t.pct[i][r] += " " + mark;
-			t.stdev[i][r] = cell.summary.n > 1 ? fmt::format("{:.1f}%", cell.summary.cv * 100) : "-";
-		}
-	}
+	for (size_t i = 0; i < c.columns.size(); i++)
+		addCellTexts(c, i, t);
 	return t;
 }
 
@@ -375,23 +429,132 @@ std::string columnTitle(const Column &col)
 	std::vector<std::string> parts;
 	if (!col.machine.empty())
 		parts.push_back(col.machine);
-	std::vector<std::string> params;
-	for (const auto &[k, v] : col.keys) {
-		if (k == "machine")
-			continue;
-		if (isParamKey(k))
-			params.push_back(k + ":" + v);
-		else
-			parts.push_back(v);
-	}
+	KeyWords words = keyWords(col);
+	parts.insert(parts.end(), words.values.begin(), words.values.end());
 	parts.push_back(col.scenario);
-	parts.insert(parts.end(), params.begin(), params.end());
+	parts.insert(parts.end(), words.params.begin(), words.params.end());
 	return fmt::format("{}", fmt::join(parts, " "));
 }
 
 const char *markName(const Change &ch)
 {
 	return ch.mark == Mark::Improvement ? "I" : ch.mark == Mark::Regression ? "R" : ch.conflicting ? "?" : "";
+}
+
+/* --- comparisonJson's parts ---------------------------------------------------------- */
+
+nlohmann::json filesJson(const Comparison &c)
+{
+	using nlohmann::json;
+	json files = json::array();
+	for (const auto &f : c.files)
+		files.push_back({{"path", f.path},
+				 {"label", f.label},
+				 {"kernel", f.kernel},
+				 {"arch", f.arch},
+				 {"machine", f.machine.full()},
+				 {"machine_cpu", f.machine.cpu},
+				 {"machine_kind", f.machine.kind},
+				 {"cpu_model", f.env["cpu"]["model"]},
+				 {"vm", f.env["virtualization"]["vm"]},
+				 {"mem_total_bytes", f.env["mem_total_bytes"]},
+				 {"created_utc", f.created_utc}});
+	return files;
+}
+
+nlohmann::json rowsJson(const Comparison &c)
+{
+	using nlohmann::json;
+	json rows = json::array();
+	for (size_t r = 0; r < c.rows.size(); r++)
+		rows.push_back({{"name", c.rows[r]}, {"files", c.row_files[r]}});
+	return rows;
+}
+
+nlohmann::json columnsJson(const Comparison &c)
+{
+	using nlohmann::json;
+	json columns = json::array();
+	Text t = buildText(c);
+	for (size_t i = 0; i < c.columns.size(); i++) {
+		const Column &col = c.columns[i];
+		/* pairs, not an object: the order is the scenario's declaration order */
+		json keys = json::array(), params = json::object();
+		for (const auto &[k, v] : col.keys)
+			keys.push_back({k, v});
+		for (const auto &[k, v] : col.params)
+			params[k] = v;
+		std::vector<std::string> header;
+		for (const auto &h : t.header[i])
+			if (!h.empty())
+				header.push_back(h);
+		columns.push_back({{"title", columnTitle(col)},
+				   {"header", header},
+				   {"scenario", col.scenario},
+				   {"metric", col.metric},
+				   {"primary", col.primary},
+				   {"unit", col.unit},
+				   {"better", col.lower_is_better ? "lower" : "higher"},
+				   {"machine", col.machine.empty() ? json(nullptr) : json(col.machine)},
+				   {"keys", keys},
+				   {"params", params}});
+	}
+	return columns;
+}
+
+/* The change against the baseline row; null for a cell without one. */
+nlohmann::json changeJson(const Comparison &c, size_t r, size_t i)
+{
+	using nlohmann::json;
+	const Cell &cell = c.cells[r][i];
+	if (!cell.compared)
+		return nullptr;
+	const Change &ch = cell.change;
+	json change = {{"percent", ch.percent ? json(*ch.percent) : json(nullptr)},
+		       {"significant", ch.significant},
+		       {"mark", markName(ch)},
+		       {"conflicting", ch.conflicting}};
+	/* the baseline row is compared with itself: its test says nothing */
+	if (ch.test && r > 0)
+		change["test"] = {{"name", "mann-whitney-u"},
+				  {"u", ch.test->u},
+				  {"p", ch.test->p},
+				  {"method", ch.test->exact ? "exact" : "normal"},
+				  {"ties", ch.test->ties},
+				  {"min_possible_p", minimumTwoSidedP(c.cells[0][i].summary.n, cell.summary.n)}};
+	else
+		change["test"] = nullptr;
+	return change;
+}
+
+nlohmann::json cellJson(const Comparison &c, size_t r, size_t i)
+{
+	using nlohmann::json;
+	const Cell &cell = c.cells[r][i];
+	json j = {{"row", r}, {"column", i}, {"present", cell.present}};
+	if (cell.present) {
+		j["file"] = cell.file;
+		j["entry"] = cell.entry->name;
+		j["status"] = statusName(cell.entry->status);
+		j["reason"] = cell.entry->reason;
+		j["params"] = json::object();
+		for (const auto &[k, v] : cell.entry->params)
+			j["params"][k] = v;
+		j["samples"] = cell.samples;
+		j["summary"] = cell.summary.toJson();
+		j["ci95"] = cell.ci95 ? json{{"low", cell.ci95->low}, {"high", cell.ci95->high}} : json(nullptr);
+	}
+	j["change"] = changeJson(c, r, i);
+	return j;
+}
+
+nlohmann::json cellsJson(const Comparison &c)
+{
+	nlohmann::json cells = nlohmann::json::array();
+	for (size_t r = 0; r < c.rows.size(); r++)
+		for (size_t i = 0; i < c.columns.size(); i++)
+			cells.push_back(cellJson(c, r, i));
+	return cells;
 }
 
 } /* namespace */
@@ -493,88 +656,6 @@ std::string formatCsv(const Comparison &c)
 
 nlohmann::json comparisonJson(const Comparison &c)
 {
-	using nlohmann::json;
-	json files = json::array();
-	for (const auto &f : c.files)
-		files.push_back({{"path", f.path},
-				 {"label", f.label},
-				 {"kernel", f.kernel},
-				 {"arch", f.arch},
-				 {"machine", f.machine.full()},
-				 {"machine_cpu", f.machine.cpu},
-				 {"machine_kind", f.machine.kind},
-				 {"cpu_model", f.env["cpu"]["model"]},
-				 {"vm", f.env["virtualization"]["vm"]},
-				 {"mem_total_bytes", f.env["mem_total_bytes"]},
-				 {"created_utc", f.created_utc}});
-	json rows = json::array();
-	for (size_t r = 0; r < c.rows.size(); r++)
-		rows.push_back({{"name", c.rows[r]}, {"files", c.row_files[r]}});
-	json columns = json::array();
-	Text t = buildText(c);
-	for (size_t i = 0; i < c.columns.size(); i++) {
-		const Column &col = c.columns[i];
-		/* pairs, not an object: the order is the scenario's declaration order */
-		json keys = json::array(), params = json::object();
-		for (const auto &[k, v] : col.keys)
-			keys.push_back({k, v});
-		for (const auto &[k, v] : col.params)
-			params[k] = v;
-		std::vector<std::string> header;
-		for (const auto &h : t.header[i])
-			if (!h.empty())
-				header.push_back(h);
-		columns.push_back({{"title", columnTitle(col)},
-				   {"header", header},
-				   {"scenario", col.scenario},
-				   {"metric", col.metric},
-				   {"primary", col.primary},
-				   {"unit", col.unit},
-				   {"better", col.lower_is_better ? "lower" : "higher"},
-				   {"machine", col.machine.empty() ? json(nullptr) : json(col.machine)},
-				   {"keys", keys},
-				   {"params", params}});
-	}
-	json cells = json::array();
-	for (size_t r = 0; r < c.rows.size(); r++)
-		for (size_t i = 0; i < c.columns.size(); i++) {
-			const Cell &cell = c.cells[r][i];
-			json j = {{"row", r}, {"column", i}, {"present", cell.present}};
-			if (cell.present) {
-				j["file"] = cell.file;
-				j["entry"] = cell.entry->name;
-				j["status"] = statusName(cell.entry->status);
-				j["reason"] = cell.entry->reason;
-				j["params"] = json::object();
-				for (const auto &[k, v] : cell.entry->params)
-					j["params"][k] = v;
-				j["samples"] = cell.samples;
-				j["summary"] = cell.summary.toJson();
-				j["ci95"] = cell.ci95 ? json{{"low", cell.ci95->low}, {"high", cell.ci95->high}}
-						      : json(nullptr);
-			}
-			if (cell.compared) {
-				const Change &ch = cell.change;
-				json change = {{"percent", ch.percent ? json(*ch.percent) : json(nullptr)},
-					       {"significant", ch.significant},
-					       {"mark", markName(ch)},
-					       {"conflicting", ch.conflicting}};
-				if (ch.test && r > 0)
-					change["test"] = {{"name", "mann-whitney-u"},
-							  {"u", ch.test->u},
-							  {"p", ch.test->p},
-							  {"method", ch.test->exact ? "exact" : "normal"},
-							  {"ties", ch.test->ties},
-							  {"min_possible_p", minimumTwoSidedP(c.cells[0][i].summary.n,
-											      cell.summary.n)}};
-				else
-					change["test"] = nullptr;
-				j["change"] = change;
-			} else {
-				j["change"] = nullptr;
-			}
-			cells.push_back(j);
-		}
 	std::vector<std::string> dims;
 	for (const auto &d : c.column_dims)
 		dims.push_back(d);
@@ -583,10 +664,10 @@ nlohmann::json comparisonJson(const Comparison &c)
 		{"rows_by", c.options.rows},
 		{"column_dims", dims},
 		{"baseline", c.baseline()},
-		{"files", files},
-		{"rows", rows},
-		{"columns", columns},
-		{"cells", cells},
+		{"files", filesJson(c)},
+		{"rows", rowsJson(c)},
+		{"columns", columnsJson(c)},
+		{"cells", cellsJson(c)},
 		{"notes", c.notes}};
 }
 
