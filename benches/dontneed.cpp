@@ -27,13 +27,10 @@ void dontneed(char *addr, uint64_t len)
 
 /* Zaps whole folios in one pass, like munmap but keeping the VMA. */
 extern const ScenarioSpec dontneed_scenario;
-const ScenarioSpec dontneed_scenario = folioScenario(
+const ScenarioSpec dontneed_scenario = regionOpScenario(
 	"dontneed", "one MADV_DONTNEED over SIZE of anonymous memory, per folio order",
 	{"dontneed_ms", "ms", Better::Lower, "the madvise() call"},
-	eachRepetition([](const Params &p, const RunContext &ctx) {
-		return timeRegionOp(p, ctx, "dontneed_ms", {},
-				    [](AnonRegion &r) { dontneed(r.data(), r.size()); });
-	}));
+	[](AnonRegion &r) { dontneed(r.data(), r.size()); });
 
 /*
  * One base page at a time: every large folio is first partially unmapped (queued for
@@ -41,14 +38,11 @@ const ScenarioSpec dontneed_scenario = folioScenario(
  * path that batching cannot help, measured as the mm threads do.
  */
 extern const ScenarioSpec pte_dontneed_scenario;
-const ScenarioSpec pte_dontneed_scenario = folioScenario(
+const ScenarioSpec pte_dontneed_scenario = regionOpScenario(
 	"pte_dontneed", "MADV_DONTNEED of each base page of SIZE of anonymous memory, per folio order",
-	{"pte_dontneed_ms", "ms", Better::Lower, "all the per-page madvise() calls"},
-	eachRepetition([](const Params &p, const RunContext &ctx) {
-		return timeRegionOp(p, ctx, "pte_dontneed_ms", {}, [](AnonRegion &r) {
-			for (uint64_t off = 0; off < r.size(); off += r.pageSize())
-				dontneed(r.data() + off, r.pageSize());
-		});
-	}));
+	{"pte_dontneed_ms", "ms", Better::Lower, "all the per-page madvise() calls"}, [](AnonRegion &r) {
+		for (uint64_t off = 0; off < r.size(); off += r.pageSize())
+			dontneed(r.data() + off, r.pageSize());
+	});
 
 } /* namespace pgt */

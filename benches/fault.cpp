@@ -6,7 +6,6 @@
  */
 #include "scenario.h"
 #include "folio.h"
-#include "util.h"
 
 namespace pgt {
 
@@ -22,12 +21,7 @@ Sample faultSample(const Params &p, const RunContext &ctx)
 	 * user-space exception entries per GiB drowning the per-folio differences.
 	 */
 	Sample s;
-	ctx.countersStart();
-	uint64_t t0 = monotonicNs();
-	region.populate();
-	uint64_t t1 = monotonicNs();
-	ctx.countersStop(s);
-	s.values["fault_ms"] = static_cast<double>(t1 - t0) / 1e6;
+	s.values["fault_ms"] = ctx.timed(s, [&] { region.populate(); }).ms();
 	s.checks["folio"] = region.check(order > 0 && order == ctx.env.thp.pmd_order).toJson();
 	return s;
 }

@@ -22,114 +22,98 @@
 #include "errors.h"
 #include "scenario.h"
 #include "folio.h"
-#include "util.h"
 
 namespace pgt {
 
 namespace {
 
-class ForkVariant : public PreparedVariant
+/*
+ * The raw clone system call, not glibc's fork(): it measures the kernel without glibc's
+ * atfork handlers and lock juggling, and glibc's fork() never returns in the child of a
+ * dynamically linked program in the emulated arm64 guest. The child only makes raw
+ * system calls: it waits until the parent closes release[1], then exits.
+ */
+long cloneWaitingChild(const int release[2])
 {
-public:
-	ForkVariant(const Params &p, const RunContext &ctx) : params_(p), ctx_(ctx) {}
-
-	Sample sample() override
-	{
-		FolioCheck folio;
-		auto region = populateForPoint(params_, ctx_.env, &folio);
-
-		/*
-		 * The child waits on this pipe until the parent has stopped its clock and
-		 * counters, so the fork figures hold the parent's work (plus the child's
-		 * few instructions up to its wait) and the child's exit, the teardown of
-		 * its page tables, is timed and counted on its own.
-		 */
-		int release[2];
-		if (pipe2(release, O_CLOEXEC))
-			throw RuntimeError(fmt::format("pipe: {}", strerror(errno)));
-
-		/*
-		 * The raw clone system call, not glibc's fork(): it measures the kernel
-		 * without glibc's atfork handlers and lock juggling, and glibc's fork()
-		 * never returns in the child of a dynamically linked program in the
-		 * emulated arm64 guest. The child only makes raw system calls.
-		 */
-		Sample s;
-		ctx_.countersStart();
-		uint64_t t0 = monotonicNs();
-		long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-		if (pid == 0) {
-			char c;
-			syscall(SYS_close, release[1]);
-			syscall(SYS_read, release[0], &c, 1);
-			syscall(SYS_exit_group, 0);
-		}
-		uint64_t t1 = monotonicNs();
-		ctx_.countersStop(s);
-		close(release[0]);
-		if (pid < 0) {
-			close(release[1]);
-			throw RuntimeError(fmt::format("clone: {}", strerror(errno)));
-		}
-		/*
-		 * The child's counters (inherited) count its exit: bracket the release and
-		 * the reaping, and report them as teardown.<counter>.
-		 */
-		Sample teardown;
-		ctx_.countersStart();
-		uint64_t t_release = monotonicNs();
-		close(release[1]);
-		int status;
-		while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0) {
-			if (errno != EINTR)
-				throw RuntimeError(fmt::format("waitpid: {}", strerror(errno)));
-		}
-		uint64_t t2 = monotonicNs();
-		ctx_.countersStop(teardown);
-		for (auto c : teardown.counters) {
-			c.name = "teardown." + c.name;
-			s.counters.push_back(c);
-		}
-		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-			throw RuntimeError("forked child did not exit cleanly");
-
-		s.values["fork_ms"] = static_cast<double>(t1 - t0) / 1e6;
-		s.values["teardown_ms"] = static_cast<double>(t2 - t_release) / 1e6;
-		s.checks["folio"] = folio.toJson();
-		return s;
+	long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		char c;
+		syscall(SYS_close, release[1]);
+		syscall(SYS_read, release[0], &c, 1);
+		syscall(SYS_exit_group, 0);
 	}
+	return pid;
+}
 
-private:
-	Params params_;
-	RunContext ctx_;
-};
+/* waitpid() through EINTR; the child's wait status. */
+int reap(long pid)
+{
+	int status;
+	while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0) {
+		if (errno != EINTR)
+			throw RuntimeError(fmt::format("waitpid: {}", strerror(errno)));
+	}
+	return status;
+}
+
+Sample forkSample(const Params &p, const RunContext &ctx)
+{
+	FolioCheck folio;
+	auto region = populateForPoint(p, ctx.env, &folio);
+
+	/*
+	 * The child waits on this pipe until the parent has stopped its clock and
+	 * counters, so the fork figures hold the parent's work (plus the child's few
+	 * instructions up to its wait) and the child's exit, the teardown of its page
+	 * tables, is timed and counted on its own.
+	 */
+	int release[2];
+	if (pipe2(release, O_CLOEXEC))
+		throw RuntimeError(fmt::format("pipe: {}", strerror(errno)));
+	Sample s;
+	long pid = -1;
+	Elapsed fork = ctx.timed(s, [&] { pid = cloneWaitingChild(release); });
+	close(release[0]);
+	if (pid < 0) {
+		close(release[1]);
+		throw RuntimeError(fmt::format("clone: {}", strerror(errno)));
+	}
+	/* The child's counters (inherited) count its exit: bracket the release and the reaping. */
+	int status = 0;
+	Elapsed teardown = ctx.timed(
+		s,
+		[&] {
+			close(release[1]);
+			status = reap(pid);
+		},
+		{.counters_prefix = "teardown."});
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		throw RuntimeError("forked child did not exit cleanly");
+
+	s.values["fork_ms"] = fork.ms();
+	s.values["teardown_ms"] = teardown.ms();
+	s.checks["folio"] = folio.toJson();
+	return s;
+}
 
 } /* namespace */
 
 extern const ScenarioSpec fork_scenario;
-const ScenarioSpec fork_scenario = {
-	.name = "fork",
-	.description = "fork() of a process holding SIZE of anonymous memory in folios of one order",
-	.params = folioParams(),
-	.metrics =
-		{
-			{"fork_ms", "ms", Better::Lower, "clone() until it returns in the parent"},
-			{"teardown_ms", "ms", Better::Lower,
-			 "child released to exit until waitpid() returns (its counters: teardown.*)"},
-		},
-	.expand = expandFolioPoints,
-	.supported = folioPointUnsupported,
-	.knobs = folioPointKnobs,
+const ScenarioSpec fork_scenario = [] {
+	ScenarioSpec s = folioScenario(
+		"fork", "fork() of a process holding SIZE of anonymous memory in folios of one order",
+		{"fork_ms", "ms", Better::Lower, "clone() until it returns in the parent"},
+		eachRepetition(forkSample));
+	s.metrics.push_back({"teardown_ms", "ms", Better::Lower,
+			     "child released to exit until waitpid() returns (its counters: teardown.*)"});
 	/* The parent's memory plus two copies of its page tables (parent and child). */
-	.memory_bytes = [](const Params &p, const Env &) {
+	s.memory_bytes = [](const Params &p, const Env &) {
 		uint64_t size = static_cast<uint64_t>(p.integer("size"));
 		return size + size / 256;
-	},
-	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
-		return std::make_unique<ForkVariant>(p, ctx);
-	},
+	};
 	/* The child's exit is half the work: its inherited counters count it. */
-	.counters_inherit = true,
-};
+	s.counters_inherit = true;
+	return s;
+}();
 
 } /* namespace pgt */

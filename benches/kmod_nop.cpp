@@ -12,7 +12,6 @@
 #include "errors.h"
 #include "kmod.h"
 #include "scenario.h"
-#include "util.h"
 
 namespace pgt {
 
@@ -21,34 +20,30 @@ namespace {
 class KmodNopVariant : public PreparedVariant
 {
 public:
-	KmodNopVariant(const Params &p, const Env &env)
+	KmodNopVariant(const Params &p, const RunContext &ctx)
 		: calls_(static_cast<uint64_t>(p.integer("calls"))),
-		  loops_(static_cast<uint64_t>(p.integer("loops")))
+		  loops_(static_cast<uint64_t>(p.integer("loops"))), kmod_(requireKmod(ctx.env, KmodCap::Nop))
 	{
-		std::string why;
-		kmod_ = Kmod::open(env.kmod.ctl_path, &why);
-		if (!kmod_)
-			throw RuntimeError(why);
 	}
 
 	Sample sample() override
 	{
 		uint64_t in_kernel = 0;
 		pgtbench_counts counts = {};
-		uint64_t t0 = monotonicNs();
-		for (uint64_t i = 0; i < calls_; i++) {
-			pgtbench_nop arg = {};
-			arg.loops = loops_;
-			if (int rc = kmod_->nop(&arg))
-				throw RuntimeError(fmt::format("NOP ioctl: {}", strerror(-rc)));
-			in_kernel += arg.total_ns;
-			counts.tlbi_count += arg.counts.tlbi_count;
-			counts.dsb_count += arg.counts.dsb_count;
-			counts.isb_count += arg.counts.isb_count;
-		}
-		uint64_t t1 = monotonicNs();
+		Elapsed all = elapsed([&] {
+			for (uint64_t i = 0; i < calls_; i++) {
+				pgtbench_nop arg = {};
+				arg.loops = loops_;
+				if (int rc = kmod_->nop(&arg))
+					throw RuntimeError(fmt::format("NOP ioctl: {}", strerror(-rc)));
+				in_kernel += arg.total_ns;
+				counts.tlbi_count += arg.counts.tlbi_count;
+				counts.dsb_count += arg.counts.dsb_count;
+				counts.isb_count += arg.counts.isb_count;
+			}
+		});
 		Sample s;
-		s.values["ioctl_ns"] = static_cast<double>(t1 - t0) / static_cast<double>(calls_);
+		s.values["ioctl_ns"] = static_cast<double>(all.ns) / static_cast<double>(calls_);
 		s.values["kernel_ns"] = static_cast<double>(in_kernel) / static_cast<double>(calls_);
 		/* What the module itself issued, exactly (an empty loop: none, and it says so). */
 		s.values["tlbi_count"] = static_cast<double>(counts.tlbi_count);
@@ -64,7 +59,7 @@ private:
 
 std::string kmodNopSupported(const Params &, const Env &env)
 {
-	return kmodMissing(env.kmod, "nop", "NOP");
+	return kmodMissing(env.kmod, KmodCap::Nop);
 }
 
 } /* namespace */
@@ -101,9 +96,7 @@ const ScenarioSpec kmod_nop_scenario = {
 	.supported = kmodNopSupported,
 	.knobs = {},
 	.memory_bytes = {},
-	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
-		return std::make_unique<KmodNopVariant>(p, ctx.env);
-	},
+	.prepare = prepareVariant<KmodNopVariant>(),
 };
 
 } /* namespace pgt */

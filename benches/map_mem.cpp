@@ -51,16 +51,28 @@ Args argsOf(const Params &p)
 		*replayGranularity(p.choice("granularity"))};
 }
 
+/* What the module says it did, in the model's terms. */
+ReplayCounts countsOf(const pgtbench_map_mem_replay &arg)
+{
+	ReplayCounts got;
+	for (size_t i = 0; i < got.table_pages.size(); i++)
+		got.table_pages[i] = arg.table_pages[i];
+	got.slot_maps = arg.slot_maps;
+	got.slot_unmaps = arg.slot_unmaps;
+	got.entries_written = arg.entries_written;
+	got.tlbi = arg.counts.tlbi_count;
+	got.dsb = arg.counts.dsb_count;
+	got.isb = arg.counts.isb_count;
+	return got;
+}
+
 class MapMemVariant : public PreparedVariant
 {
 public:
-	MapMemVariant(const Params &p, const RunContext &ctx) : ctx_(ctx), args_(argsOf(p))
+	MapMemVariant(const Params &p, const RunContext &ctx)
+		: ctx_(ctx), args_(argsOf(p)), kmod_(requireKmod(ctx.env, KmodCap::MapMemReplay)),
+		  model_(predictReplay(args_.size, args_.granularity, args_.strategy, pageShift(ctx.env)))
 	{
-		std::string why;
-		kmod_ = Kmod::open(ctx.env.kmod.ctl_path, &why);
-		if (!kmod_)
-			throw RuntimeError(why);
-		model_ = predictReplay(args_.size, args_.granularity, args_.strategy, pageShift(ctx.env));
 	}
 
 	Sample sample() override
@@ -70,31 +82,20 @@ public:
 		arg.granularity = args_.granularity;
 		arg.strategy = args_.strategy;
 		Sample s;
-		ctx_.countersStart();
-		uint64_t t0 = monotonicNs();
-		int rc = kmod_->ioctl(PGTBENCH_IOC_MAP_MEM_REPLAY, &arg);
-		uint64_t t1 = monotonicNs();
-		ctx_.countersStop(s);
+		int rc = 0;
+		Elapsed call = ctx_.timed(s, [&] { rc = kmod_->ioctl(PGTBENCH_IOC_MAP_MEM_REPLAY, &arg); });
 		if (rc)
 			throw RuntimeError(fmt::format("MAP_MEM_REPLAY ioctl: {}{}", strerror(-rc),
 						       rc == -ENOMEM ? " (the table pages did not fit)" : ""));
 
-		ReplayCounts got;
-		for (size_t i = 0; i < got.table_pages.size(); i++)
-			got.table_pages[i] = arg.table_pages[i];
-		got.slot_maps = arg.slot_maps;
-		got.slot_unmaps = arg.slot_unmaps;
-		got.entries_written = arg.entries_written;
-		got.tlbi = arg.counts.tlbi_count;
-		got.dsb = arg.counts.dsb_count;
-		got.isb = arg.counts.isb_count;
+		ReplayCounts got = countsOf(arg);
 		if (!(got == model_))
 			throw RuntimeError("pgtbench.ko and the map_mem model disagree: " +
 					   describeReplayMismatch(got, model_));
 
 		s.values["map_mem_ms"] = static_cast<double>(arg.total_ns) / 1e6;
 		s.values["ns_per_gib"] = static_cast<double>(arg.ns_per_gib);
-		s.values["call_ms"] = static_cast<double>(t1 - t0) / 1e6;
+		s.values["call_ms"] = call.ms();
 		s.values["tlbi_count"] = static_cast<double>(got.tlbi);
 		s.values["dsb_count"] = static_cast<double>(got.dsb);
 		s.values["isb_count"] = static_cast<double>(got.isb);
@@ -111,13 +112,13 @@ public:
 private:
 	RunContext ctx_; /* a copy: the runner's lives only through prepare() */
 	Args args_;
-	ReplayCounts model_;
 	std::unique_ptr<Kmod> kmod_;
+	ReplayCounts model_;
 };
 
 std::string mapMemSupported(const Params &p, const Env &env)
 {
-	if (std::string why = kmodMissing(env.kmod, "map_mem_replay", "MAP_MEM_REPLAY"); !why.empty())
+	if (std::string why = kmodMissing(env.kmod, KmodCap::MapMemReplay); !why.empty())
 		return why;
 	unsigned shift = pageShift(env);
 	if (shift != 12 && shift != 14 && shift != 16)
@@ -193,9 +194,7 @@ const ScenarioSpec map_mem_scenario = {
 	.supported = mapMemSupported,
 	.knobs = {},
 	.memory_bytes = mapMemMemory,
-	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
-		return std::make_unique<MapMemVariant>(p, ctx);
-	},
+	.prepare = prepareVariant<MapMemVariant>(),
 	.cover = {.rows = "strategy", .columns = {"size"}},
 };
 

@@ -17,14 +17,11 @@
 namespace pgt {
 
 extern const ScenarioSpec mprotect_scenario;
-const ScenarioSpec mprotect_scenario = folioScenario(
+const ScenarioSpec mprotect_scenario = regionOpScenario(
 	"mprotect", "mprotect(PROT_READ) of SIZE of anonymous memory, per folio order",
-	{"mprotect_ms", "ms", Better::Lower, "the mprotect() call"},
-	eachRepetition([](const Params &p, const RunContext &ctx) {
-		return timeRegionOp(p, ctx, "mprotect_ms", {}, [](AnonRegion &r) {
-			if (mprotect(r.data(), r.size(), PROT_READ))
-				throw RuntimeError(fmt::format("mprotect: {}", strerror(errno)));
-		});
-	}));
+	{"mprotect_ms", "ms", Better::Lower, "the mprotect() call"}, [](AnonRegion &r) {
+		if (mprotect(r.data(), r.size(), PROT_READ))
+			throw RuntimeError(fmt::format("mprotect: {}", strerror(errno)));
+	});
 
 } /* namespace pgt */

@@ -11,11 +11,8 @@
 namespace pgt {
 
 extern const ScenarioSpec munmap_scenario;
-const ScenarioSpec munmap_scenario = folioScenario(
+const ScenarioSpec munmap_scenario = regionOpScenario(
 	"munmap", "munmap() of SIZE of anonymous memory in folios of one order",
-	{"munmap_ms", "ms", Better::Lower, "the munmap() call"},
-	eachRepetition([](const Params &p, const RunContext &ctx) {
-		return timeRegionOp(p, ctx, "munmap_ms", {}, [](AnonRegion &r) { r.unmap(); });
-	}));
+	{"munmap_ms", "ms", Better::Lower, "the munmap() call"}, [](AnonRegion &r) { r.unmap(); });
 
 } /* namespace pgt */

@@ -7,36 +7,19 @@
  * every counter), the cost they add around each measured operation.
  */
 #include "scenario.h"
-#include "util.h"
 
 namespace pgt {
 
 namespace {
 
-class NullVariant : public PreparedVariant
+Sample nullSample(const Params &, const RunContext &ctx)
 {
-public:
-	explicit NullVariant(const RunContext &ctx) : ctx_(ctx) {}
-
-	Sample sample() override
-	{
-		Sample s;
-		uint64_t t0 = monotonicNs();
-		uint64_t t1 = monotonicNs();
-		s.values["bracket_ns"] = static_cast<double>(t1 - t0);
-		if (ctx_.counters) {
-			uint64_t c0 = monotonicNs();
-			ctx_.countersStart();
-			ctx_.countersStop(s);
-			uint64_t c1 = monotonicNs();
-			s.values["counters_bracket_ns"] = static_cast<double>(c1 - c0);
-		}
-		return s;
-	}
-
-private:
-	RunContext ctx_;
-};
+	Sample s;
+	s.values["bracket_ns"] = static_cast<double>(elapsed([] {}).ns);
+	if (ctx.counters)
+		s.values["counters_bracket_ns"] = static_cast<double>(ctx.countingCost(s).ns);
+	return s;
+}
 
 } /* namespace */
 
@@ -52,9 +35,7 @@ const ScenarioSpec null_scenario = {
 	.supported = {},
 	.knobs = {},
 	.memory_bytes = {},
-	.prepare = [](const Params &, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
-		return std::make_unique<NullVariant>(ctx);
-	},
+	.prepare = eachRepetition(nullSample),
 };
 
 } /* namespace pgt */

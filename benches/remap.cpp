@@ -14,12 +14,9 @@ namespace pgt {
 extern const ScenarioSpec remap_scenario;
 const ScenarioSpec remap_scenario = [] {
 	/* AnonRegion::pteRemap() says why one subpage's mprotect() is the tool. */
-	ScenarioSpec s = folioScenario(
+	ScenarioSpec s = regionOpScenario(
 		"remap", "PTE-remap every PMD-mapped THP of SIZE (mprotect of one subpage each)",
-		{"remap_ms", "ms", Better::Lower, "the mprotect() calls"},
-		eachRepetition([](const Params &p, const RunContext &ctx) {
-			return timeRegionOp(p, ctx, "remap_ms", {}, [](AnonRegion &r) { r.pteRemap(); });
-		}));
+		{"remap_ms", "ms", Better::Lower, "the mprotect() calls"}, [](AnonRegion &r) { r.pteRemap(); });
 	for (auto &p : s.params) {
 		if (p.name == "order")
 			p.defaults = {"9"};

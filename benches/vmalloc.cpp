@@ -166,15 +166,75 @@ private:
 	std::string error_;
 };
 
+/* Throws for a thread whose storm failed, stopped early or whose books do not balance. */
+void checkStorm(int cpu, int rc, const pgtbench_vmalloc_storm &r)
+{
+	if (rc)
+		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {}{}", cpu, strerror(-rc),
+					       rc == -EINVAL ? " (the kernel log says why)" : ""));
+	if (r.loops_done < r.loops)
+		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {} stopped by a signal after {} of {} loops",
+					       cpu, r.loops_done, r.loops));
+	/* Every allocation that succeeded was freed again: the module's books balance. */
+	if (r.alloc_calls - r.failures != r.free_calls)
+		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {} allocations, {} failed, but {} frees",
+					       cpu, r.alloc_calls, r.failures, r.free_calls));
+}
+
+/* The storm's figures from every thread's totals, cycles_per_op from the counters in s. */
+void putTotals(Sample &s, const StormTotals &t)
+{
+	auto put = [&](const char *name, std::optional<double> v) {
+		if (v)
+			s.values[name] = *v;
+	};
+	put("ns_per_op", perOp(t.loop_ns, t.loops_done));
+	put("alloc_ns_per_op", perOp(t.alloc_ns, t.alloc_calls));
+	put("free_ns_per_op", perOp(t.free_ns, t.free_calls));
+	s.values["case_us"] = t.case_ns / 1e3;
+	s.values["failures"] = static_cast<double>(t.failures);
+	if (t.pmd_chunks)
+		s.values["pmd_mapped_pct"] =
+			100.0 * static_cast<double>(t.pmd_chunks_contig) / static_cast<double>(t.pmd_chunks);
+	for (const auto &c : s.counters)
+		if (c.name == "cycles" && c.value)
+			put("cycles_per_op", perOp(*c.value, t.loops_done));
+}
+
+/* The purges, or the reason they were not counted, among the counters. */
+void putPurges(Sample &s, const SystemWideProbe &purge)
+{
+	CounterReading r = purge.read();
+	if (r.value)
+		s.values["purge_count"] = static_cast<double>(*r.value);
+	else
+		s.counters.push_back(r);
+}
+
+nlohmann::json threadCheck(int cpu, const pgtbench_vmalloc_storm &r)
+{
+	return {{"cpu", cpu},
+		{"seed", r.seed},
+		{"nr_pages", r.nr_pages_used},
+		{"loops_done", r.loops_done},
+		{"alloc_calls", r.alloc_calls},
+		{"free_calls", r.free_calls},
+		{"alloc_ns", r.alloc_ns},
+		{"free_ns", r.free_ns},
+		{"loop_ns", r.loop_ns},
+		{"case_ns", r.case_ns},
+		{"failures", r.failures},
+		{"bytes_allocated", r.bytes_allocated},
+		{"pmd_chunks", r.pmd_chunks},
+		{"pmd_chunks_contig", r.pmd_chunks_contig}};
+}
+
 class VmallocVariant : public PreparedVariant
 {
 public:
-	VmallocVariant(const Params &p, const RunContext &ctx) : ctx_(ctx), args_(stormArgs(p))
+	VmallocVariant(const Params &p, const RunContext &ctx)
+		: ctx_(ctx), args_(stormArgs(p)), kmod_(requireKmod(ctx.env, KmodCap::VmallocStorm))
 	{
-		std::string why;
-		kmod_ = Kmod::open(ctx.env.kmod.ctl_path, &why);
-		if (!kmod_)
-			throw RuntimeError(why);
 		unsigned n = static_cast<unsigned>(p.integer("threads"));
 		cpus_ = chooseThreadCpus(startCpus(), ctx.cpu, n);
 		if (cpus_.empty())
@@ -189,78 +249,23 @@ public:
 	Sample sample() override
 	{
 		Sample s;
-		ctx_.countersStart();
-		if (purge_)
-			purge_->start();
-		uint64_t t0 = monotonicNs();
-		threads_->release();
-		threads_->wait();
-		uint64_t t1 = monotonicNs();
-		if (purge_)
-			purge_->stop();
-		ctx_.countersStop(s);
-
+		Elapsed wall = ctx_.timed(
+			s,
+			[&] {
+				threads_->release();
+				threads_->wait();
+			},
+			{.probes = {purge_.get()}});
 		const auto &results = threads_->results();
-		for (size_t i = 0; i < results.size(); i++) {
-			if (int rc = threads_->rcs()[i])
-				throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {}{}", cpus_[i],
-							       strerror(-rc),
-							       rc == -EINVAL ? " (the kernel log says why)" : ""));
-			const auto &r = results[i];
-			if (r.loops_done < r.loops)
-				throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {} stopped by a signal "
-							       "after {} of {} loops",
-							       cpus_[i], r.loops_done, r.loops));
-			/* Every allocation that succeeded was freed again: the module's books balance. */
-			if (r.alloc_calls - r.failures != r.free_calls)
-				throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {} allocations, {} "
-							       "failed, but {} frees",
-							       cpus_[i], r.alloc_calls, r.failures,
-							       r.free_calls));
-		}
-		StormTotals t = sumStorms(results);
-		auto put = [&](const char *name, std::optional<double> v) {
-			if (v)
-				s.values[name] = *v;
-		};
-		put("ns_per_op", perOp(t.loop_ns, t.loops_done));
-		put("alloc_ns_per_op", perOp(t.alloc_ns, t.alloc_calls));
-		put("free_ns_per_op", perOp(t.free_ns, t.free_calls));
-		s.values["case_us"] = t.case_ns / 1e3;
-		s.values["failures"] = static_cast<double>(t.failures);
-		if (t.pmd_chunks)
-			s.values["pmd_mapped_pct"] = 100.0 * static_cast<double>(t.pmd_chunks_contig) /
-						     static_cast<double>(t.pmd_chunks);
-		for (const auto &c : s.counters)
-			if (c.name == "cycles" && c.value)
-				put("cycles_per_op", perOp(*c.value, t.loops_done));
-		if (purge_) {
-			CounterReading r = purge_->read();
-			if (r.value)
-				s.values["purge_count"] = static_cast<double>(*r.value);
-			else
-				s.counters.push_back(r); /* n/a, with its reason, among the counters */
-		}
-
+		for (size_t i = 0; i < results.size(); i++)
+			checkStorm(cpus_[i], threads_->rcs()[i], results[i]);
+		putTotals(s, sumStorms(results));
+		if (purge_)
+			putPurges(s, *purge_);
 		nlohmann::json threads = nlohmann::json::array();
-		for (size_t i = 0; i < results.size(); i++) {
-			const auto &r = results[i];
-			threads.push_back({{"cpu", cpus_[i]},
-					   {"seed", r.seed},
-					   {"nr_pages", r.nr_pages_used},
-					   {"loops_done", r.loops_done},
-					   {"alloc_calls", r.alloc_calls},
-					   {"free_calls", r.free_calls},
-					   {"alloc_ns", r.alloc_ns},
-					   {"free_ns", r.free_ns},
-					   {"loop_ns", r.loop_ns},
-					   {"case_ns", r.case_ns},
-					   {"failures", r.failures},
-					   {"bytes_allocated", r.bytes_allocated},
-					   {"pmd_chunks", r.pmd_chunks},
-					   {"pmd_chunks_contig", r.pmd_chunks_contig}});
-		}
-		s.checks["vmalloc"] = {{"wall_ns", t1 - t0}, {"threads", threads}};
+		for (size_t i = 0; i < results.size(); i++)
+			threads.push_back(threadCheck(cpus_[i], results[i]));
+		s.checks["vmalloc"] = {{"wall_ns", wall.ns}, {"threads", threads}};
 		return s;
 	}
 
@@ -275,7 +280,7 @@ private:
 
 std::string vmallocSupported(const Params &p, const Env &env)
 {
-	if (std::string why = kmodMissing(env.kmod, "vmalloc_storm", "VMALLOC_STORM"); !why.empty())
+	if (std::string why = kmodMissing(env.kmod, KmodCap::VmallocStorm); !why.empty())
 		return why;
 	auto n = static_cast<size_t>(p.integer("threads"));
 	if (n > startCpus().size())
@@ -403,9 +408,7 @@ const ScenarioSpec vmalloc_scenario = {
 		       vmallocStormBytes(*c, a.nr_pages ? a.nr_pages : c->default_pages, a.use_huge,
 					 page, onlineCpus(env));
 	},
-	.prepare = [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
-		return std::make_unique<VmallocVariant>(p, ctx);
-	},
+	.prepare = prepareVariant<VmallocVariant>(),
 	/* The storm runs in threads created after the counters: they follow them there. */
 	.counters_inherit = true,
 };

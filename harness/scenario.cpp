@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "scenario.h"
 
+#include <iterator>
+
 #include "errors.h"
+#include "syswide_probe.h"
 #include "util.h"
 
 namespace pgt {
@@ -100,6 +103,40 @@ std::string variantName(const ScenarioSpec &spec, const Params &params)
 		name += "/" + k + ":" + (p ? formatParam(*p, v) : std::string("?"));
 	}
 	return name;
+}
+
+void RunContext::startCounting(const Bracket &bracket) const
+{
+	if (counters)
+		counters->start();
+	for (SystemWideProbe *p : bracket.probes)
+		if (p)
+			p->start();
+}
+
+void RunContext::stopCounting(Sample &s, const Bracket &bracket) const
+{
+	for (SystemWideProbe *p : bracket.probes)
+		if (p)
+			p->stop();
+	if (!counters)
+		return;
+	counters->stop();
+	std::vector<CounterReading> readings = counters->read();
+	if (!bracket.counters_prefix.empty())
+		for (auto &c : readings)
+			c.name = bracket.counters_prefix + c.name;
+	s.counters.insert(s.counters.end(), std::make_move_iterator(readings.begin()),
+			  std::make_move_iterator(readings.end()));
+}
+
+Elapsed RunContext::countingCost(Sample &s) const
+{
+	const Bracket counters_only;
+	return elapsed([&] {
+		startCounting(counters_only);
+		stopCounting(s, counters_only);
+	});
 }
 
 namespace {

@@ -19,6 +19,7 @@
 
 #include "counters.h"
 #include "env.h"
+#include "util.h"
 
 namespace pgt {
 
@@ -77,24 +78,57 @@ struct Sample {
 	nlohmann::json checks = nlohmann::json::object();
 };
 
+class SystemWideProbe;
+
+/* How long a timed operation took. */
+struct Elapsed {
+	uint64_t ns = 0;
+	double ms() const { return static_cast<double>(ns) / 1e6; }
+};
+
+/* The clock around `op` and nothing else: for figures no counter may see. */
+template <class F> Elapsed elapsed(F &&op)
+{
+	uint64_t t0 = monotonicNs();
+	op();
+	uint64_t t1 = monotonicNs();
+	return {t1 - t0};
+}
+
+/* What a timed bracket holds besides the thread's counters, and where their readings go. */
+struct Bracket {
+	/* Prepended to every counter's name in the sample: fork's "teardown.". */
+	std::string counters_prefix;
+	/* System-wide probes counted with the counters (null entries are skipped). */
+	std::vector<SystemWideProbe *> probes;
+};
+
 struct RunContext {
 	const Env &env;
 	int cpu = -1;		     /* where the measuring thread is pinned, -1 if not pinned */
 	Counters *counters = nullptr; /* opened for this variant; null when counting is off */
 
-	/* Bracket the timed operation (and nothing else) with these. */
-	void countersStart() const
+	/*
+	 * The timed operation: counters started, then the clock read; the clock read
+	 * again, then the counters stopped and read into s.counters. Counters bracket
+	 * the clock and the clock brackets only `op`, so the time never includes the
+	 * cost of starting, stopping and reading the counters (null measures it), and
+	 * the counts include every instruction that was timed. This is the only place
+	 * a scenario starts counters.
+	 */
+	template <class F> Elapsed timed(Sample &s, F &&op, const Bracket &bracket = {}) const
 	{
-		if (counters)
-			counters->start();
+		startCounting(bracket);
+		Elapsed e = elapsed(op);
+		stopCounting(s, bracket);
+		return e;
 	}
-	void countersStop(Sample &s) const
-	{
-		if (counters) {
-			counters->stop();
-			s.counters = counters->read();
-		}
-	}
+	/* The counter bracket's own cost (start, stop, read) with the clock outside it: null's. */
+	Elapsed countingCost(Sample &s) const;
+
+private:
+	void startCounting(const Bracket &bracket) const;
+	void stopCounting(Sample &s, const Bracket &bracket) const;
 };
 
 /* A prepared variant. sample() runs one repetition and throws RuntimeError on failure. */
@@ -109,6 +143,13 @@ using PrepareFn = std::function<std::unique_ptr<PreparedVariant>(const Params &,
 using SampleFn = std::function<Sample(const Params &, const RunContext &)>;
 /* prepare() for scenarios without per-variant state: each repetition calls fn. */
 PrepareFn eachRepetition(SampleFn fn);
+/* prepare() for scenarios whose per-variant state is a V(params, context). */
+template <class V> PrepareFn prepareVariant()
+{
+	return [](const Params &p, const RunContext &ctx) -> std::unique_ptr<PreparedVariant> {
+		return std::make_unique<V>(p, ctx);
+	};
+}
 
 struct ScenarioSpec {
 	std::string name;

@@ -2,6 +2,7 @@
 #include "folio.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -25,16 +26,6 @@ namespace {
 
 constexpr uint64_t kPmPresent = 1ull << 63;
 constexpr uint64_t kPmPfnMask = (1ull << 55) - 1;
-
-unsigned floorLog2(uint64_t v)
-{
-	unsigned r = 0;
-	while (v > 1) {
-		v >>= 1;
-		r++;
-	}
-	return r;
-}
 
 std::string thpDir(const Env &env)
 {
@@ -152,7 +143,7 @@ FolioHistogram classifyFolios(const std::vector<uint64_t> &pagemap,
 				break;
 			run++;
 		}
-		h.order_pages[floorLog2(run)] += run;
+		h.order_pages[static_cast<unsigned>(std::bit_width(run)) - 1] += run;
 		i += run;
 	}
 	return h;
@@ -412,6 +403,15 @@ ScenarioSpec folioScenario(std::string name, std::string description, MetricSpec
 	};
 }
 
+ScenarioSpec regionOpScenario(std::string name, std::string description, MetricSpec metric, RegionOp op)
+{
+	std::string key = metric.name;
+	return folioScenario(std::move(name), std::move(description), std::move(metric),
+			     eachRepetition([key, op](const Params &p, const RunContext &ctx) {
+				     return timeRegionOp(p, ctx, key, {}, op);
+			     }));
+}
+
 std::vector<ParamSpec> folioParamsWithout(const std::string &name)
 {
 	std::vector<ParamSpec> params = folioParams();
@@ -431,14 +431,10 @@ Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &m
 	if (prepare)
 		prepare(*region);
 	Sample s;
-	ctx.countersStart();
-	uint64_t t0 = monotonicNs();
-	op(*region);
-	uint64_t t1 = monotonicNs();
-	ctx.countersStop(s);
+	Elapsed e = ctx.timed(s, [&] { op(*region); });
 	if (after)
 		after(*region);
-	s.values[metric] = static_cast<double>(t1 - t0) / 1e6;
+	s.values[metric] = e.ms();
 	s.checks["folio"] = folio.toJson();
 	return s;
 }

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -119,14 +120,20 @@ ScenarioSpec folioScenario(std::string name, std::string description, MetricSpec
 /* folioParams() without one of them (e.g. "map" where only one mapping makes sense). */
 std::vector<ParamSpec> folioParamsWithout(const std::string &name);
 
+using RegionOp = std::function<void(AnonRegion &)>;
+
 /*
  * One repetition of "populate, then time one operation on the region": populate and
  * check the folios (untimed), prepare (untimed), then the operation inside the clock
  * and counter bracket, then `after` (untimed). The time goes to `metric` in ms.
  */
 Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &metric,
-		    const std::function<void(AnonRegion &)> &prepare,
-		    const std::function<void(AnonRegion &)> &op,
-		    const std::function<void(AnonRegion &)> &after = {});
+		    const RegionOp &prepare, const RegionOp &op, const RegionOp &after = {});
+
+/*
+ * A folioScenario() whose every repetition is timeRegionOp() of `op` alone, timed
+ * into `metric` (dontneed, munmap, mprotect, ...).
+ */
+ScenarioSpec regionOpScenario(std::string name, std::string description, MetricSpec metric, RegionOp op);
 
 } /* namespace pgt */

@@ -363,10 +363,10 @@ Env probeEnv()
 			e.kmod.abi_version = i.abi_version;
 			e.kmod.page_size = i.page_size;
 			e.kmod.va_bits = i.va_bits;
-			e.kmod.caps = kmodCapNames(i.caps);
+			e.kmod.caps = i.caps;
 			e.kmod.release = i.release;
 			e.kmod.detail = fmt::format("loaded, ABI {}, can: {}", i.abi_version,
-						    fmt::join(e.kmod.caps, ", "));
+						    fmt::join(kmodCapNames(i.caps), ", "));
 		} else {
 			e.kmod.detail = "loaded but unusable: " + why;
 		}
@@ -482,7 +482,7 @@ nlohmann::json Env::toJson() const
 		     {"abi_version", kmod.usable ? json(kmod.abi_version) : json(nullptr)},
 		     {"page_size_bytes", kmod.usable ? json(kmod.page_size) : json(nullptr)},
 		     {"va_bits", kmod.usable && kmod.va_bits ? json(kmod.va_bits) : json(nullptr)},
-		     {"caps", kmod.caps},
+		     {"caps", kmodCapNames(kmod.caps)},
 		     {"release", kmod.release}};
 	return j;
 }

@@ -53,7 +53,7 @@ struct KmodInfo {
 	uint32_t abi_version = 0;
 	uint32_t page_size = 0;
 	uint32_t va_bits = 0;
-	std::vector<std::string> caps;
+	uint64_t caps = 0; /* PGTBENCH_CAP_* bits (kmod.h: KmodCap) */
 	std::string release;
 };
 

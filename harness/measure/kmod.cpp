@@ -54,26 +54,62 @@ int Kmod::nop(pgtbench_nop *arg) const
 	return ioctl(PGTBENCH_IOC_NOP, arg);
 }
 
+namespace {
+
+/* Each capability: its name in `env`, and the ioctl (PGTBENCH_IOC_<command>) it brings. */
+struct CapNames {
+	KmodCap cap;
+	const char *name;
+	const char *command;
+};
+constexpr CapNames kCaps[] = {
+	{KmodCap::Nop, "nop", "NOP"},
+	{KmodCap::VmallocStorm, "vmalloc_storm", "VMALLOC_STORM"},
+	{KmodCap::MapMemReplay, "map_mem_replay", "MAP_MEM_REPLAY"},
+};
+
+const CapNames &namesOf(KmodCap cap)
+{
+	for (const auto &c : kCaps)
+		if (c.cap == cap)
+			return c;
+	throw RuntimeError("internal: unnamed module capability");
+}
+
+std::string notOffered(KmodCap cap)
+{
+	return std::string("the loaded pgtbench.ko does not offer ") + namesOf(cap).command;
+}
+
+} /* namespace */
+
 std::vector<std::string> kmodCapNames(uint64_t caps)
 {
 	std::vector<std::string> names;
-	if (caps & PGTBENCH_CAP_NOP)
-		names.push_back("nop");
-	if (caps & PGTBENCH_CAP_VMALLOC_STORM)
-		names.push_back("vmalloc_storm");
-	if (caps & PGTBENCH_CAP_MAP_MEM_REPLAY)
-		names.push_back("map_mem_replay");
+	for (const auto &c : kCaps)
+		if (caps & static_cast<uint64_t>(c.cap))
+			names.push_back(c.name);
 	return names;
 }
 
-std::string kmodMissing(const KmodInfo &kmod, const std::string &cap, const std::string &command)
+std::string kmodMissing(const KmodInfo &kmod, KmodCap cap)
 {
 	if (!kmod.usable)
 		return "needs pgtbench.ko (--kmod PATH): " + kmod.detail;
-	for (const auto &c : kmod.caps)
-		if (c == cap)
-			return {};
-	return "the loaded pgtbench.ko does not offer " + command;
+	if (!(kmod.caps & static_cast<uint64_t>(cap)))
+		return notOffered(cap);
+	return {};
+}
+
+std::unique_ptr<Kmod> requireKmod(const Env &env, KmodCap cap)
+{
+	std::string why;
+	std::unique_ptr<Kmod> kmod = Kmod::open(env.kmod.ctl_path, &why);
+	if (!kmod)
+		throw RuntimeError(why);
+	if (!kmod->can(cap))
+		throw RuntimeError(notOffered(cap));
+	return kmod;
 }
 
 KmodLoader::KmodLoader(const std::string &ko_path)

@@ -14,6 +14,16 @@
 
 namespace pgt {
 
+struct Env;
+struct KmodInfo;
+
+/* What a module scenario needs of the loaded module: a PGTBENCH_CAP_* bit. */
+enum class KmodCap : uint64_t {
+	Nop = PGTBENCH_CAP_NOP,
+	VmallocStorm = PGTBENCH_CAP_VMALLOC_STORM,
+	MapMemReplay = PGTBENCH_CAP_MAP_MEM_REPLAY,
+};
+
 /* An open ctl file whose module passed the version handshake. */
 class Kmod
 {
@@ -26,7 +36,7 @@ public:
 	static std::unique_ptr<Kmod> open(const std::string &ctl_path, std::string *why);
 
 	const pgtbench_info &info() const { return info_; }
-	bool can(uint64_t cap) const { return info_.caps & cap; }
+	bool can(KmodCap cap) const { return info_.caps & static_cast<uint64_t>(cap); }
 	/* The ioctls return 0 or -errno, as the kernel does. */
 	int nop(pgtbench_nop *arg) const;
 	int ioctl(unsigned long cmd, void *arg) const;
@@ -37,14 +47,16 @@ private:
 	pgtbench_info info_;
 };
 
+/* The names of the PGTBENCH_CAP_* bits set in `caps`, in bit order. */
 std::vector<std::string> kmodCapNames(uint64_t caps);
 
 /*
- * Why a module scenario cannot run: "" when the loaded module passed the handshake and
- * offers `cap` (a kmodCapNames() name), else the reason, naming `command` if it is the
- * module that lacks it.
+ * Why a module scenario cannot run (its `supported`): "" when the loaded module passed
+ * the handshake and offers `cap`, else the reason.
  */
-std::string kmodMissing(const struct KmodInfo &kmod, const std::string &cap, const std::string &command);
+std::string kmodMissing(const KmodInfo &kmod, KmodCap cap);
+/* The module, opened for a variant that needs `cap`; throws RuntimeError with the reason. */
+std::unique_ptr<Kmod> requireKmod(const Env &env, KmodCap cap);
 
 /*
  * Load a module file for this run (finit_module). Unloads it again when destroyed

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "scenario.h"
 
 using namespace pgt;
 
@@ -25,6 +26,34 @@ const CounterReading *find(const std::vector<CounterReading> &r, const std::stri
 			return &c;
 	return nullptr;
 }
+
+/* Base pages never touched yet: touching each takes one page fault. */
+class FreshPages
+{
+public:
+	explicit FreshPages(size_t pages) : pages_(pages), ps_(static_cast<size_t>(sysconf(_SC_PAGESIZE)))
+	{
+		void *p = mmap(nullptr, pages_ * ps_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p_ = p == MAP_FAILED ? nullptr : static_cast<char *>(p);
+		if (p_)
+			madvise(p_, pages_ * ps_, MADV_NOHUGEPAGE);
+	}
+	~FreshPages()
+	{
+		if (p_)
+			munmap(p_, pages_ * ps_);
+	}
+	bool mapped() const { return p_; }
+	void touch()
+	{
+		for (size_t i = 0; i < pages_; i++)
+			p_[i * ps_] = 1;
+	}
+
+private:
+	size_t pages_, ps_;
+	char *p_;
+};
 
 } /* namespace */
 
@@ -62,14 +91,10 @@ TEST(Counters, SoftwarePageFaultsMoveWithTheWork)
 	Env env = probeEnv();
 	Counters c({"perf::PERF_COUNT_SW_PAGE_FAULTS"}, {}, env, {});
 	const size_t pages = 64;
-	long ps = sysconf(_SC_PAGESIZE);
-	char *p = static_cast<char *>(mmap(nullptr, pages * ps, PROT_READ | PROT_WRITE,
-					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
-	ASSERT_NE(p, MAP_FAILED);
-	madvise(p, pages * ps, MADV_NOHUGEPAGE);
+	FreshPages p(pages);
+	ASSERT_TRUE(p.mapped());
 	c.start();
-	for (size_t i = 0; i < pages; i++)
-		p[i * ps] = 1;
+	p.touch();
 	c.stop();
 	auto r = c.read();
 	const CounterReading *pf = find(r, "page_faults");
@@ -84,7 +109,38 @@ TEST(Counters, SoftwarePageFaultsMoveWithTheWork)
 	c.start();
 	c.stop();
 	EXPECT_LT(*find(c.read(), "page_faults")->value, 4u);
-	munmap(p, pages * ps);
+}
+
+TEST(Timed, RunsTheOperationOnceAndCountsNothingWithCountingOff)
+{
+	Env env = fixture("qemu-deb61");
+	RunContext ctx{env};
+	Sample s;
+	int runs = 0;
+	Elapsed e = ctx.timed(s, [&] { runs++; });
+	EXPECT_EQ(runs, 1);
+	EXPECT_TRUE(s.counters.empty());
+	EXPECT_DOUBLE_EQ(e.ms(), static_cast<double>(e.ns) / 1e6);
+}
+
+TEST(Timed, CountsTheOperationAndPutsReadingsUnderTheirPrefix)
+{
+	Env env = probeEnv();
+	Counters c({"perf::PERF_COUNT_SW_PAGE_FAULTS"}, {}, env, {});
+	RunContext ctx{env, -1, &c};
+	const size_t pages = 64;
+	FreshPages p(pages);
+	ASSERT_TRUE(p.mapped());
+	Sample s;
+	ctx.timed(s, [&] { p.touch(); });
+	ctx.timed(s, [] {}, {.counters_prefix = "teardown."});
+	const CounterReading *pf = find(s.counters, "page_faults");
+	const CounterReading *none = find(s.counters, "teardown.page_faults");
+	ASSERT_TRUE(pf && none);
+	if (!pf->value)
+		GTEST_SKIP() << "software events unavailable here: " << pf->reason;
+	EXPECT_GE(*pf->value, pages);
+	EXPECT_LT(*none->value, 4u);
 }
 
 TEST(Counters, UnavailableCountersSayWhyAndAreNeverZero)
