@@ -175,20 +175,6 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu)
 		live.finish();
 }
 
-/* The file's form of a variant's parameters: sizes in bytes under a name that says so. */
-RecordParams recordParams(const ScenarioSpec &spec, const Params &params)
-{
-	RecordParams out;
-	for (const auto &[k, v] : params.values) {
-		const ParamSpec *p = spec.param(k);
-		if (std::holds_alternative<int64_t>(v))
-			out.emplace_back(p && p->kind == ParamKind::Size ? k + "_bytes" : k, std::get<int64_t>(v));
-		else
-			out.emplace_back(k, std::get<std::string>(v));
-	}
-	return out;
-}
-
 } /* namespace */
 
 nlohmann::json parseGbenchJson(const std::string &text)
@@ -342,7 +328,7 @@ VariantRecord Variant::record() const
 {
 	VariantRecord r;
 	r.scenario = spec->name;
-	r.params = recordParams(*spec, params);
+	r.params = params.record(*spec);
 	r.status = status;
 	r.reason = reason;
 	r.reps = reps;

@@ -33,21 +33,18 @@ bool Params::has(const std::string &name) const
 	return false;
 }
 
-nlohmann::json Params::toJson(const std::vector<ParamSpec> &specs) const
+RecordParams Params::record(const ScenarioSpec &spec) const
 {
-	nlohmann::json j = nlohmann::json::object();
+	RecordParams out;
 	for (const auto &[k, v] : values) {
-		bool is_size = false;
-		for (const auto &s : specs)
-			if (s.name == k)
-				is_size = s.kind == ParamKind::Size;
+		const ParamSpec *p = spec.param(k);
 		/* Sizes are stored in bytes under a name that says so. */
 		if (std::holds_alternative<int64_t>(v))
-			j[is_size ? k + "_bytes" : k] = std::get<int64_t>(v);
+			out.emplace_back(p && p->kind == ParamKind::Size ? k + "_bytes" : k, std::get<int64_t>(v));
 		else
-			j[k] = std::get<std::string>(v);
+			out.emplace_back(k, std::get<std::string>(v));
 	}
-	return j;
+	return out;
 }
 
 const ParamSpec *ScenarioSpec::param(const std::string &n) const
@@ -85,24 +82,10 @@ std::vector<Params> cartesian(const ScenarioSpec &spec, const ParamLists &lists)
 	return points;
 }
 
-std::string formatParam(const ParamSpec &spec, const ParamValue &value)
-{
-	if (std::holds_alternative<std::string>(value))
-		return std::get<std::string>(value);
-	int64_t v = std::get<int64_t>(value);
-	if (spec.kind == ParamKind::Size)
-		return formatSize(static_cast<uint64_t>(v));
-	return std::to_string(v);
-}
-
 std::string variantName(const ScenarioSpec &spec, const Params &params)
 {
-	std::string name = spec.name;
-	for (const auto &[k, v] : params.values) {
-		const ParamSpec *p = spec.param(k);
-		name += "/" + k + ":" + (p ? formatParam(*p, v) : std::string("?"));
-	}
-	return name;
+	/* The results file's rule, so that a name read back is the name that was run. */
+	return recordName(spec.name, params.record(spec));
 }
 
 void RunContext::startCounting(const Bracket &bracket) const

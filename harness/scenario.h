@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "counters.h"
+#include "results.h"
 #include "env.h"
 #include "util.h"
 
@@ -54,7 +55,8 @@ struct Params {
 	int64_t integer(const std::string &name) const;
 	const std::string &choice(const std::string &name) const;
 	bool has(const std::string &name) const;
-	nlohmann::json toJson(const std::vector<struct ParamSpec> &specs) const;
+	/* The results file's form: sizes in bytes under "<name>_bytes", in declaration order. */
+	RecordParams record(const struct ScenarioSpec &spec) const;
 };
 
 enum class Better { Lower, Higher };
@@ -187,7 +189,6 @@ struct ScenarioSpec {
 std::vector<Params> cartesian(const ScenarioSpec &spec, const ParamLists &lists);
 /* "fork/size:1G/order:9/map:pte" */
 std::string variantName(const ScenarioSpec &spec, const Params &params);
-std::string formatParam(const ParamSpec &spec, const ParamValue &value);
 
 /* The registry (benches/registry.cpp). */
 const std::vector<const ScenarioSpec *> &scenarios();
