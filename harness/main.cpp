@@ -326,15 +326,7 @@ void addCompareOptions(CLI::App *cmd, CompareArgs &a)
  */
 int cmdImport(const std::string &samples_path, const std::string &out)
 {
-	std::ifstream in(samples_path);
-	if (!in)
-		throw UsageError(fmt::format("{}: cannot read: {}", samples_path, strerror(errno)));
-	nlohmann::ordered_json doc;
-	try {
-		doc = nlohmann::ordered_json::parse(in);
-	} catch (const nlohmann::json::parse_error &e) {
-		throw UsageError(fmt::format("{}: not JSON (byte {})", samples_path, e.byte));
-	}
+	auto doc = readJsonFile<nlohmann::ordered_json>(samples_path);
 	RunRecord run = parseSamplesDocument(doc, samples_path);
 	nlohmann::json results = resultsJson(run);
 	/* A file compare could not read is no results file: refuse it before writing. */

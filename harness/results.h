@@ -167,6 +167,9 @@ struct ResultsFile {
 	std::vector<RecordedVariant> entries;
 };
 
+/* A JSON file (json or ordered_json); UsageError "<path>: cannot read: ..." or "not JSON (byte N)". */
+template <class Json> Json readJsonFile(const std::string &path);
+
 /* Reads and checks one results file; UsageError "<path>: <where>: <what>" when unusable. */
 ResultsFile loadResultsFile(const std::string &path);
 ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path);

@@ -207,19 +207,24 @@ ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
 	return f;
 }
 
-ResultsFile loadResultsFile(const std::string &path)
+template <class Json> Json readJsonFile(const std::string &path)
 {
 	std::ifstream in(path);
 	if (!in)
 		throw UsageError(fmt::format("{}: cannot read: {}", path, strerror(errno)));
-	nlohmann::json doc;
 	try {
-		doc = nlohmann::json::parse(in);
+		return Json::parse(in);
 	} catch (const nlohmann::json::parse_error &e) {
 		/* nlohmann's message is long and multi-part; keep the position. */
 		throw UsageError(fmt::format("{}: not JSON (byte {})", path, e.byte));
 	}
-	return parseResultsFile(doc, path);
+}
+template nlohmann::json readJsonFile<nlohmann::json>(const std::string &path);
+template nlohmann::ordered_json readJsonFile<nlohmann::ordered_json>(const std::string &path);
+
+ResultsFile loadResultsFile(const std::string &path)
+{
+	return parseResultsFile(readJsonFile<nlohmann::json>(path), path);
 }
 
 /* --- machine names ---------------------------------------------------------------- */
