@@ -20,6 +20,7 @@
 #include "compare.h"
 #include "config.h"
 #include "counters.h"
+#include "emu_window.h"
 #include "env.h"
 #include "errors.h"
 #include "kmod.h"
@@ -245,7 +246,8 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 			 .command_line = argv,
 			 .cpu = run.cpu,
 			 .config = config.toJson(),
-			 .env = env.toJson()};
+			 .env = env.toJson(),
+			 .emu_session = emu::session()};
 	for (const auto &v : run.variants)
 		record.variants.push_back(v.record());
 	nlohmann::json doc = resultsJson(record);
@@ -338,6 +340,21 @@ int cmdImport(const std::string &samples_path, const std::string &out)
 	return kExitOk;
 }
 
+/* The guest's results file with the emulator's counts, replaced whole or not at all. */
+int cmdMergeEmu(const std::string &results_path, const std::string &log_path, const std::string &out)
+{
+	auto doc = readJsonFile<nlohmann::json>(results_path);
+	parseResultsFile(doc, results_path);
+	EmuWindowLog log = readEmuWindowLog(log_path);
+	nlohmann::json merged = mergeEmuCounts(std::move(doc), log, results_path);
+	std::string path = out.empty() ? results_path : out;
+	if (!out.empty())
+		checkOutputWritable(path);
+	writeJsonAtomic(path, merged);
+	fmt::print(stderr, "results: {} (emulator counts from {})\n", path, log_path);
+	return kExitOk;
+}
+
 int cmdRestore()
 {
 	std::string journal = defaultJournalPath();
@@ -380,6 +397,7 @@ struct Cli {
 	CLI::Option *plot_opt = nullptr;
 	CompareArgs compare, plot;
 	std::string import_samples, import_out;
+	std::string merge_results, merge_log, merge_out;
 	bool events_all = false;
 	std::map<std::string, CLI::App *> commands;
 };
@@ -454,6 +472,14 @@ void addTools(Cli &c)
 	import->add_option("SAMPLES", c.import_samples, "the samples document (results/README.md)")->required();
 	import->add_option("--out", c.import_out, "the results file (default results/<label>-<time>.json)");
 
+	auto *merge = c.commands["merge-emu"] = c.app.add_subcommand(
+		"merge-emu", "add an emulator's exact counts (qemu-plugin's window log) to a results file "
+			     "of an arm64 guest (tools/vm --count does it)");
+	merge->add_option("RESULTS", c.merge_results, "the guest's results file")->required();
+	merge->add_option("WINDOWS", c.merge_log, "the plugin's window log (out=... of libpgtbench-count.so)")
+		->required();
+	merge->add_option("--out", c.merge_out, "where to write the merged file (default: RESULTS itself)");
+
 	c.commands["restore"] = c.app.add_subcommand("restore", "put back THP settings a killed run left changed");
 
 	auto *events = c.commands["events"] = c.app.add_subcommand(
@@ -486,6 +512,8 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 		return cmdPlot(c.plot);
 	if (name == "import")
 		return cmdImport(c.import_samples, c.import_out);
+	if (name == "merge-emu")
+		return cmdMergeEmu(c.merge_results, c.merge_log, c.merge_out);
 	if (name == "restore")
 		return cmdRestore();
 	if (name == "events") {

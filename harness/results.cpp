@@ -35,28 +35,6 @@ std::string utcNow(const char *format)
 	return buf;
 }
 
-nlohmann::json counterJson(const CounterRecord &c)
-{
-	nlohmann::json raw = nlohmann::json::array();
-	std::vector<double> values;
-	for (const auto &v : c.samples) {
-		raw.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
-		if (v)
-			values.push_back(static_cast<double>(*v));
-	}
-	bool available = c.available();
-	return {{"event", c.event},
-		{"kind", c.kind},
-		{"unit", "count"},
-		{"available", available},
-		{"reason", available ? "" : c.reason},
-		{"samples", raw},
-		{"summary", available ? summarize(values).toJson() : nlohmann::json(nullptr)},
-		{"in_group", c.in_group},
-		/* running < enabled means the PMU multiplexed it and the values are scaled. */
-		{"time_enabled_ns", c.time_enabled_ns},
-		{"time_running_ns", c.time_running_ns}};
-}
 
 nlohmann::json variantJson(const VariantRecord &v)
 {
@@ -86,6 +64,8 @@ nlohmann::json variantJson(const VariantRecord &v)
 		counters[name] = counterJson(c);
 	j["counters"] = counters;
 	j["checks"] = v.checks;
+	if (!v.emu_windows.empty())
+		j["emu_windows"] = v.emu_windows;
 	return j;
 }
 
@@ -120,6 +100,29 @@ nlohmann::json iterationRecords(const RunRecord &run)
 }
 
 } /* namespace */
+
+nlohmann::json counterJson(const CounterRecord &c)
+{
+	nlohmann::json raw = nlohmann::json::array();
+	std::vector<double> values;
+	for (const auto &v : c.samples) {
+		raw.push_back(v ? nlohmann::json(*v) : nlohmann::json(nullptr));
+		if (v)
+			values.push_back(static_cast<double>(*v));
+	}
+	bool available = c.available();
+	return {{"event", c.event},
+		{"kind", c.kind},
+		{"unit", "count"},
+		{"available", available},
+		{"reason", available ? "" : c.reason},
+		{"samples", raw},
+		{"summary", available ? summarize(values).toJson() : nlohmann::json(nullptr)},
+		{"in_group", c.in_group},
+		/* running < enabled means the PMU multiplexed it and the values are scaled. */
+		{"time_enabled_ns", c.time_enabled_ns},
+		{"time_running_ns", c.time_running_ns}};
+}
 
 const char *statusName(Status status)
 {
@@ -234,6 +237,8 @@ nlohmann::json resultsJson(const RunRecord &run)
 		{"config", run.config},
 		{"env", run.env},
 	};
+	if (!run.emu_session.empty())
+		doc["pgtbench"]["emu_session"] = run.emu_session;
 	nlohmann::json entries = nlohmann::json::array();
 	for (const auto &v : run.variants)
 		entries.push_back(variantJson(v));

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -58,7 +59,7 @@ struct MetricRecord {
 };
 
 /* Where a counter's figures came from (results/schema.json's counter kinds). */
-inline const std::vector<std::string> kCounterKinds = {"hardware", "software", "flush_site"};
+inline const std::vector<std::string> kCounterKinds = {"hardware", "software", "flush_site", "emulator"};
 
 /* One counter across a variant's repetitions. */
 struct CounterRecord {
@@ -82,6 +83,8 @@ struct VariantRecord {
 	nlohmann::json knobs_changed = nlohmann::json::array();
 	std::vector<std::pair<std::string, CounterRecord>> counters;
 	std::vector<nlohmann::json> checks; /* one per repetition */
+	/* Per repetition, the emulator window of each timed bracket (counter prefix -> k). */
+	std::vector<std::map<std::string, uint64_t>> emu_windows;
 	nlohmann::json extra = nlohmann::json::object(); /* more fields of the entry (boots) */
 
 	std::string name() const { return recordName(scenario, params); }
@@ -97,6 +100,8 @@ struct RunRecord {
 	int cpu = -1;
 	nlohmann::json config = nlohmann::json::object();
 	nlohmann::json env = nlohmann::json::object();
+	/* The emulator session the windows belong to (emu_window.h); "" without markers. */
+	std::string emu_session;
 	std::vector<VariantRecord> variants;
 
 	int exitCode() const; /* exitCodeOf() its variants */
@@ -109,6 +114,8 @@ nlohmann::json resultsJson(const RunRecord &run);
  */
 void writeResultsFile(const std::string &path, const RunRecord &run);
 void writeJsonAtomic(const std::string &path, const nlohmann::json &doc);
+/* A counter as the results file holds it (samples, summary, availability). */
+nlohmann::json counterJson(const CounterRecord &c);
 /* results/<label>-<UTC timestamp>.json */
 std::string defaultResultsPath(const std::string &label);
 
@@ -117,6 +124,27 @@ std::string defaultResultsPath(const std::string &label);
  * UsageError "<path>: <field>: <what>" for anything malformed.
  */
 RunRecord parseSamplesDocument(const nlohmann::ordered_json &doc, const std::string &path);
+
+/* --- the emulator's counts (results_emu.cpp) --------------------------------------- */
+
+/* qemu-plugin/count.c's window log, read and checked. */
+struct EmuWindowLog {
+	std::string path;
+	nlohmann::json start; /* its first line: plugin API, vCPUs */
+	std::set<std::string> sessions;
+	/* (session, ordinal) -> counter names without "emu." (tlbi.vale1is, insn_el1...) */
+	std::map<std::pair<std::string, uint64_t>, std::vector<std::pair<std::string, uint64_t>>> windows;
+	std::map<std::string, std::vector<std::string>> errors; /* per session */
+	bool complete = false; /* qemu exited normally: the log has its last line */
+};
+/* UsageError "<path>: <what>" for anything but a window log of this format version. */
+EmuWindowLog readEmuWindowLog(const std::string &path);
+/*
+ * A results document with every entry's windows added as counters of kind "emulator"
+ * ([prefix]emu.<name>); UsageError "<path>: <what>" when a window is missing, the log
+ * holds no such session, or the result would not read back.
+ */
+nlohmann::json mergeEmuCounts(nlohmann::json doc, const EmuWindowLog &log, const std::string &path);
 
 /* --- what is read --------------------------------------------------------------- */
 

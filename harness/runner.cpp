@@ -154,6 +154,8 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu)
 				state.counters[m.name] = v->second;
 			}
 			e.checks.push_back(s.checks);
+			if (!s.windows.empty())
+				e.windows.push_back(s.windows);
 			for (const auto &c : s.counters) {
 				CounterRecord &cs = e.counters[c.name];
 				cs.event = c.event;
@@ -266,6 +268,8 @@ void checkKnobPlan(const std::vector<Variant> &variants, const std::string &jour
 RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		     const std::string &journal_path)
 {
+	/* The emulator's session is announced before the first window, outside any clock. */
+	emu::session();
 	RunOutput out;
 	out.cpu = cpu;
 	size_t runnable = 0;
@@ -343,6 +347,7 @@ VariantRecord Variant::record() const
 		r.knobs_changed.push_back({{"path", k.path}, {"original", k.original}, {"value", k.value}});
 	r.counters.assign(counters.begin(), counters.end());
 	r.checks = checks;
+	r.emu_windows = windows;
 	return r;
 }
 

@@ -34,6 +34,7 @@ struct Variant {
 	std::vector<KnobChange> knobs_changed;
 	std::map<std::string, std::vector<double>> samples;
 	std::vector<nlohmann::json> checks; /* one per repetition */
+	std::vector<std::map<std::string, uint64_t>> windows; /* one per repetition (arm64) */
 	bool counting = false;
 	std::vector<std::string> events, flush_sites;
 	std::map<std::string, CounterRecord> counters;

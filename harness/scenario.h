@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "counters.h"
+#include "emu_window.h"
 #include "results.h"
 #include "env.h"
 #include "util.h"
@@ -78,6 +79,8 @@ struct Sample {
 	std::map<std::string, double> values;
 	std::vector<CounterReading> counters; /* around the timed operation, if counted */
 	nlohmann::json checks = nlohmann::json::object();
+	/* The emulator's counting windows of its timed brackets: counter prefix -> ordinal. */
+	std::map<std::string, uint64_t> windows;
 };
 
 class SystemWideProbe;
@@ -115,14 +118,24 @@ struct RunContext {
 	 * again, then the counters stopped and read into s.counters. Counters bracket
 	 * the clock and the clock brackets only `op`, so the time never includes the
 	 * cost of starting, stopping and reading the counters (null measures it), and
-	 * the counts include every instruction that was timed. This is the only place
-	 * a scenario starts counters.
+	 * the counts include every instruction that was timed. Innermost, around `op`
+	 * alone, the emulator's counting window (emu_window.h: two no-op instructions).
+	 * This is the only place a scenario starts counters.
 	 */
 	template <class F> Elapsed timed(Sample &s, F &&op, const Bracket &bracket = {}) const
 	{
 		startCounting(bracket);
-		Elapsed e = elapsed(op);
+		uint64_t window = 0;
+		Elapsed e = elapsed([&] {
+			window = emu::openWindow();
+			struct Close {
+				~Close() { emu::closeWindow(); } /* on a throw too: windows stay paired */
+			} close;
+			op();
+		});
 		stopCounting(s, bracket);
+		if constexpr (emu::kMarkers)
+			s.windows[bracket.counters_prefix] = window;
 		return e;
 	}
 	/* The counter bracket's own cost (start, stop, read) with the clock outside it: null's. */

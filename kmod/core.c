@@ -76,9 +76,20 @@ static long pgtbench_cmd_nop(void *arg)
 	while (done < loops) {
 		u64 i, n = min_t(u64, loops - done, PGTBENCH_NOP_CHUNK);
 
-		/* The barrier keeps the compiler from deleting or folding the loop. */
+		/*
+		 * Exactly two instructions per iteration on arm64 (subs, b.ne), so that an
+		 * emulator's instruction count of a call grows by exactly 2 per loop; elsewhere
+		 * the barrier keeps the compiler from deleting or folding the loop.
+		 */
+#ifdef CONFIG_ARM64
+		i = n;
+		asm volatile("1:	subs	%0, %0, #1\n"
+			     "	b.ne	1b\n"
+			     : "+r"(i) : : "cc", "memory");
+#else
 		for (i = 0; i < n; i++)
 			barrier();
+#endif
 		done += n;
 		if (done < loops)
 			cond_resched();

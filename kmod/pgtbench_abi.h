@@ -87,7 +87,7 @@ struct pgtbench_info {
 #define PGTBENCH_NOP_MAX_LOOPS 100000000ULL
 
 struct pgtbench_nop {
-	__u64 loops;		/* in: 1..PGTBENCH_NOP_MAX_LOOPS iterations of a compiler barrier */
+	__u64 loops;		/* in: 1..PGTBENCH_NOP_MAX_LOOPS iterations (arm64: 2 instructions each) */
 	__u64 total_ns;		/* out: time spent in the loop */
 	struct pgtbench_counts counts;	/* out: zero, honestly: the loop issues none */
 	__u64 reserved[4];	/* in/out: zero */

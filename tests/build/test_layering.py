@@ -24,9 +24,10 @@ import tempfile
 import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BASE_FILES = {"errors", "util", "stats", "results", "results_read", "results_import", "version"}
+BASE_FILES = {"errors", "util", "stats", "results", "results_emu", "results_read", "results_import",
+              "version"}
 ALLOWED = {
-    "base": {"base"},
+    "base": {"base", "abi"},
     "measure": {"base", "measure", "abi"},
     "report": {"base", "report"},
     "core": {"base", "measure", "core", "abi"},
@@ -36,8 +37,8 @@ ALLOWED = {
 }
 # Where a bare include is looked up, per layer: the meson include directories.
 SEARCH = {
-    "base": ["harness"],
-    "measure": ["harness/measure", "harness", "kmod"],
+    "base": ["harness", "qemu-plugin"],
+    "measure": ["harness/measure", "harness", "kmod", "qemu-plugin"],
     "report": ["harness/report", "harness"],
     "core": ["harness", "harness/measure", "kmod"],
     "benchkit": ["benches/lib", "harness", "harness/measure", "kmod"],
@@ -57,7 +58,7 @@ def layer_of(rel: pathlib.PurePosixPath) -> str | None:
         return "benchkit"
     if parts[0] == "benches":
         return "benches"
-    if parts[0] == "kmod":
+    if parts[0] in ("kmod", "qemu-plugin"):
         return "abi"
     if parts[0] == "harness" and len(parts) == 2:
         stem = rel.name.split(".")[0]

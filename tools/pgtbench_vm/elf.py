@@ -30,6 +30,7 @@ class ElfInfo:
     interp: str | None  # PT_INTERP, e.g. /lib/ld-linux-aarch64.so.1; None if static
     needed: list[str]  # DT_NEEDED sonames, in order
     runpath: list[str]  # DT_RUNPATH, else DT_RPATH entries (may contain $ORIGIN)
+    type: int = 0  # e_type: 2 executable, 3 shared object (or PIE)
 
 
 def _cstr(data: bytes, off: int) -> str:
@@ -44,7 +45,7 @@ def read_elf(data: bytes) -> ElfInfo:
         raise ElfError("not an ELF file")
     if data[4] != 2 or data[5] != 1:
         raise ElfError("not a 64-bit little-endian ELF file")
-    (machine,) = struct.unpack_from("<H", data, 18)
+    e_type, machine = struct.unpack_from("<HH", data, 16)
     phoff, = struct.unpack_from("<Q", data, 32)
     phentsize, phnum = struct.unpack_from("<HH", data, 54)
 
@@ -95,7 +96,7 @@ def read_elf(data: bytes) -> ElfInfo:
         path_off = runpath_off if runpath_off is not None else rpath_off
         if path_off is not None:
             runpath = [p for p in _cstr(data, strtab + path_off).split(":") if p]
-    return ElfInfo(machine, interp, needed, runpath)
+    return ElfInfo(machine, interp, needed, runpath, e_type)
 
 
 def read_elf_file(path: Path) -> ElfInfo:

@@ -26,14 +26,14 @@ def default_harness() -> Path:
     return Path(os.environ.get("PGTBENCH") or REPO / "build" / "pgtbench")
 
 
-def check_harness(harness: Path) -> None:
-    """Refuses, before anything is measured, a harness that cannot import."""
+def check_harness(harness: Path, subcommand: str = "import") -> None:
+    """Refuses, before anything is measured, a harness without `subcommand`."""
     if not harness.is_file() or not os.access(harness, os.X_OK):
         raise HarnessError(f"{harness} does not exist or is not executable (build it with "
                            "ninja -C build, or name it with --harness or $PGTBENCH)")
-    r = subprocess.run([str(harness), "import", "--help"], capture_output=True, text=True)
+    r = subprocess.run([str(harness), subcommand, "--help"], capture_output=True, text=True)
     if r.returncode != 0:
-        raise HarnessError(f"{harness} has no 'import' subcommand (an older build? "
+        raise HarnessError(f"{harness} has no '{subcommand}' subcommand (an older build? "
                            "ninja -C build)")
 
 
@@ -80,3 +80,12 @@ def label_problem(harness: Path, label: str) -> str | None:
     # "pgtbench: <samples>: label: <why>": the why is the harness's, the rest is the probe's.
     message = _last_line(r.stderr)
     return message.partition(f"{samples}: ")[2].removeprefix("label: ") or message
+
+
+def merge_emu(harness: Path, results: Path, window_log: Path) -> None:
+    """Has the harness add the window log's counts to `results` (replaced whole, or left
+    as it was when the harness refuses)."""
+    r = subprocess.run([str(harness), "merge-emu", str(results), str(window_log)],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise HarnessError(_last_line(r.stderr).removeprefix("pgtbench: "))
