@@ -154,6 +154,7 @@ struct ResultsMetric {
 	bool lower_is_better = true;
 	std::vector<double> samples;
 	std::string reason; /* why there are no samples (an unavailable counter) */
+	std::string kind;   /* a counter's kind ("emulator": counted by qemu, not hardware); "" */
 };
 
 struct RecordedVariant {

@@ -39,7 +39,8 @@ std::vector<std::pair<std::string, uint64_t>> windowCounts(const nlohmann::json 
 							   const std::string &path)
 {
 	std::vector<std::pair<std::string, uint64_t>> out;
-	for (const char *k : {"insn_el0", "insn_el1", "tlbi_broadcast", "tlbi_local", "isb"}) {
+	for (const char *k : {"insn_el0", "insn_el1", "tlbi_broadcast", "tlbi_local", "isb", "irq_entries",
+			      "irq_insn_el1"}) {
 		if (!w.contains(k))
 			fail(path, fmt::format("{}: no {}", where, k));
 		out.emplace_back(k, countField(w[k], fmt::format("{}: {}", where, k), path));

@@ -218,7 +218,10 @@ def draw_bars(ax, doc, cols, cells, colors, metric, unit, better):
     ax.set_xticklabels([tick_label(doc, doc["columns"][i], len(scenarios) == 1) for i in cols], fontsize=8)
     ax.set_ylabel(f"{metric} [{unit}]{scale}")
     direction = "lower is better" if better == "lower" else "higher is better"
-    title = f"{'/'.join(sorted(scenarios))}: {metric}, mean and 95% CI ({direction})"
+    # An emulator's exact counts must not pass for hardware figures.
+    emulated = any(doc["columns"][i].get("emulated") for i in cols)
+    title = f"{'/'.join(sorted(scenarios))}: {metric}{' (emulated: qemu plugin)' if emulated else ''}, " \
+        f"mean and 95% CI ({direction})"
     ax.set_title(title, fontsize=10)
     ax.grid(axis="y", color="#dddddd", zorder=0)
     ax.set_axisbelow(True)

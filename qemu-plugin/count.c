@@ -13,7 +13,7 @@
  *                {"event": "session", "session": "1a2b3c4d"}
  *                {"event": "window", "session": ..., "window": k, "insn_el0": ...,
  *                 "insn_el1": ..., "tlbi": {op: n, ...}, "dsb": {option: n, ...},
- *                 "isb": n}                                      one per window
+ *                 "isb": n, "irq_entries": n, "irq_insn_el1": n}  one per window
  *                {"event": "error", "what": ...}                  a marker out of order
  *                {"event": "exit", "sessions": n, "windows": n}  last, at qemu's exit
  *
@@ -30,6 +30,12 @@
  * - A window's counts are the difference of the counters between its markers, so every
  *   vCPU's work is in it (a fork child's exit on another CPU too). An instruction that
  *   faults is counted again when it is re-executed; that is what the CPU executed.
+ * - Interrupts are not the operation's work: a timer tick landing in one window and not
+ *   in the next would change its ISBs (counter reads), DSBs and instructions. What a
+ *   vCPU runs from an IRQ vector entry to its next ERET (the handler, softirqs, a
+ *   reschedule it triggers) is counted apart and taken out of the window; the window
+ *   reports how many interrupts it had and how many EL1 instructions they ran. The
+ *   harness names the kernel's vector tables (from /proc/kallsyms) with a marker.
  * - TLBI is SYS with CRn 8 (CRn 9: the nXS forms); the name comes from op1, CRm and op2
  *   (Arm ARM C5.5). DSB and ISB are the barrier instructions with their CRm option.
  */
@@ -58,10 +64,27 @@ struct counts {
 	uint64_t isb;
 };
 
-enum marker { M_DIGIT, M_SESSION, M_OPEN, M_CLOSE };
+enum marker { M_DIGIT, M_SESSION, M_OPEN, M_CLOSE, M_VECTORS };
+
+#define MAX_VCPUS 64
+#define MAX_VECTOR_TABLES 16
+#define N_COUNTS (sizeof(struct counts) / sizeof(uint64_t))
 
 static struct counts live;
 static struct counts at_open;
+/*
+ * Interrupt work, kept apart: what ran on a vCPU from an IRQ vector entry to its next
+ * ERET (the handler, softirqs, a reschedule it caused) is added to `irq` and taken out
+ * of the window. Vector tables come from the harness (PGTBENCH_MARKER_VECTORS).
+ */
+static struct counts irq, irq_at_open;
+static struct counts irq_entry_live[MAX_VCPUS];
+static int in_irq[MAX_VCPUS];
+static uint64_t irq_entries, irq_entries_at_open;
+static uint64_t vector_tables[MAX_VECTOR_TABLES];
+static int n_vector_tables;
+static uint64_t vector_digits_value;
+static int vector_digits_wanted;
 static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *out;
 static char session[PGTBENCH_MARKER_SESSION_DIGITS + 1];
@@ -163,16 +186,35 @@ static void protocolError(const char *what)
 	fflush(out);
 }
 
+/* What vCPU v ran in its interrupt up to now goes to `irq`; it goes on from here. */
+static void settleIrq(unsigned v)
+{
+	const uint64_t *a = (const uint64_t *)&live, *b = (const uint64_t *)&irq_entry_live[v];
+	uint64_t *r = (uint64_t *)&irq;
+
+	for (size_t i = 0; i < N_COUNTS; i++)
+		r[i] += a[i] - b[i];
+	irq_entry_live[v] = live;
+}
+
 static void closeWindow(void)
 {
 	struct counts d;
-	uint64_t *a = (uint64_t *)&live, *b = (uint64_t *)&at_open, *r = (uint64_t *)&d;
+	const uint64_t *a = (const uint64_t *)&live, *b = (const uint64_t *)&at_open;
+	const uint64_t *ia = (const uint64_t *)&irq, *ib = (const uint64_t *)&irq_at_open;
+	uint64_t *r = (uint64_t *)&d;
 
-	for (size_t i = 0; i < sizeof(d) / sizeof(uint64_t); i++)
-		r[i] = a[i] - b[i];
+	/* An interrupt still running on another vCPU: its part so far is no window work. */
+	for (unsigned v = 0; v < MAX_VCPUS; v++)
+		if (in_irq[v])
+			settleIrq(v);
+	for (size_t i = 0; i < N_COUNTS; i++)
+		r[i] = (a[i] - b[i]) - (ia[i] - ib[i]);
 	fprintf(out, "{\"event\":\"window\",\"session\":\"%s\",\"window\":%" PRIu64, session,
 		next_window++);
 	emitCounts(&d);
+	fprintf(out, ",\"irq_entries\":%" PRIu64 ",\"irq_insn_el1\":%" PRIu64,
+		irq_entries - irq_entries_at_open, irq.insn[1] - irq_at_open.insn[1]);
 	fputs("}\n", out);
 	/* Flushed per window: a guest that hangs later still leaves every finished window. */
 	fflush(out);
@@ -187,7 +229,11 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 
 	(void)vcpu_index;
 	pthread_mutex_lock(&window_lock);
-	if (m == M_DIGIT) {
+	if (m == M_DIGIT && vector_digits_wanted > 0) {
+		vector_digits_value = (vector_digits_value << 4) | digit;
+		if (--vector_digits_wanted == 0 && n_vector_tables < MAX_VECTOR_TABLES)
+			vector_tables[n_vector_tables++] = vector_digits_value;
+	} else if (m == M_DIGIT) {
 		if (digits_wanted > 0) {
 			session[PGTBENCH_MARKER_SESSION_DIGITS - digits_wanted] = "0123456789abcdef"[digit];
 			if (--digits_wanted == 0) {
@@ -198,6 +244,9 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 			}
 		}
 		/* Outside a session id a digit is just an orr: other code may execute it. */
+	} else if (m == M_VECTORS) {
+		vector_digits_value = 0;
+		vector_digits_wanted = PGTBENCH_MARKER_VECTORS_DIGITS;
 	} else if (m == M_SESSION) {
 		if (window_open)
 			protocolError("session started inside an open window");
@@ -210,7 +259,13 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 	} else if (m == M_OPEN) {
 		if (window_open)
 			protocolError("open inside an open window");
+		/* An interrupt running since before the window: only its part inside counts apart. */
+		for (unsigned v = 0; v < MAX_VCPUS; v++)
+			if (in_irq[v])
+				irq_entry_live[v] = live;
 		at_open = live;
+		irq_at_open = irq;
+		irq_entries_at_open = irq_entries;
 		window_open = 1;
 	} else if (!window_open) {
 		protocolError("close without open");
@@ -219,6 +274,43 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 		window_open = 0;
 	}
 	pthread_mutex_unlock(&window_lock);
+}
+
+/* A block starting at an IRQ entry of some vector table (+0x280 EL1h, +0x480 EL0 64-bit). */
+static void onVectorCandidate(unsigned int vcpu, void *udata)
+{
+	uint64_t vaddr = (uintptr_t)udata;
+	int hit = 0;
+
+	if (vcpu >= MAX_VCPUS || in_irq[vcpu])
+		return;
+	/* Nothing else runs meanwhile (thread=single): the lock guards against MTTCG only. */
+	pthread_mutex_lock(&window_lock);
+	for (int t = 0; t < n_vector_tables; t++)
+		hit |= vaddr == vector_tables[t] + 0x280 || vaddr == vector_tables[t] + 0x480;
+	if (hit) {
+		irq_entry_live[vcpu] = live;
+		in_irq[vcpu] = 1;
+		irq_entries++;
+	}
+	pthread_mutex_unlock(&window_lock);
+}
+
+/* ERET on a vCPU in an interrupt: the interrupt's work ends (the ERET is its own). */
+static void onEret(unsigned int vcpu, void *udata)
+{
+	(void)udata;
+	if (vcpu >= MAX_VCPUS || !in_irq[vcpu])
+		return;
+	pthread_mutex_lock(&window_lock);
+	settleIrq(vcpu);
+	in_irq[vcpu] = 0;
+	pthread_mutex_unlock(&window_lock);
+}
+
+static int isEret(uint32_t insn)
+{
+	return insn == 0xd69f03e0u || insn == 0xd69f0bffu || insn == 0xd69f0fffu; /* ERET, ERETAA/AB */
 }
 
 static int markerOf(uint32_t insn, uintptr_t *udata)
@@ -236,6 +328,8 @@ static int markerOf(uint32_t insn, uintptr_t *udata)
 		*udata = (uintptr_t)M_OPEN << 8;
 	else if (rd == PGTBENCH_MARKER_CLOSE_REG)
 		*udata = (uintptr_t)M_CLOSE << 8;
+	else if (rd == PGTBENCH_MARKER_VECTORS_REG)
+		*udata = (uintptr_t)M_VECTORS << 8;
 	else
 		return 0;
 	return 1;
@@ -291,11 +385,16 @@ static int mayRaise(uint32_t insn)
 static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 {
 	size_t n = qemu_plugin_tb_n_insns(tb);
-	uint64_t *insns = &live.insn[(qemu_plugin_tb_vaddr(tb) >> 63) != 0];
+	uint64_t vaddr = qemu_plugin_tb_vaddr(tb);
+	uint64_t *insns = &live.insn[(vaddr >> 63) != 0];
 	struct qemu_plugin_insn *run = NULL;
 	uint64_t run_len = 0;
 
 	(void)id;
+	/* Vector tables are 2 KiB aligned; which ones are the kernel's is known at run time. */
+	if (n > 0 && (vaddr >> 63) && ((vaddr & 0x7ff) == 0x280 || (vaddr & 0x7ff) == 0x480))
+		qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), onVectorCandidate,
+						       QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)vaddr);
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		uint32_t word = 0;
@@ -316,6 +415,8 @@ static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 				continue; /* a marker is no instruction of the window's */
 			}
 			raises = mayRaise(word);
+			if (isEret(word))
+				qemu_plugin_register_vcpu_insn_exec_cb(insn, onEret, QEMU_PLUGIN_CB_NO_REGS, NULL);
 			extra = barrierOrTlbi(word);
 			if (extra)
 				qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,

@@ -17,9 +17,12 @@
  *   SESSION, then 8 DIGIT markers   a new session whose 32-bit id is the 8 hex digits,
  *                                   most significant first (a process's results file
  *                                   records the id, so its windows can be found)
+ *   VECTORS, then 16 DIGIT markers  the address of one of the kernel's exception vector
+ *                                   tables (from /proc/kallsyms), so that the plugin
+ *                                   can tell interrupt work from the operation's
  *   OPEN                            window k of the session starts (k = 0, 1, ...)
  *   CLOSE                           window k ends; its counts are written out
- * DIGIT d (0..15) is `orr xd, xd, xd`; SESSION, OPEN, CLOSE use x19, x20, x21.
+ * DIGIT d (0..15) is `orr xd, xd, xd`; SESSION, OPEN, CLOSE, VECTORS use x19..x22.
  * Counts cover every vCPU between OPEN and CLOSE; the markers themselves count as no
  * instruction. A harness that never emits them is simply never counted.
  */
@@ -34,7 +37,9 @@
 #define PGTBENCH_MARKER_SESSION_REG	19
 #define PGTBENCH_MARKER_OPEN_REG	20
 #define PGTBENCH_MARKER_CLOSE_REG	21
+#define PGTBENCH_MARKER_VECTORS_REG	22
 #define PGTBENCH_MARKER_SESSION_DIGITS	8
+#define PGTBENCH_MARKER_VECTORS_DIGITS	16
 
 /* The same as assembler text, for the harness's inline asm. */
 #define PGTBENCH_MARKER_STR_(n)		"orr x" #n ", x" #n ", x" #n
@@ -42,6 +47,7 @@
 #define PGTBENCH_MARKER_OPEN_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_OPEN_REG)
 #define PGTBENCH_MARKER_CLOSE_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_CLOSE_REG)
 #define PGTBENCH_MARKER_SESSION_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_SESSION_REG)
+#define PGTBENCH_MARKER_VECTORS_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_VECTORS_REG)
 
 /* The window log's format version (the "pgtbench_count" field of its first line). */
 #define PGTBENCH_COUNT_LOG_VERSION	1

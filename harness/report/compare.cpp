@@ -313,6 +313,7 @@ Column columnFor(const Axes &a, const Placed &p, const std::string &metric)
 	col.unit = rm.unit;
 	col.lower_is_better = rm.lower_is_better;
 	col.primary = metric == e.primary_metric;
+	col.emulated = rm.kind == "emulator";
 	for (const auto &d : a.c.column_dims) {
 		col.keys.emplace_back(dimDisplay(d), dimValue(d, f, e));
 		if (d == "machine")
@@ -727,10 +728,24 @@ void addLeftOutNotes(Comparison &c, const std::string &row_param, size_t left_ou
 		c.notes.push_back("- " + n);
 }
 
+/* Counts from an emulator are exact but no hardware figure: the table says so. */
+void addEmulatedNote(Comparison &c)
+{
+	std::vector<std::string> names;
+	for (const auto &col : c.columns)
+		if (col.emulated)
+			addOnce(names, col.metric);
+	if (!names.empty())
+		c.notes.push_back(fmt::format("emulated: {} counted exactly by qemu's TCG plugin in an emulated "
+					      "arm64 machine, not by hardware",
+					      fmt::join(names, ", ")));
+}
+
 void addNotes(Comparison &c, const std::string &row_param, size_t left_out,
 	      const std::vector<std::string> &not_run)
 {
 	addStatisticsNotes(c);
+	addEmulatedNote(c);
 	addMachineNote(c);
 	addKernelNote(c);
 	addMissingCellNotes(c);

@@ -50,6 +50,7 @@ struct Column {
 	std::string unit;
 	bool lower_is_better = true;
 	bool primary = true; /* the metric is its entries' primary metric */
+	bool emulated = false; /* an emulator's count (qemu plugin), not a hardware figure */
 	/* Column dimension and variant parameter values, display form: {"order", "9"}. */
 	std::vector<std::pair<std::string, std::string>> keys;
 	std::string machine; /* set when machine is a column dimension */

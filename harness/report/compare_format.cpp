@@ -494,6 +494,7 @@ nlohmann::json columnsJson(const Comparison &c)
 				   {"metric", col.metric},
 				   {"primary", col.primary},
 				   {"unit", col.unit},
+				   {"emulated", col.emulated},
 				   {"better", col.lower_is_better ? "lower" : "higher"},
 				   {"machine", col.machine.empty() ? json(nullptr) : json(col.machine)},
 				   {"keys", keys},
