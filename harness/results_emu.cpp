@@ -36,11 +36,14 @@ uint64_t countField(const nlohmann::json &v, const std::string &where, const std
 /* A window line's counts, flattened to the counter names they become (without "emu."). */
 std::vector<std::pair<std::string, uint64_t>> windowCounts(const nlohmann::json &w,
 							   const std::string &where,
-							   const std::string &path)
+							   const std::string &path, bool module_part = false)
 {
 	std::vector<std::pair<std::string, uint64_t>> out;
-	for (const char *k : {"insn_el0", "insn_el1", "tlbi_broadcast", "tlbi_local", "isb", "irq_entries",
-			      "irq_insn_el1"}) {
+	std::vector<std::string> keys = {"insn_el0", "insn_el1", "tlbi_broadcast", "tlbi_local", "isb"};
+	if (!module_part)
+		keys.insert(keys.end(), {"irq_entries", "irq_insn_el1"});
+	keys.push_back("context_switches");
+	for (const auto &k : keys) {
 		if (!w.contains(k))
 			fail(path, fmt::format("{}: no {}", where, k));
 		out.emplace_back(k, countField(w[k], fmt::format("{}: {}", where, k), path));
@@ -58,6 +61,13 @@ std::vector<std::pair<std::string, uint64_t>> windowCounts(const nlohmann::json 
 	}
 	/* Every TLBI, broadcast or local: the figure the mm threads quote first. */
 	out.emplace_back("tlbi", tlbi_total);
+	/* The part pgtbench.ko times itself (its total_ns), as the module marked it. */
+	if (!module_part && w.contains("module")) {
+		if (!w["module"].is_object())
+			fail(path, fmt::format("{}: module: not an object", where));
+		for (auto &[k, n] : windowCounts(w["module"], where + ": module", path, true))
+			out.emplace_back("module." + k, n);
+	}
 	return out;
 }
 

@@ -83,9 +83,11 @@ static long pgtbench_cmd_nop(void *arg)
 		 */
 #ifdef CONFIG_ARM64
 		i = n;
+		pgtbench_module_begin();
 		asm volatile("1:	subs	%0, %0, #1\n"
 			     "	b.ne	1b\n"
 			     : "+r"(i) : : "cc", "memory");
+		pgtbench_module_end();
 #else
 		for (i = 0; i < n; i++)
 			barrier();

@@ -619,7 +619,9 @@ long pgtbench_cmd_map_mem_replay(void *arg)
 	m->strategy = r->strategy;
 	r->out = m;
 	start = ktime_get_ns();
+	pgtbench_module_begin();
 	create_mapping(r, R_VIRT_START, size, R_PHYS_START);
+	pgtbench_module_end();
 	m->total_ns = ktime_get_ns() - start;
 	m->ns_per_gib = mul_u64_u64_div_u64(m->total_ns, 1ULL << 30, size);
 	ret = r->error;

@@ -13,6 +13,20 @@
 #include <linux/types.h>
 
 #include "pgtbench_abi.h"
+#include "pgtbench_marker.h"
+
+/*
+ * Around the part of a command the module times itself, so that an emulator counting
+ * the caller's window (qemu-plugin) also reports this part alone: one no-op `orr`
+ * instruction each (pgtbench_marker.h), nothing at all on other architectures.
+ */
+#ifdef CONFIG_ARM64
+#define pgtbench_module_begin() asm volatile(PGTBENCH_MARKER_MODULE_BEGIN_ASM ::: "memory")
+#define pgtbench_module_end() asm volatile(PGTBENCH_MARKER_MODULE_END_ASM ::: "memory")
+#else
+#define pgtbench_module_begin() do { } while (0)
+#define pgtbench_module_end() do { } while (0)
+#endif
 
 /* Reserved fields are how the ABI grows: anything but zero in them is refused. */
 static inline bool pgtbench_reserved_ok(const void *reserved, size_t size)

@@ -13,7 +13,9 @@
  *                {"event": "session", "session": "1a2b3c4d"}
  *                {"event": "window", "session": ..., "window": k, "insn_el0": ...,
  *                 "insn_el1": ..., "tlbi": {op: n, ...}, "dsb": {option: n, ...},
- *                 "isb": n, "irq_entries": n, "irq_insn_el1": n}  one per window
+ *                 "isb": n, "irq_entries": n, "irq_insn_el1": n,
+ *                 "module": {"part": 1, "insn_el0": ...}}          one per window;
+ *                 "module": the part pgtbench.ko marks (MODULE_BEGIN..END), if any
  *                {"event": "error", "what": ...}                  a marker out of order
  *                {"event": "exit", "sessions": n, "windows": n}  last, at qemu's exit
  *
@@ -64,7 +66,7 @@ struct counts {
 	uint64_t isb;
 };
 
-enum marker { M_DIGIT, M_SESSION, M_OPEN, M_CLOSE, M_VECTORS };
+enum marker { M_DIGIT, M_SESSION, M_OPEN, M_CLOSE, M_VECTORS, M_MODULE_BEGIN, M_MODULE_END, M_SWITCH };
 
 #define MAX_VCPUS 64
 #define MAX_VECTOR_TABLES 16
@@ -78,13 +80,33 @@ static struct counts at_open;
  * of the window. Vector tables come from the harness (PGTBENCH_MARKER_VECTORS).
  */
 static struct counts irq, irq_at_open;
+/* The module's part of the window (MODULE_BEGIN..END), interrupts taken out as well. */
+static struct counts at_module, irq_at_module, module_part;
+static int module_state; /* 0 none, 1 inside, 2 done */
 static struct counts irq_entry_live[MAX_VCPUS];
 static int in_irq[MAX_VCPUS];
 static uint64_t irq_entries, irq_entries_at_open;
 static uint64_t vector_tables[MAX_VECTOR_TABLES];
 static int n_vector_tables;
 static uint64_t vector_digits_value;
-static int vector_digits_wanted;
+static int vector_digits_wanted, vector_digits_switch;
+/* Context switches (entries of cpu_switch_to): other tasks' work is in the window. */
+static uint64_t cpu_switch_to_addr;
+static qemu_plugin_id_t plugin_id;
+static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
+static void onExit(qemu_plugin_id_t id, void *p);
+
+/*
+ * cpu_switch_to was translated long before the harness named it: reset the plugin, which
+ * flushes every translated block, so that its block is translated again with the
+ * switch counter. The counters live here, not in the blocks: nothing is lost.
+ */
+static void onReset(qemu_plugin_id_t id)
+{
+	qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
+	qemu_plugin_register_atexit_cb(id, onExit, NULL);
+}
+static uint64_t switches, switches_at_open, switches_at_module, module_switches;
 static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *out;
 static char session[PGTBENCH_MARKER_SESSION_DIGITS + 1];
@@ -197,24 +219,60 @@ static void settleIrq(unsigned v)
 	irq_entry_live[v] = live;
 }
 
+static void diffCounts(struct counts *d, const struct counts *now, const struct counts *then,
+		       const struct counts *irq_now, const struct counts *irq_then)
+{
+	const uint64_t *a = (const uint64_t *)now, *b = (const uint64_t *)then;
+	const uint64_t *ia = (const uint64_t *)irq_now, *ib = (const uint64_t *)irq_then;
+	uint64_t *r = (uint64_t *)d;
+
+	for (size_t i = 0; i < N_COUNTS; i++)
+		r[i] = (a[i] - b[i]) - (ia[i] - ib[i]);
+}
+
+static void moduleMarker(int begin)
+{
+	for (unsigned v = 0; v < MAX_VCPUS; v++)
+		if (in_irq[v])
+			settleIrq(v);
+	if (begin && module_state == 0) {
+		at_module = live;
+		irq_at_module = irq;
+		switches_at_module = switches;
+		module_state = 1;
+	} else if (!begin && module_state == 1) {
+		diffCounts(&module_part, &live, &at_module, &irq, &irq_at_module);
+		module_switches = switches - switches_at_module;
+		module_state = 2;
+	} else {
+		protocolError(begin ? "a second module part in one window" : "module end without begin");
+	}
+}
+
 static void closeWindow(void)
 {
 	struct counts d;
-	const uint64_t *a = (const uint64_t *)&live, *b = (const uint64_t *)&at_open;
-	const uint64_t *ia = (const uint64_t *)&irq, *ib = (const uint64_t *)&irq_at_open;
-	uint64_t *r = (uint64_t *)&d;
 
 	/* An interrupt still running on another vCPU: its part so far is no window work. */
 	for (unsigned v = 0; v < MAX_VCPUS; v++)
 		if (in_irq[v])
 			settleIrq(v);
-	for (size_t i = 0; i < N_COUNTS; i++)
-		r[i] = (a[i] - b[i]) - (ia[i] - ib[i]);
+	diffCounts(&d, &live, &at_open, &irq, &irq_at_open);
 	fprintf(out, "{\"event\":\"window\",\"session\":\"%s\",\"window\":%" PRIu64, session,
 		next_window++);
 	emitCounts(&d);
-	fprintf(out, ",\"irq_entries\":%" PRIu64 ",\"irq_insn_el1\":%" PRIu64,
-		irq_entries - irq_entries_at_open, irq.insn[1] - irq_at_open.insn[1]);
+	fprintf(out, ",\"irq_entries\":%" PRIu64 ",\"irq_insn_el1\":%" PRIu64
+		",\"context_switches\":%" PRIu64,
+		irq_entries - irq_entries_at_open, irq.insn[1] - irq_at_open.insn[1],
+		switches - switches_at_open);
+	if (module_state == 2) {
+		fprintf(out, ",\"module\":{\"context_switches\":%" PRIu64, module_switches);
+		emitCounts(&module_part);
+		fputc('}', out);
+	} else if (module_state == 1) {
+		protocolError("window closed inside the module's part");
+	}
+	module_state = 0;
 	fputs("}\n", out);
 	/* Flushed per window: a guest that hangs later still leaves every finished window. */
 	fflush(out);
@@ -231,7 +289,13 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 	pthread_mutex_lock(&window_lock);
 	if (m == M_DIGIT && vector_digits_wanted > 0) {
 		vector_digits_value = (vector_digits_value << 4) | digit;
-		if (--vector_digits_wanted == 0 && n_vector_tables < MAX_VECTOR_TABLES)
+		if (--vector_digits_wanted == 0 && vector_digits_switch) {
+			if (cpu_switch_to_addr != vector_digits_value) {
+				cpu_switch_to_addr = vector_digits_value;
+				qemu_plugin_reset(plugin_id, onReset);
+			}
+		}
+		else if (vector_digits_wanted == 0 && n_vector_tables < MAX_VECTOR_TABLES)
 			vector_tables[n_vector_tables++] = vector_digits_value;
 	} else if (m == M_DIGIT) {
 		if (digits_wanted > 0) {
@@ -244,9 +308,14 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 			}
 		}
 		/* Outside a session id a digit is just an orr: other code may execute it. */
-	} else if (m == M_VECTORS) {
+	} else if (m == M_MODULE_BEGIN || m == M_MODULE_END) {
+		/* Outside a window (a module call nothing times) they mean nothing. */
+		if (window_open)
+			moduleMarker(m == M_MODULE_BEGIN);
+	} else if (m == M_VECTORS || m == M_SWITCH) {
 		vector_digits_value = 0;
 		vector_digits_wanted = PGTBENCH_MARKER_VECTORS_DIGITS;
+		vector_digits_switch = m == M_SWITCH;
 	} else if (m == M_SESSION) {
 		if (window_open)
 			protocolError("session started inside an open window");
@@ -265,6 +334,8 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 				irq_entry_live[v] = live;
 		at_open = live;
 		irq_at_open = irq;
+		switches_at_open = switches;
+		module_state = 0;
 		irq_entries_at_open = irq_entries;
 		window_open = 1;
 	} else if (!window_open) {
@@ -308,6 +379,16 @@ static void onEret(unsigned int vcpu, void *udata)
 	pthread_mutex_unlock(&window_lock);
 }
 
+static void onSwitchCandidate(unsigned int vcpu, void *udata)
+{
+	(void)vcpu;
+	if ((uintptr_t)udata == cpu_switch_to_addr) {
+		pthread_mutex_lock(&window_lock);
+		switches++;
+		pthread_mutex_unlock(&window_lock);
+	}
+}
+
 static int isEret(uint32_t insn)
 {
 	return insn == 0xd69f03e0u || insn == 0xd69f0bffu || insn == 0xd69f0fffu; /* ERET, ERETAA/AB */
@@ -330,6 +411,12 @@ static int markerOf(uint32_t insn, uintptr_t *udata)
 		*udata = (uintptr_t)M_CLOSE << 8;
 	else if (rd == PGTBENCH_MARKER_VECTORS_REG)
 		*udata = (uintptr_t)M_VECTORS << 8;
+	else if (rd == PGTBENCH_MARKER_MODULE_BEGIN_REG)
+		*udata = (uintptr_t)M_MODULE_BEGIN << 8;
+	else if (rd == PGTBENCH_MARKER_MODULE_END_REG)
+		*udata = (uintptr_t)M_MODULE_END << 8;
+	else if (rd == PGTBENCH_MARKER_SWITCH_REG)
+		*udata = (uintptr_t)M_SWITCH << 8;
 	else
 		return 0;
 	return 1;
@@ -394,6 +481,9 @@ static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	/* Vector tables are 2 KiB aligned; which ones are the kernel's is known at run time. */
 	if (n > 0 && (vaddr >> 63) && ((vaddr & 0x7ff) == 0x280 || (vaddr & 0x7ff) == 0x480))
 		qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), onVectorCandidate,
+						       QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)vaddr);
+	if (n > 0 && cpu_switch_to_addr && vaddr == cpu_switch_to_addr)
+		qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), onSwitchCandidate,
 						       QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)vaddr);
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
@@ -491,7 +581,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		PGTBENCH_COUNT_LOG_VERSION, info->version.min, info->version.cur,
 		QEMU_PLUGIN_VERSION, info->system.smp_vcpus);
 	fflush(out);
-	qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
-	qemu_plugin_register_atexit_cb(id, onExit, NULL);
+	plugin_id = id;
+	onReset(id);
 	return 0;
 }

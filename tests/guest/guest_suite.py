@@ -350,6 +350,7 @@ def build_kmod_61(out_dir, kdir, suite):
     for f in (REPO / "kmod").iterdir():
         if f.suffix in (".c", ".h") or f.name in ("Kbuild", "Makefile"):
             shutil.copy(f, d / f.name)
+    shutil.copy(REPO / "qemu-plugin/pgtbench_marker.h", d)
     _, secs = run(["make", "-C", d, f"KDIR={kdir}"], "build pgtbench.ko for 6.1",
                   log_file=out_dir / "kmod-6.1.log", timeout=600)
     suite.timings.append(("build pgtbench.ko for 6.1", secs))
