@@ -27,6 +27,8 @@ import testlib  # noqa: E402
 from testlib import REPO  # noqa: E402
 from pgtbench_vm.boot_log import (boot_log_complete, not_instrumented_reason,  # noqa: E402
                                   parse_boot_log)
+from pgtbench_vm import count  # noqa: E402
+from pgtbench_vm.cli import UsageError  # noqa: E402
 from pgtbench_vm.cpio import CpioWriter, gzip_bytes, read_cpio  # noqa: E402
 from pgtbench_vm.elf import (EM_AARCH64, ElfError, load_order, module_depends,  # noqa: E402
                              read_elf, resolve_libraries)
@@ -478,6 +480,44 @@ class Usage(unittest.TestCase):
                 with self.subTest(args=args):
                     testlib.assert_one_line_error(self, self.run_vm(*args), "usage error",
                                                   stdout_empty=True)
+
+
+class CountOption(testlib.TempDirCase):
+    """tools/vm --count's pieces: the plugin is checked before qemu starts, qemu's refusal
+    is found in its stderr, and the merge needs a results file with windows."""
+
+    def test_a_missing_or_non_elf_plugin_is_a_usage_error(self):
+        text = self.tmp / "notes.so"
+        text.write_text("not a plugin\n")
+        for path, needle in ((self.tmp / "none.so", "not found"), (text, "not an ELF file")):
+            with self.subTest(path=path.name):
+                with self.assertRaises(UsageError) as cm:
+                    count.check_plugin(path)
+                self.assertIn(needle, str(cm.exception))
+
+    def test_qemu_cannot_take_a_comma_in_the_plugin_or_log_path(self):
+        with self.assertRaises(UsageError):
+            count.qemu_args(Path("/tmp/a,b.so"), Path("/tmp/log"))
+        self.assertEqual(count.qemu_args(Path("/p.so"), Path("/l")), ["-plugin", "/p.so,out=/l"])
+
+    def test_the_plugins_own_refusal_line_is_reported(self):
+        err = ("qemu-system-aarch64: warning: x\n"
+               "pgtbench-count: unknown argument 'bogus=1' (only out=PATH)\n"
+               "qemu-system-aarch64: Could not load plugin /p.so\n")
+        self.assertEqual(count.plugin_refusal(err), "pgtbench-count: unknown argument 'bogus=1' "
+                                                    "(only out=PATH)")
+        self.assertIn("Could not load plugin", count.plugin_refusal(
+            "qemu-system-aarch64: Could not load plugin /usr/lib/libm.so.6: bad\n"))
+        self.assertIsNone(count.plugin_refusal("qemu-system-aarch64: -m 99T: too big\n"))
+
+    def test_a_command_that_wrote_no_results_with_windows_is_a_problem(self):
+        results = self.tmp / "results"
+        results.mkdir()
+        (results / "env.json").write_text('{"arch": "aarch64"}')
+        (results / "native.json").write_text('{"pgtbench": {"label": "x"}, "entries": []}')
+        merged, problem = count.merge_all(testlib.PGTBENCH, results, self.tmp / "w.jsonl")
+        self.assertEqual(merged, [])
+        self.assertIn("opened no counting windows", problem)
 
 
 # --- boot-time map_mem (tools/boot-map-mem) ----------------------------------------
