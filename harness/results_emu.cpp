@@ -41,7 +41,7 @@ std::vector<std::pair<std::string, uint64_t>> windowCounts(const nlohmann::json 
 	std::vector<std::pair<std::string, uint64_t>> out;
 	std::vector<std::string> keys = {"insn_el0", "insn_el1", "tlbi_broadcast", "tlbi_local", "isb"};
 	if (!module_part)
-		keys.insert(keys.end(), {"irq_entries", "irq_insn_el1"});
+		keys.insert(keys.end(), {"irq_entries", "irq_insn_el1", "kthread_insn_el1"});
 	keys.push_back("context_switches");
 	for (const auto &k : keys) {
 		if (!w.contains(k))

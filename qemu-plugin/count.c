@@ -66,7 +66,7 @@ struct counts {
 	uint64_t isb;
 };
 
-enum marker { M_DIGIT, M_SESSION, M_OPEN, M_CLOSE, M_VECTORS, M_MODULE_BEGIN, M_MODULE_END, M_SWITCH };
+enum marker { M_DIGIT, M_SESSION, M_OPEN, M_CLOSE, M_VECTORS, M_MODULE_BEGIN, M_MODULE_END };
 
 #define MAX_VCPUS 64
 #define MAX_VECTOR_TABLES 16
@@ -89,23 +89,26 @@ static uint64_t irq_entries, irq_entries_at_open;
 static uint64_t vector_tables[MAX_VECTOR_TABLES];
 static int n_vector_tables;
 static uint64_t vector_digits_value;
-static int vector_digits_wanted, vector_digits_switch;
-/* Context switches (entries of cpu_switch_to): other tasks' work is in the window. */
-static uint64_t cpu_switch_to_addr;
-static qemu_plugin_id_t plugin_id;
-static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
-static void onExit(qemu_plugin_id_t id, void *p);
-
+static int vector_digits_wanted;
 /*
- * cpu_switch_to was translated long before the harness named it: reset the plugin, which
- * flushes every translated block, so that its block is translated again with the
- * switch counter. The counters live here, not in the blocks: nothing is lost.
+ * Other tasks' work: a window's operation runs in the task that opened it and in user
+ * tasks it makes run (a fork child), but a kernel thread woken into it (a kworker,
+ * ksoftirqd, RCU, the idle task after an interrupt) is no part of it. cpu_switch_to
+ * stores the outgoing task's registers with `stp x19, x20, [x8], #16` and loads the
+ * incoming one's with `ldp x19, x20, [x8], #16` (two words only it has), so their
+ * addresses tell the tasks apart. A run of a task other than the window's that executes
+ * no EL0 instruction is counted apart like interrupt work (`kthread`).
  */
-static void onReset(qemu_plugin_id_t id)
-{
-	qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
-	qemu_plugin_register_atexit_cb(id, onExit, NULL);
-}
+#define STP_PREV_CONTEXT 0xa8815113u
+#define LDP_NEXT_CONTEXT 0xa8c15113u
+#define MAX_USER_TASKS 64
+static struct counts kthread, kthread_at_open, kthread_at_module;
+static uint64_t cur_task[MAX_VCPUS];	  /* cpu_context address of the running task */
+static struct counts run_start[MAX_VCPUS], run_irq_start[MAX_VCPUS];
+static uint64_t window_task;		  /* the task that opened the window, once known */
+static unsigned open_vcpu;
+static uint64_t user_tasks[MAX_USER_TASKS]; /* other tasks seen at EL0 in this window */
+static int n_user_tasks;
 static uint64_t switches, switches_at_open, switches_at_module, module_switches;
 static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *out;
@@ -230,18 +233,41 @@ static void diffCounts(struct counts *d, const struct counts *now, const struct 
 		r[i] = (a[i] - b[i]) - (ia[i] - ib[i]);
 }
 
-static void moduleMarker(int begin)
+static void endRun(unsigned v);
+
+/* What the kernel threads ran since `then` is no part of d either. */
+static void dropKthreads(struct counts *d, const struct counts *then)
 {
-	for (unsigned v = 0; v < MAX_VCPUS; v++)
+	const uint64_t *a = (const uint64_t *)&kthread, *b = (const uint64_t *)then;
+	uint64_t *r = (uint64_t *)d;
+
+	for (size_t i = 0; i < N_COUNTS; i++)
+		r[i] -= a[i] - b[i];
+}
+
+/* Other vCPUs' runs in progress: settle them, the way a switch would. */
+static void settleOtherRuns(unsigned self)
+{
+	for (unsigned v = 0; v < MAX_VCPUS; v++) {
 		if (in_irq[v])
 			settleIrq(v);
+		if (v != self)
+			endRun(v);
+	}
+}
+
+static void moduleMarker(int begin, unsigned vcpu)
+{
+	settleOtherRuns(vcpu);
 	if (begin && module_state == 0) {
 		at_module = live;
 		irq_at_module = irq;
+		kthread_at_module = kthread;
 		switches_at_module = switches;
 		module_state = 1;
 	} else if (!begin && module_state == 1) {
 		diffCounts(&module_part, &live, &at_module, &irq, &irq_at_module);
+		dropKthreads(&module_part, &kthread_at_module);
 		module_switches = switches - switches_at_module;
 		module_state = 2;
 	} else {
@@ -249,22 +275,21 @@ static void moduleMarker(int begin)
 	}
 }
 
-static void closeWindow(void)
+static void closeWindow(unsigned vcpu)
 {
 	struct counts d;
 
-	/* An interrupt still running on another vCPU: its part so far is no window work. */
-	for (unsigned v = 0; v < MAX_VCPUS; v++)
-		if (in_irq[v])
-			settleIrq(v);
+	/* Interrupts and kernel threads still running elsewhere: their part so far is no window work. */
+	settleOtherRuns(vcpu);
 	diffCounts(&d, &live, &at_open, &irq, &irq_at_open);
+	dropKthreads(&d, &kthread_at_open);
 	fprintf(out, "{\"event\":\"window\",\"session\":\"%s\",\"window\":%" PRIu64, session,
 		next_window++);
 	emitCounts(&d);
 	fprintf(out, ",\"irq_entries\":%" PRIu64 ",\"irq_insn_el1\":%" PRIu64
-		",\"context_switches\":%" PRIu64,
+		",\"context_switches\":%" PRIu64 ",\"kthread_insn_el1\":%" PRIu64,
 		irq_entries - irq_entries_at_open, irq.insn[1] - irq_at_open.insn[1],
-		switches - switches_at_open);
+		switches - switches_at_open, kthread.insn[1] - kthread_at_open.insn[1]);
 	if (module_state == 2) {
 		fprintf(out, ",\"module\":{\"context_switches\":%" PRIu64, module_switches);
 		emitCounts(&module_part);
@@ -285,17 +310,10 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 	enum marker m = (enum marker)(v >> 8);
 	unsigned digit = v & 0xff;
 
-	(void)vcpu_index;
 	pthread_mutex_lock(&window_lock);
 	if (m == M_DIGIT && vector_digits_wanted > 0) {
 		vector_digits_value = (vector_digits_value << 4) | digit;
-		if (--vector_digits_wanted == 0 && vector_digits_switch) {
-			if (cpu_switch_to_addr != vector_digits_value) {
-				cpu_switch_to_addr = vector_digits_value;
-				qemu_plugin_reset(plugin_id, onReset);
-			}
-		}
-		else if (vector_digits_wanted == 0 && n_vector_tables < MAX_VECTOR_TABLES)
+		if (--vector_digits_wanted == 0 && n_vector_tables < MAX_VECTOR_TABLES)
 			vector_tables[n_vector_tables++] = vector_digits_value;
 	} else if (m == M_DIGIT) {
 		if (digits_wanted > 0) {
@@ -311,11 +329,10 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 	} else if (m == M_MODULE_BEGIN || m == M_MODULE_END) {
 		/* Outside a window (a module call nothing times) they mean nothing. */
 		if (window_open)
-			moduleMarker(m == M_MODULE_BEGIN);
-	} else if (m == M_VECTORS || m == M_SWITCH) {
+			moduleMarker(m == M_MODULE_BEGIN, vcpu_index);
+	} else if (m == M_VECTORS) {
 		vector_digits_value = 0;
 		vector_digits_wanted = PGTBENCH_MARKER_VECTORS_DIGITS;
-		vector_digits_switch = m == M_SWITCH;
 	} else if (m == M_SESSION) {
 		if (window_open)
 			protocolError("session started inside an open window");
@@ -332,8 +349,17 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 		for (unsigned v = 0; v < MAX_VCPUS; v++)
 			if (in_irq[v])
 				irq_entry_live[v] = live;
+		/* Runs start afresh: what ran before the window is not to be judged in it. */
+		for (unsigned v = 0; v < MAX_VCPUS; v++) {
+			run_start[v] = live;
+			run_irq_start[v] = irq;
+		}
+		open_vcpu = vcpu_index;
+		window_task = vcpu_index < MAX_VCPUS ? cur_task[vcpu_index] : 0;
+		n_user_tasks = 0;
 		at_open = live;
 		irq_at_open = irq;
+		kthread_at_open = kthread;
 		switches_at_open = switches;
 		module_state = 0;
 		irq_entries_at_open = irq_entries;
@@ -341,7 +367,7 @@ static void onMarker(unsigned int vcpu_index, void *udata)
 	} else if (!window_open) {
 		protocolError("close without open");
 	} else {
-		closeWindow();
+		closeWindow(vcpu_index);
 		window_open = 0;
 	}
 	pthread_mutex_unlock(&window_lock);
@@ -353,15 +379,15 @@ static void onVectorCandidate(unsigned int vcpu, void *udata)
 	uint64_t vaddr = (uintptr_t)udata;
 	int hit = 0;
 
-	if (vcpu >= MAX_VCPUS || in_irq[vcpu])
+	if (vcpu >= MAX_VCPUS)
 		return;
 	/* Nothing else runs meanwhile (thread=single): the lock guards against MTTCG only. */
 	pthread_mutex_lock(&window_lock);
 	for (int t = 0; t < n_vector_tables; t++)
 		hit |= vaddr == vector_tables[t] + 0x280 || vaddr == vector_tables[t] + 0x480;
-	if (hit) {
+	/* Softirqs run with interrupts enabled: an interrupt may nest; its ERET is its own. */
+	if (hit && in_irq[vcpu]++ == 0) {
 		irq_entry_live[vcpu] = live;
-		in_irq[vcpu] = 1;
 		irq_entries++;
 	}
 	pthread_mutex_unlock(&window_lock);
@@ -370,23 +396,81 @@ static void onVectorCandidate(unsigned int vcpu, void *udata)
 /* ERET on a vCPU in an interrupt: the interrupt's work ends (the ERET is its own). */
 static void onEret(unsigned int vcpu, void *udata)
 {
-	(void)udata;
 	if (vcpu >= MAX_VCPUS || !in_irq[vcpu])
 		return;
+	if (--in_irq[vcpu] > 0)
+		return; /* a nested interrupt's ERET: the outer one goes on */
 	pthread_mutex_lock(&window_lock);
 	settleIrq(vcpu);
+	/*
+	 * An ERET that starts its run is added after this callback (callbacks run before
+	 * inline adds): count it with the interrupt here, as every other ERET is.
+	 */
+	if (udata) {
+		irq.insn[1]++;
+		irq_entry_live[vcpu].insn[1]++;
+	}
 	in_irq[vcpu] = 0;
 	pthread_mutex_unlock(&window_lock);
 }
 
-static void onSwitchCandidate(unsigned int vcpu, void *udata)
+static int isUserTask(uint64_t task)
 {
-	(void)vcpu;
-	if ((uintptr_t)udata == cpu_switch_to_addr) {
-		pthread_mutex_lock(&window_lock);
-		switches++;
-		pthread_mutex_unlock(&window_lock);
+	for (int i = 0; i < n_user_tasks; i++)
+		if (user_tasks[i] == task)
+			return 1;
+	return 0;
+}
+
+/* The run of vCPU v's current task ends here: a kernel thread's goes to `kthread`. */
+static void endRun(unsigned v)
+{
+	struct counts d;
+	uint64_t task = cur_task[v];
+
+	diffCounts(&d, &live, &run_start[v], &irq, &run_irq_start[v]);
+	if (window_open && task && task != window_task) {
+		if (d.insn[0] && !isUserTask(task) && n_user_tasks < MAX_USER_TASKS)
+			user_tasks[n_user_tasks++] = task;
+		if (!d.insn[0] && !isUserTask(task)) {
+			const uint64_t *a = (const uint64_t *)&d;
+			uint64_t *r = (uint64_t *)&kthread;
+			for (size_t i = 0; i < N_COUNTS; i++)
+				r[i] += a[i];
+		}
 	}
+	run_start[v] = live;
+	run_irq_start[v] = irq;
+}
+
+/* cpu_switch_to's first store: the outgoing task's context address. */
+static void onSwitchPrev(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
+{
+	(void)info;
+	(void)udata;
+	if (vcpu >= MAX_VCPUS)
+		return;
+	pthread_mutex_lock(&window_lock);
+	if (window_open && vcpu == open_vcpu && !window_task)
+		window_task = vaddr; /* the first switch away from the window's task */
+	cur_task[vcpu] = vaddr;
+	endRun(vcpu);
+	cur_task[vcpu] = 0; /* between the two: cpu_switch_to itself, the outgoing task's */
+	switches++;
+	pthread_mutex_unlock(&window_lock);
+}
+
+/* cpu_switch_to's first load: the incoming task's; its run starts here. */
+static void onSwitchNext(unsigned int vcpu, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata)
+{
+	(void)info;
+	(void)udata;
+	if (vcpu >= MAX_VCPUS)
+		return;
+	pthread_mutex_lock(&window_lock);
+	endRun(vcpu);
+	cur_task[vcpu] = vaddr;
+	pthread_mutex_unlock(&window_lock);
 }
 
 static int isEret(uint32_t insn)
@@ -415,8 +499,6 @@ static int markerOf(uint32_t insn, uintptr_t *udata)
 		*udata = (uintptr_t)M_MODULE_BEGIN << 8;
 	else if (rd == PGTBENCH_MARKER_MODULE_END_REG)
 		*udata = (uintptr_t)M_MODULE_END << 8;
-	else if (rd == PGTBENCH_MARKER_SWITCH_REG)
-		*udata = (uintptr_t)M_SWITCH << 8;
 	else
 		return 0;
 	return 1;
@@ -482,9 +564,6 @@ static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 	if (n > 0 && (vaddr >> 63) && ((vaddr & 0x7ff) == 0x280 || (vaddr & 0x7ff) == 0x480))
 		qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), onVectorCandidate,
 						       QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)vaddr);
-	if (n > 0 && cpu_switch_to_addr && vaddr == cpu_switch_to_addr)
-		qemu_plugin_register_vcpu_insn_exec_cb(qemu_plugin_tb_get_insn(tb, 0), onSwitchCandidate,
-						       QEMU_PLUGIN_CB_NO_REGS, (void *)(uintptr_t)vaddr);
 	for (size_t i = 0; i < n; i++) {
 		struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
 		uint32_t word = 0;
@@ -505,8 +584,15 @@ static void onTranslate(qemu_plugin_id_t id, struct qemu_plugin_tb *tb)
 				continue; /* a marker is no instruction of the window's */
 			}
 			raises = mayRaise(word);
+			if ((vaddr >> 63) && word == STP_PREV_CONTEXT)
+				qemu_plugin_register_vcpu_mem_cb(insn, onSwitchPrev, QEMU_PLUGIN_CB_NO_REGS,
+								 QEMU_PLUGIN_MEM_W, NULL);
+			if ((vaddr >> 63) && word == LDP_NEXT_CONTEXT)
+				qemu_plugin_register_vcpu_mem_cb(insn, onSwitchNext, QEMU_PLUGIN_CB_NO_REGS,
+								 QEMU_PLUGIN_MEM_R, NULL);
 			if (isEret(word))
-				qemu_plugin_register_vcpu_insn_exec_cb(insn, onEret, QEMU_PLUGIN_CB_NO_REGS, NULL);
+				qemu_plugin_register_vcpu_insn_exec_cb(insn, onEret, QEMU_PLUGIN_CB_NO_REGS,
+								       (void *)(uintptr_t)(run == NULL));
 			extra = barrierOrTlbi(word);
 			if (extra)
 				qemu_plugin_register_vcpu_insn_exec_inline(insn, QEMU_PLUGIN_INLINE_ADD_U64,
@@ -581,7 +667,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
 		PGTBENCH_COUNT_LOG_VERSION, info->version.min, info->version.cur,
 		QEMU_PLUGIN_VERSION, info->system.smp_vcpus);
 	fflush(out);
-	plugin_id = id;
-	onReset(id);
+	qemu_plugin_register_vcpu_tb_trans_cb(id, onTranslate);
+	qemu_plugin_register_atexit_cb(id, onExit, NULL);
 	return 0;
 }

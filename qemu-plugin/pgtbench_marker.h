@@ -20,15 +20,13 @@
  *   VECTORS, then 16 DIGIT markers  the address of one of the kernel's exception vector
  *                                   tables (from /proc/kallsyms), so that the plugin
  *                                   can tell interrupt work from the operation's
- *   SWITCH, then 16 DIGIT markers   the address of cpu_switch_to, so that the plugin
- *                                   can count context switches inside a window
  *   OPEN                            window k of the session starts (k = 0, 1, ...)
  *   MODULE_BEGIN, MODULE_END        inside a window: the part pgtbench.ko times itself
  *                                   (its total_ns), emitted by the module; its counts
  *                                   are the window's "module" counts
  *   CLOSE                           window k ends; its counts are written out
  * DIGIT d (0..15) is `orr xd, xd, xd`; SESSION, OPEN, CLOSE, VECTORS, MODULE_BEGIN,
- * MODULE_END, SWITCH use x19..x25.
+ * MODULE_END use x19..x24.
  * Counts cover every vCPU between OPEN and CLOSE; the markers themselves count as no
  * instruction. A harness that never emits them is simply never counted.
  */
@@ -46,7 +44,6 @@
 #define PGTBENCH_MARKER_VECTORS_REG	22
 #define PGTBENCH_MARKER_MODULE_BEGIN_REG 23
 #define PGTBENCH_MARKER_MODULE_END_REG	24
-#define PGTBENCH_MARKER_SWITCH_REG	25
 #define PGTBENCH_MARKER_SESSION_DIGITS	8
 #define PGTBENCH_MARKER_VECTORS_DIGITS	16
 
@@ -59,7 +56,6 @@
 #define PGTBENCH_MARKER_VECTORS_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_VECTORS_REG)
 #define PGTBENCH_MARKER_MODULE_BEGIN_ASM PGTBENCH_MARKER_STR(PGTBENCH_MARKER_MODULE_BEGIN_REG)
 #define PGTBENCH_MARKER_MODULE_END_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_MODULE_END_REG)
-#define PGTBENCH_MARKER_SWITCH_ASM	PGTBENCH_MARKER_STR(PGTBENCH_MARKER_SWITCH_REG)
 
 /* The window log's format version (the "pgtbench_count" field of its first line). */
 #define PGTBENCH_COUNT_LOG_VERSION	1

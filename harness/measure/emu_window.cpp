@@ -32,15 +32,13 @@ void emitDigit(unsigned d)
 }
 
 /*
- * The kernel's exception vector tables and cpu_switch_to, from /proc/kallsyms (root sees
- * the addresses): the plugin counts what runs from an interrupt vector to its ERET
- * apart, so a tick landing in a window does not change the operation's counts, and
- * counts the context switches in a window. Each vector table is 2 KiB; the Spectre-BHB
- * and KPTI copies come three to a symbol.
+ * The kernel's exception vector tables, from /proc/kallsyms (root sees the addresses):
+ * the plugin counts what runs from an interrupt vector to its ERET apart, so a tick
+ * landing in a window does not change the operation's counts. Each table is 2 KiB;
+ * the Spectre-BHB and KPTI copies come three to a symbol.
  */
 struct KernelSymbols {
 	std::vector<uint64_t> vector_tables;
-	uint64_t cpu_switch_to = 0;
 };
 
 KernelSymbols kernelSymbols()
@@ -58,8 +56,6 @@ KernelSymbols kernelSymbols()
 		uint64_t base = std::strtoull(addr.c_str(), nullptr, 16);
 		for (int k = 0; k < copies && base; k++)
 			out.vector_tables.push_back(base + 0x800ULL * k);
-		if (name == "cpu_switch_to")
-			out.cpu_switch_to = base;
 	}
 	return out;
 }
@@ -79,11 +75,6 @@ std::string announce()
 		asm volatile(PGTBENCH_MARKER_VECTORS_ASM ::: "memory");
 		for (int shift = 60; shift >= 0; shift -= 4)
 			emitDigit((table >> shift) & 15);
-	}
-	if (symbols.cpu_switch_to) {
-		asm volatile(PGTBENCH_MARKER_SWITCH_ASM ::: "memory");
-		for (int shift = 60; shift >= 0; shift -= 4)
-			emitDigit((symbols.cpu_switch_to >> shift) & 15);
 	}
 #endif
 	return fmt::format("{:08x}", id);

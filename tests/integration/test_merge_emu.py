@@ -31,7 +31,7 @@ def window(k, session=SESSION, vale1is=0, aside1is=0, insn_el1=1000, isb=0):
     return {"event": "window", "session": session, "window": k, "insn_el0": 10,
             "insn_el1": insn_el1, "tlbi": tlbi, "tlbi_broadcast": vale1is + aside1is,
             "tlbi_local": 0, "dsb": {n: (1 if n == "ish" else 0) for n in DSB}, "isb": isb,
-            "irq_entries": 0, "irq_insn_el1": 0}
+            "irq_entries": 0, "irq_insn_el1": 0, "kthread_insn_el1": 0, "context_switches": 0}
 
 
 def start_line(version=1):
