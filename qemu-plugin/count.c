@@ -229,8 +229,9 @@ static void diffCounts(struct counts *d, const struct counts *now, const struct 
 	const uint64_t *ia = (const uint64_t *)irq_now, *ib = (const uint64_t *)irq_then;
 	uint64_t *r = (uint64_t *)d;
 
+	/* Saturating: what is taken out can never be more than what ran. */
 	for (size_t i = 0; i < N_COUNTS; i++)
-		r[i] = (a[i] - b[i]) - (ia[i] - ib[i]);
+		r[i] = a[i] - b[i] >= ia[i] - ib[i] ? (a[i] - b[i]) - (ia[i] - ib[i]) : 0;
 }
 
 static void endRun(unsigned v);
@@ -242,7 +243,7 @@ static void dropKthreads(struct counts *d, const struct counts *then)
 	uint64_t *r = (uint64_t *)d;
 
 	for (size_t i = 0; i < N_COUNTS; i++)
-		r[i] -= a[i] - b[i];
+		r[i] = r[i] >= a[i] - b[i] ? r[i] - (a[i] - b[i]) : 0;
 }
 
 /* Other vCPUs' runs in progress: settle them, the way a switch would. */
@@ -428,6 +429,12 @@ static void endRun(unsigned v)
 	struct counts d;
 	uint64_t task = cur_task[v];
 
+	/*
+	 * A switch inside an interrupt (a preemption on its way out): book the interrupt
+	 * so far, so that this run is charged only the interrupt work done during it.
+	 */
+	if (in_irq[v])
+		settleIrq(v);
 	diffCounts(&d, &live, &run_start[v], &irq, &run_irq_start[v]);
 	if (window_open && task && task != window_task) {
 		if (d.insn[0] && !isUserTask(task) && n_user_tasks < MAX_USER_TASKS)
