@@ -148,7 +148,8 @@ RecordedVariant parseEntry(const Reader &r, const nlohmann::json &e, const std::
 			continue; /* a metric of that name wins */
 		ResultsMetric rm;
 		rm.unit = r.string(c, cw, "unit");
-		rm.kind = r.string(c, cw, "kind");
+		if (c.contains("kind")) /* "emulator" marks the table; older files may lack it */
+			rm.kind = r.string(c, cw, "kind");
 		const auto &available = r.member(c, cw, "available");
 		if (!available.is_boolean())
 			r.fail(cw + ".available", "expected true or false");

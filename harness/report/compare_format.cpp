@@ -494,11 +494,13 @@ nlohmann::json columnsJson(const Comparison &c)
 				   {"metric", col.metric},
 				   {"primary", col.primary},
 				   {"unit", col.unit},
-				   {"emulated", col.emulated},
 				   {"better", col.lower_is_better ? "lower" : "higher"},
 				   {"machine", col.machine.empty() ? json(nullptr) : json(col.machine)},
 				   {"keys", keys},
 				   {"params", params}});
+		/* An emulator's counts (qemu plugin): the plot must not pass them for hardware. */
+		if (col.emulated)
+			columns.back()["emulated"] = true;
 	}
 	return columns;
 }
