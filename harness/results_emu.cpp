@@ -42,8 +42,10 @@ std::vector<std::pair<std::string, uint64_t>> windowCounts(const nlohmann::json 
 	std::vector<std::string> keys = {"insn_el0", "insn_el1", "tlbi_broadcast", "tlbi_local", "isb"};
 	if (!module_part)
 		keys.insert(keys.end(), {"irq_entries", "irq_insn_el1", "context_switches"});
-	else if (w.contains("context_switches"))
-		keys.push_back("context_switches");
+	else
+		for (const char *k : {"context_switches", "irq_entries"})
+			if (w.contains(k))
+				keys.push_back(k);
 	for (const auto &k : keys) {
 		if (!w.contains(k))
 			fail(path, fmt::format("{}: no {}", where, k));

@@ -112,6 +112,7 @@ static unsigned open_vcpu;
 static uint64_t user_tasks[MAX_USER_TASKS]; /* other tasks seen at EL0 in this window */
 static int n_user_tasks;
 static uint64_t switches, switches_at_open, switches_at_module, module_switches;
+static uint64_t irq_entries_at_module, module_irq_entries;
 static pthread_mutex_t window_lock = PTHREAD_MUTEX_INITIALIZER;
 static FILE *out;
 static char session[PGTBENCH_MARKER_SESSION_DIGITS + 1];
@@ -267,11 +268,13 @@ static void moduleMarker(int begin, unsigned vcpu)
 		irq_at_module = irq;
 		kthread_at_module = kthread;
 		switches_at_module = switches;
+		irq_entries_at_module = irq_entries;
 		module_state = 1;
 	} else if (!begin && module_state == 1) {
 		diffCounts(&module_part, &live, &at_module, &irq, &irq_at_module);
 		dropKthreads(&module_part, &kthread_at_module);
 		module_switches = switches - switches_at_module;
+		module_irq_entries = irq_entries - irq_entries_at_module;
 		module_state = 2;
 	} else {
 		protocolError(begin ? "a second module part in one window" : "module end without begin");
@@ -301,7 +304,8 @@ static void closeWindow(unsigned vcpu)
 	emitCounts(&kt);
 	fputc('}', out);
 	if (module_state == 2) {
-		fprintf(out, ",\"module\":{\"context_switches\":%" PRIu64, module_switches);
+		fprintf(out, ",\"module\":{\"context_switches\":%" PRIu64 ",\"irq_entries\":%" PRIu64,
+			module_switches, module_irq_entries);
 		emitCounts(&module_part);
 		fputc('}', out);
 	} else if (module_state == 1) {

@@ -2,8 +2,8 @@
 #include "emu_window.h"
 
 #include <fstream>
+#include <iterator>
 #include <random>
-#include <sstream>
 
 #include <cstdlib>
 #include <vector>
@@ -44,18 +44,26 @@ struct KernelSymbols {
 KernelSymbols kernelSymbols()
 {
 	KernelSymbols out;
-	std::ifstream in("/proc/kallsyms");
-	std::string line;
-	while (std::getline(in, line)) {
-		std::istringstream fields(line);
-		std::string addr, type, name;
-		if (!(fields >> addr >> type >> name) || (type != "T" && type != "t"))
-			continue;
-		int copies = name == "vectors" ? 1 :
-			     (name == "__bp_harden_el1_vectors" || name == "tramp_vectors") ? 3 : 0;
-		uint64_t base = std::strtoull(addr.c_str(), nullptr, 16);
-		for (int k = 0; k < copies && base; k++)
-			out.vector_tables.push_back(base + 0x800ULL * k);
+	/*
+	 * Read whole and searched for the few names: parsing all ~150k lines costs seconds
+	 * under emulation. A line is "<address> <type> <name>[\t[module]]".
+	 */
+	std::ifstream in("/proc/kallsyms", std::ios::binary);
+	std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+	for (const auto &[name, copies] : {std::pair<const char *, int>{"vectors", 1},
+					   {"__bp_harden_el1_vectors", 3},
+					   {"tramp_vectors", 3}}) {
+		std::string needle = fmt::format(" {}\n", name);
+		for (size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) {
+			size_t line = text.rfind('\n', at);
+			line = line == std::string::npos ? 0 : line + 1;
+			/* "<address> t": a text symbol of the kernel itself. */
+			if (at < line + 2 || (text[at - 1] != 't' && text[at - 1] != 'T'))
+				continue;
+			uint64_t base = std::strtoull(text.c_str() + line, nullptr, 16);
+			for (int k = 0; k < copies && base; k++)
+				out.vector_tables.push_back(base + 0x800ULL * k);
+		}
 	}
 	return out;
 }

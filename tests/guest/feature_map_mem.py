@@ -72,9 +72,14 @@ granularity = "pte"
 SIGINT_SH = r"""
 avail() { sed -n 's/^MemAvailable: *\([0-9]*\) kB/\1/p' /proc/meminfo; }
 uptime_cs() { sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime; }
-echo "before_kb=$(avail)"
+before=$(avail)
+echo "before_kb=$before"
 (
-	sleep 4
+	# Interrupt once the replay is under way: its table pages are being allocated.
+	for i in $(seq 120); do
+		[ $(( before - $(avail) )) -gt 300000 ] && break
+		sleep 0.25
+	done
 	echo "during_kb=$(avail)" > /tmp/sigint.during
 	pid=$(pidof pgtbench)
 	echo "alive_before_kill=$(test -n "$pid" && echo 1 || echo 0)" >> /tmp/sigint.during
