@@ -236,6 +236,17 @@ class Suite:
         self.notes.append(msg)
         print(f"  note  {msg}", flush=True)
 
+    def verdict(self, out_dir):
+        """Prints where the outputs are and the failures; the exit status."""
+        print(f"  outputs: {out_dir}")
+        if self.failures:
+            print(f"\nFAILED: {len(self.failures)} of {len(self.failures) + self.passed} checks:")
+            for f in self.failures:
+                print(f"  - {f}")
+            return EXIT_FAIL
+        print(f"\nPASSED: {self.passed} checks")
+        return EXIT_OK
+
 
 class Fatal(Exception):
     """A step the rest depends on failed; the message says what to do."""
@@ -925,14 +936,7 @@ def main(argv):
             print(f"    {k:<38} {v}")
     for n in suite.notes:
         print(f"  note: {n}")
-    print(f"  outputs: {out_dir}")
-    if suite.failures:
-        print(f"\nFAILED: {len(suite.failures)} of {len(suite.failures) + suite.passed} checks:")
-        for f in suite.failures:
-            print(f"  - {f}")
-        return EXIT_FAIL
-    print(f"\nPASSED: {suite.passed} checks")
-    return EXIT_OK
+    return suite.verdict(out_dir)
 
 
 if __name__ == "__main__":

@@ -292,14 +292,7 @@ def main(argv):
         print(f"  {what:<40} {secs:7.1f} s")
     for k, v in figures.items():
         print(f"  {k:<45} {v}")
-    print(f"  outputs: {out_dir}")
-    if suite.failures:
-        print(f"\nFAILED: {len(suite.failures)} of {len(suite.failures) + suite.passed} checks:")
-        for f in suite.failures:
-            print(f"  - {f}")
-        return gs.EXIT_FAIL
-    print(f"\nPASSED: {suite.passed} checks")
-    return gs.EXIT_OK
+    return suite.verdict(out_dir)
 
 
 if __name__ == "__main__":
