@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <regex>
 
 #include <fmt/format.h>
@@ -294,6 +295,33 @@ void overrideParam(RunConfig &config, const std::string &name, const std::string
 		throw UsageError(fmt::format("--{}: none of the configured scenarios takes a {}", name, name));
 }
 
+void shareRepetitions(RunConfig &config, const std::string &share)
+{
+	int part = 0, parts = 0;
+	char rest = 0;
+	if (sscanf(share.c_str(), "%d/%d%c", &part, &parts, &rest) != 2 || parts < 1 || part < 1 ||
+	    part > parts)
+		throw UsageError(fmt::format("--share {}: expected K/R with 1 <= K <= R", share));
+	auto shareOf = [&](int reps, const std::string &whose) {
+		if (reps < parts)
+			throw UsageError(fmt::format("--share {}: {} has {} repetition{}, fewer than the {} "
+						     "rounds (each must run at least one)",
+						     share, whose, reps, reps == 1 ? "" : "s", parts));
+		return reps / parts + (part - 1 < reps % parts ? 1 : 0);
+	};
+	bool global_used = config.scenarios.empty();
+	for (auto &s : config.scenarios) {
+		if (s.reps)
+			s.reps = shareOf(*s.reps, fmt::format("[{}]", s.spec->name));
+		else
+			global_used = true;
+	}
+	/* [run] reps only matters for the scenarios without reps of their own. */
+	config.reps = global_used ? shareOf(config.reps, "[run]") : config.reps;
+	config.share_part = part;
+	config.share_parts = parts;
+}
+
 nlohmann::json RunConfig::toJson() const
 {
 	nlohmann::json j;
@@ -306,6 +334,8 @@ nlohmann::json RunConfig::toJson() const
 	j["counters"] = counters;
 	j["events"] = events ? nlohmann::json(*events) : nlohmann::json("default");
 	j["flush_sites"] = flush_sites ? nlohmann::json(*flush_sites) : nlohmann::json("default");
+	if (share_parts)
+		j["share"] = fmt::format("{}/{}", share_part, share_parts);
 	nlohmann::json sc = nlohmann::json::object();
 	for (const auto &s : scenarios) {
 		nlohmann::json t = nlohmann::json::object();

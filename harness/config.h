@@ -40,6 +40,8 @@ struct RunConfig {
 	std::optional<std::vector<std::string>> events;
 	std::optional<std::vector<std::string>> flush_sites;
 	std::vector<ScenarioConfig> scenarios;
+	/* Part `share_part` of `share_parts` of every variant's repetitions (--share K/R); 0: all. */
+	int share_part = 0, share_parts = 0;
 
 	nlohmann::json toJson() const;
 };
@@ -54,6 +56,13 @@ RunConfig defaultConfig();
 ParamValue parseParamValue(const ParamSpec &spec, const std::string &text);
 /* The spec's defaults, parsed. */
 std::vector<ParamValue> defaultValues(const ParamSpec &spec);
+/*
+ * --share K/R: this run is round K of R (`pgtbench stack` boots each kernel R times), so
+ * every variant runs its part of its repetitions: N/R, the first N%R rounds one more.
+ * UsageError for text that is not K/R with 1 <= K <= R, or a variant with fewer than R
+ * repetitions (a round would run none of them).
+ */
+void shareRepetitions(RunConfig &config, const std::string &share);
 /* Replace a parameter in every configured scenario that has it (e.g. --size). */
 void overrideParam(RunConfig &config, const std::string &name, const std::string &text);
 

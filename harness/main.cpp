@@ -45,6 +45,7 @@ struct RunArgs {
 	std::string filter;
 	std::string size;
 	int reps = 0;
+	std::string share; /* K/R */
 	int warmup = -1;
 	std::string label;
 	std::string out;
@@ -62,6 +63,7 @@ struct CompareArgs {
 	double alpha = 0.05;
 	bool stdev = false;
 	size_t width = 80;
+	std::vector<std::string> absent; /* LABEL=REASON */
 	std::string out; /* plot only */
 };
 
@@ -83,6 +85,8 @@ RunConfig configFor(const RunArgs &a)
 		for (auto &s : c.scenarios)
 			s.reps.reset();
 	}
+	if (!a.share.empty())
+		shareRepetitions(c, a.share);
 	if (a.warmup >= 0) {
 		c.warmup = a.warmup;
 		for (auto &s : c.scenarios)
@@ -155,10 +159,12 @@ std::string paramLine(const ParamSpec &p)
 			   fmt::join(p.defaults, ", "));
 }
 
-int cmdList(const std::string &config_path)
+int cmdList(const std::string &config_path, const std::string &share)
 {
-	Env env = probeEnv();
 	RunConfig c = config_path.empty() ? defaultConfig() : loadConfig(config_path);
+	if (!share.empty())
+		shareRepetitions(c, share); /* refused here as `run --share` would refuse it */
+	Env env = probeEnv();
 	std::vector<Variant> variants = planVariants(c, env);
 	for (const ScenarioSpec *s : scenarios()) {
 		fmt::print("{} - {}\n", s->name, s->description);
@@ -283,6 +289,12 @@ Comparison comparisonFor(const CompareArgs &a)
 	o.alpha = a.alpha;
 	o.stdev = a.stdev;
 	o.width = a.width;
+	for (const auto &value : a.absent) {
+		auto eq = value.find('=');
+		if (eq == std::string::npos)
+			throw UsageError(fmt::format("--absent {}: expected LABEL=REASON", value));
+		o.absent.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+	}
 	return buildComparison(std::move(files), o);
 }
 
@@ -320,6 +332,10 @@ void addCompareOptions(CLI::App *cmd, CompareArgs &a)
 		->allow_extra_args(false);
 	cmd->add_option("--alpha", a.alpha, "significance level of the Mann-Whitney U test (default 0.05)")
 		->check(CLI::Range(1e-9, 0.5));
+	cmd->add_option("--absent", a.absent,
+			"LABEL=REASON: a row for a stage that could not be measured (build failed, no boot), "
+			"after the files' rows, its cells n/a and the reason in the notes; repeatable")
+		->allow_extra_args(false); /* one per --absent: never swallow the files */
 }
 
 /*
@@ -355,6 +371,25 @@ int cmdMergeEmu(const std::string &results_path, const std::string &log_path, co
 	return kExitOk;
 }
 
+/*
+ * The boots of one stage (several runs of one config on one kernel) as one results
+ * file whose every sample keeps its run's index; written whole or not at all.
+ */
+int cmdMerge(const std::vector<std::string> &paths, const std::string &out, const std::string &runs_info_path,
+	     const std::vector<std::string> &argv)
+{
+	nlohmann::json runs_info;
+	if (!runs_info_path.empty())
+		runs_info = readJsonFile<nlohmann::json>(runs_info_path);
+	RunRecord run = mergeResultsFiles(paths, runs_info, argv);
+	nlohmann::json results = resultsJson(run);
+	/* A file compare could not read is no results file: refuse it before writing. */
+	parseResultsFile(results, out);
+	checkOutputWritable(out);
+	writeJsonAtomic(out, results);
+	return kExitOk;
+}
+
 int cmdRestore()
 {
 	std::string journal = defaultJournalPath();
@@ -368,10 +403,17 @@ int cmdRestore()
 	return kExitOk;
 }
 
-/* The guest runner is a Python tool of its own; pgtbench only hands over to it. */
-int cmdVm(const std::vector<std::string> &args)
+/*
+ * The guest runner and the stack are Python tools of their own; pgtbench only hands over
+ * to them, naming itself as the harness they call back (merge, compare, plot).
+ */
+int cmdTool(const std::string &name, const std::vector<std::string> &args)
 {
-	std::string tool = std::string(kSourceDir) + "/tools/vm";
+	std::string tool = std::string(kSourceDir) + "/tools/" + name;
+	std::error_code ec;
+	auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+	if (!ec)
+		setenv("PGTBENCH", self.c_str(), 0);
 	std::vector<char *> argv;
 	std::string python = "/usr/bin/python3";
 	argv.push_back(python.data());
@@ -393,11 +435,14 @@ struct Cli {
 	std::string kmod_path;
 	bool env_json = false;
 	std::string list_config;
+	std::string list_share;
 	RunArgs run;
 	CLI::Option *plot_opt = nullptr;
 	CompareArgs compare, plot;
 	std::string import_samples, import_out;
 	std::string merge_results, merge_log, merge_out;
+	std::vector<std::string> merge_runs;
+	std::string merge_runs_out, merge_runs_info;
 	bool events_all = false;
 	std::map<std::string, CLI::App *> commands;
 };
@@ -415,6 +460,8 @@ void addEnvAndList(Cli &c)
 	list->add_option("config", c.list_config, "TOML config (default: every scenario with its defaults)")
 		->check(CLI::ExistingFile);
 	list->add_option("--kmod", c.kmod_path, kKmodHelp);
+	list->add_option("--share", c.list_share, "K/R: check that every variant's repetitions can be "
+						  "shared over R rounds (run --share)");
 }
 
 void addRun(Cli &c)
@@ -427,6 +474,8 @@ void addRun(Cli &c)
 	run->add_option("--filter", ra.filter, "only variants whose name matches this regular expression");
 	run->add_option("--size", ra.size, "override the size of every scenario that has one (e.g. 256M)");
 	run->add_option("--reps", ra.reps, "repetitions per variant")->check(CLI::Range(1, kMaxReps));
+	run->add_option("--share", ra.share, "K/R: run round K of R, its part of every variant's "
+					     "repetitions (pgtbench stack boots each kernel R times)");
 	run->add_option("--warmup", ra.warmup, "discarded repetitions before measuring")
 		->check(CLI::Range(0, kMaxWarmup));
 	run->add_option("--label", ra.label, "name of this run in tables (default: kernel release)");
@@ -480,6 +529,17 @@ void addTools(Cli &c)
 		->required();
 	merge->add_option("--out", c.merge_out, "where to write the merged file (default: RESULTS itself)");
 
+	auto *runs = c.commands["merge"] = c.app.add_subcommand(
+		"merge", "one results file from several runs of one config on one kernel - the boots of a "
+			 "`pgtbench stack` stage; every sample keeps its run's index (entries[].sample_runs -> "
+			 "pgtbench.runs[])");
+	runs->add_option("RESULTS", c.merge_runs, "the runs' results files, in the order their indices follow")
+		->required();
+	runs->add_option("--out", c.merge_runs_out, "the merged results file")->required();
+	runs->add_option("--runs-info", c.merge_runs_info,
+			 "a JSON array of one object per results file, whose members go into its pgtbench.runs[] "
+			 "object (boot, console log, ...)");
+
 	c.commands["restore"] = c.app.add_subcommand("restore", "put back THP settings a killed run left changed");
 
 	auto *events = c.commands["events"] = c.app.add_subcommand(
@@ -491,6 +551,12 @@ void addTools(Cli &c)
 		"vm", "run a pgtbench command in emulated arm64 guests (tools/vm; `pgtbench vm --help` for its options)");
 	vm->prefix_command();
 	vm->set_help_flag();
+
+	auto *stack = c.commands["stack"] = c.app.add_subcommand(
+		"stack", "a patch stack in one command: build each stage, boot every kernel interleaved, "
+			 "one table with a row per stage (tools/stack; `pgtbench stack --help`)");
+	stack->prefix_command();
+	stack->set_help_flag();
 }
 
 int dispatch(Cli &c, const std::vector<std::string> &args)
@@ -501,7 +567,7 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 	if (name == "env")
 		return cmdEnv(c.env_json);
 	if (name == "list")
-		return cmdList(c.list_config);
+		return cmdList(c.list_config, c.list_share);
 	if (name == "run") {
 		c.run.plot = c.plot_opt->count() > 0;
 		return cmdRun(c.run, args);
@@ -514,6 +580,8 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 		return cmdImport(c.import_samples, c.import_out);
 	if (name == "merge-emu")
 		return cmdMergeEmu(c.merge_results, c.merge_log, c.merge_out);
+	if (name == "merge")
+		return cmdMerge(c.merge_runs, c.merge_runs_out, c.merge_runs_info, args);
 	if (name == "restore")
 		return cmdRestore();
 	if (name == "events") {
@@ -521,8 +589,8 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 		fmt::print("{}", describeEvents(env, c.events_all));
 		return kExitOk;
 	}
-	if (name == "vm")
-		return cmdVm(cmd->remaining());
+	if (name == "vm" || name == "stack")
+		return cmdTool(name, cmd->remaining());
 	return kExitUsage;
 }
 

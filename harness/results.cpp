@@ -66,6 +66,8 @@ nlohmann::json variantJson(const VariantRecord &v)
 	j["checks"] = v.checks;
 	if (!v.emu_windows.empty())
 		j["emu_windows"] = v.emu_windows;
+	if (!v.sample_runs.empty())
+		j["sample_runs"] = v.sample_runs;
 	return j;
 }
 
@@ -239,6 +241,8 @@ nlohmann::json resultsJson(const RunRecord &run)
 	};
 	if (!run.emu_session.empty())
 		doc["pgtbench"]["emu_session"] = run.emu_session;
+	if (run.runs.is_array() && !run.runs.empty())
+		doc["pgtbench"]["runs"] = run.runs;
 	nlohmann::json entries = nlohmann::json::array();
 	for (const auto &v : run.variants)
 		entries.push_back(variantJson(v));

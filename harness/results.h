@@ -86,6 +86,8 @@ struct VariantRecord {
 	/* Per repetition, the emulator window of each timed bracket (counter prefix -> k). */
 	std::vector<std::map<std::string, uint64_t>> emu_windows;
 	nlohmann::json extra = nlohmann::json::object(); /* more fields of the entry (boots) */
+	/* Merged runs: per repetition, the index of the run it came from (RunRecord::runs). */
+	std::vector<int> sample_runs;
 
 	std::string name() const { return recordName(scenario, params); }
 };
@@ -102,6 +104,8 @@ struct RunRecord {
 	nlohmann::json env = nlohmann::json::object();
 	/* The emulator session the windows belong to (emu_window.h); "" without markers. */
 	std::string emu_session;
+	/* Merged files: one object per run merged (its file, date, command line); [] otherwise. */
+	nlohmann::json runs = nlohmann::json::array();
 	std::vector<VariantRecord> variants;
 
 	int exitCode() const; /* exitCodeOf() its variants */
@@ -124,6 +128,18 @@ std::string defaultResultsPath(const std::string &label);
  * UsageError "<path>: <field>: <what>" for anything malformed.
  */
 RunRecord parseSamplesDocument(const nlohmann::ordered_json &doc, const std::string &path);
+
+/* --- several runs of one config into one file (results_merge.cpp) -------------------- */
+
+/*
+ * The results files of several runs of one config on one kernel (the boots of a stage)
+ * as one RunRecord: samples concatenated in input order, each repetition keeping the
+ * index of its run (VariantRecord::sample_runs -> RunRecord::runs, which carries
+ * runs_info[i]'s members when runs_info is not null). UsageError "<path>: <what>" when
+ * a file does not read or its label, kernel, arch or entries differ from the first's.
+ */
+RunRecord mergeResultsFiles(const std::vector<std::string> &paths, const nlohmann::json &runs_info,
+			    const std::vector<std::string> &command_line);
 
 /* --- the emulator's counts (results_emu.cpp) --------------------------------------- */
 

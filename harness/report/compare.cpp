@@ -116,6 +116,41 @@ size_t assignRows(Comparison &c, const std::string &row_param)
 	return left_out;
 }
 
+/*
+ * Stages that could not be measured, as rows after the measured ones that no file fills.
+ * Refused where such a row could pass for a measured one or for another row.
+ */
+void addAbsentRows(Comparison &c)
+{
+	c.row_absent.assign(c.rows.size(), "");
+	if (c.options.absent.empty())
+		return;
+	if (c.options.rows != "label")
+		throw UsageError(fmt::format("--absent: its rows are labels, not --rows {}", c.options.rows));
+	for (const auto &[label, reason] : c.options.absent) {
+		if (label.empty())
+			throw UsageError(fmt::format("--absent ={}: expected LABEL=REASON, the label of the stage "
+						     "not measured",
+						     reason));
+		try {
+			checkLabel(label);
+		} catch (const UsageError &e) {
+			throw UsageError(fmt::format("--absent {}: {}", label, e.what()));
+		}
+		if (reason.empty())
+			throw UsageError(fmt::format("--absent {}=: expected the reason it was not measured", label));
+		for (const auto &f : c.files)
+			if (f.label == label)
+				throw UsageError(fmt::format("--absent {}: the label of {}, which was measured", label,
+							     f.path));
+		if (std::find(c.rows.begin(), c.rows.end(), label) != c.rows.end())
+			throw UsageError(fmt::format("--absent {}: given twice", label));
+		c.rows.push_back(label);
+		c.row_files.emplace_back();
+		c.row_absent.push_back(reason);
+	}
+}
+
 /* Without --columns: a row whose files come from several machines spreads over a column each. */
 std::vector<std::string> automaticDims(const std::vector<ResultsFile> &files,
 				       const std::vector<std::vector<size_t>> &row_files)
@@ -643,6 +678,8 @@ void addMachineNote(Comparison &c)
 	}
 	std::vector<std::string> per_row;
 	for (size_t r = 0; r < c.rows.size(); r++) {
+		if (c.absent(r))
+			continue; /* on no machine: its own note says why */
 		std::set<std::string> ms;
 		for (size_t fi : c.row_files[r])
 			ms.insert(c.files[fi].machine.full());
@@ -666,6 +703,8 @@ void addKernelNote(Comparison &c)
 	std::vector<std::string> per_row;
 	std::set<std::string> all;
 	for (size_t r = 0; r < c.rows.size(); r++) {
+		if (c.absent(r))
+			continue;
 		std::vector<std::string> ks;
 		for (size_t fi : c.row_files[r])
 			addOnce(ks, c.files[fi].kernel);
@@ -703,12 +742,15 @@ std::string whyNoValue(const Comparison &c, size_t r, size_t col)
 	return "";
 }
 
-/* Cells without a value say why, once per reason. */
+/* Cells without a value say why, once per reason; a row not measured says it once. */
 void addMissingCellNotes(Comparison &c)
 {
+	for (size_t r = 0; r < c.rows.size(); r++)
+		if (c.absent(r))
+			c.notes.push_back(fmt::format("{}: not measured: {}", c.rows[r], c.row_absent[r]));
 	std::vector<std::string> missing;
 	for (size_t r = 0; r < c.rows.size(); r++)
-		for (size_t col = 0; col < c.columns.size(); col++) {
+		for (size_t col = 0; col < c.columns.size() && !c.absent(r); col++) {
 			std::string why = whyNoValue(c, r, col);
 			if (!why.empty())
 				addOnce(missing, why);
@@ -767,6 +809,7 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 	c.options = options;
 	c.files = std::move(files);
 	size_t left_out = assignRows(c, row_param);
+	addAbsentRows(c);
 	c.column_dims = resolveDims(c.files, options, c.row_files);
 	Axes axes{c, row_param, variantParams(c.files)};
 	fillCells(c, placeEntries(c, axes));

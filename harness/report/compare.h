@@ -42,6 +42,12 @@ struct CompareOptions {
 	double alpha = 0.05;
 	bool stdev = false;
 	size_t width = 80; /* cover-letter tables wrap into several beyond this */
+	/*
+	 * Stages that could not be measured (the build failed, the kernel did not boot), as
+	 * (label, reason): a row each after the files' rows, every cell n/a, and the reason
+	 * in the notes, so that a table of a patch stack still lists every stage.
+	 */
+	std::vector<std::pair<std::string, std::string>> absent;
 };
 
 struct Column {
@@ -83,12 +89,14 @@ struct Comparison {
 	std::vector<ResultsFile> files;
 	std::vector<std::string> rows;
 	std::vector<std::vector<size_t>> row_files;
+	std::vector<std::string> row_absent; /* per row: why it was not measured (--absent); "" */
 	std::vector<std::string> column_dims; /* resolved: "machine", "kernel", "label", param keys */
 	std::vector<Column> columns;
 	std::vector<std::vector<Cell>> cells; /* [row][column] */
 	std::vector<std::string> notes;	      /* what a reader of the table needs to know */
 
 	const std::string &baseline() const { return rows.front(); }
+	bool absent(size_t row) const { return !row_absent[row].empty(); }
 };
 
 /* Throws UsageError for unknown metrics or dimensions and for mismatched parameters. */

@@ -207,7 +207,8 @@ void addCellTexts(const Comparison &c, size_t i, Text &t)
 	for (size_t r = 0; r < c.rows.size(); r++) {
 		const Cell &cell = c.cells[r][i];
 		if (!cell.ok()) {
-			t.value[i][r] = "-";
+			/* "-": its files have no value here; "n/a": the row was not measured at all */
+			t.value[i][r] = c.absent(r) ? "n/a" : "-";
 			continue;
 		}
 		t.value[i][r] = fmt::format("{:.{}f}", cell.summary.mean, decimals);
@@ -466,8 +467,11 @@ nlohmann::json rowsJson(const Comparison &c)
 {
 	using nlohmann::json;
 	json rows = json::array();
-	for (size_t r = 0; r < c.rows.size(); r++)
+	for (size_t r = 0; r < c.rows.size(); r++) {
 		rows.push_back({{"name", c.rows[r]}, {"files", c.row_files[r]}});
+		if (c.absent(r))
+			rows.back()["absent"] = c.row_absent[r];
+	}
 	return rows;
 }
 
@@ -647,8 +651,13 @@ std::string formatCsv(const Comparison &c)
 			f.push_back(tested ? number(cell.change.test->p) : "");
 			f.push_back(tested ? (cell.change.test->exact ? "exact" : "normal") : "");
 			f.push_back(markName(cell.change));
-			f.push_back(cell.present ? statusName(cell.entry->status) : "missing");
-			f.push_back(cell.present ? cell.entry->reason : "");
+			if (c.absent(r)) {
+				f.push_back("n/a");
+				f.push_back(c.row_absent[r]);
+			} else {
+				f.push_back(cell.present ? statusName(cell.entry->status) : "missing");
+				f.push_back(cell.present ? cell.entry->reason : "");
+			}
 			std::vector<std::string> q;
 			for (const auto &s : f)
 				q.push_back(csvField(s));

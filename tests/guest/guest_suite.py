@@ -278,6 +278,21 @@ def run(cmd, what, cwd=None, log_file=None, timeout=None):
     return r.stdout, time.monotonic() - t
 
 
+def start_guest_test(name, build_root, tools=(), files=()):
+    """The common start of a guest test program: its output directory, emptied, or
+    None (having said SKIP and why) when a host tool or a built file it needs is missing."""
+    missing = [t for t in (QEMU, CROSS_CC, CROSS_CXX, *tools) if shutil.which(t) is None]
+    missing += [str(f) for f in files if not Path(f).is_file()]
+    if missing:
+        print(f"{name}: SKIP: {', '.join(missing)} missing "
+              "(tools/install-deps --guest; tools/setup)", flush=True)
+        return None
+    out_dir = build_root / "guest-runs" / name.removeprefix("test-")
+    shutil.rmtree(out_dir, ignore_errors=True)
+    out_dir.mkdir(parents=True)
+    return out_dir
+
+
 # ---------------------------------------------------------------------------
 # Host side: kernels, cross build, ABI checker
 # ---------------------------------------------------------------------------

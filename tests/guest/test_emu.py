@@ -24,7 +24,6 @@ Exits 0 passed, 1 failed, 77 when qemu, the cross compiler or the plugin is miss
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -235,14 +234,9 @@ def main(argv):
     args = p.parse_args(argv)
     build_root = args.build_root.resolve()
     plugin = build_root / "qemu-plugin" / "libpgtbench-count.so"
-    missing = [t for t in (gs.QEMU, gs.CROSS_CC, gs.CROSS_CXX) if shutil.which(t) is None]
-    if missing or not plugin.is_file():
-        print(f"test-emu: SKIP: {', '.join(missing) or plugin} missing "
-              "(tools/install-deps --guest; tools/setup)", flush=True)
+    out_dir = gs.start_guest_test("test-emu", build_root, files=[plugin])
+    if out_dir is None:
         return gs.EXIT_SKIP
-    out_dir = build_root / "guest-runs" / "emu"
-    shutil.rmtree(out_dir, ignore_errors=True)
-    out_dir.mkdir(parents=True)
     suite, figures = gs.Suite(), {}
     start = time.monotonic()
     try:

@@ -206,6 +206,32 @@ class Cli(unittest.TestCase):
         self.assertEqual(doc["entries"][0]["status"], "skipped")
         self.assertTrue(doc["entries"][0]["reason"])
 
+    def test_share_runs_each_rounds_part_of_every_variants_repetitions(self):
+        # 5 repetitions over 2 rounds: 3 then 2; [null]'s own 4: 2 and 2.
+        cfg = self.write("share.toml", "[run]\nreps = 5\nwarmup = 0\ncounters = false\n"
+                                       "[null]\nreps = 4\n[kmod_nop]\n")
+        got = {}
+        for part in (1, 2):
+            out = self.path(f"share{part}.json")
+            proc = self.run_pgt("run", cfg, "--share", f"{part}/2", "--out", out)
+            self.assertIn(proc.returncode, (0, 1), proc.stderr)
+            doc = load_json(out)
+            validate_results(doc)
+            self.assertEqual(doc["pgtbench"]["config"]["share"], f"{part}/2")
+            null = next(e for e in doc["entries"] if e["scenario"] == "null")
+            got[part] = (null["reps"], len(null["metrics"]["bracket_ns"]["samples"]),
+                         doc["pgtbench"]["config"]["reps"])
+        self.assertEqual(got, {1: (2, 2, 3), 2: (2, 2, 2)})
+
+    def test_a_share_that_leaves_a_round_without_repetitions_is_refused_by_run_and_list(self):
+        cfg = self.write("few.toml", "[run]\nreps = 2\n[null]\nreps = 6\n[fork]\nsize = \"2M\"\n")
+        for cmd in ("run", "list"):
+            self.assert_usage_error(self.run_pgt(cmd, cfg, "--share", "1/3"),
+                                    "[run] has 2 repetitions, fewer than the 3 rounds")
+        self.assertEqual(self.run_pgt("list", cfg, "--share", "2/2").returncode, 0)
+        for bad in ("0/2", "3/2", "1", "1/2x", "a/b"):
+            self.assert_usage_error(self.run_pgt("list", cfg, "--share", bad), "expected K/R")
+
     # --- bad input: one line, exit 2, nothing written ------------------------------
 
     def test_config_errors_name_file_and_line_and_write_nothing(self):

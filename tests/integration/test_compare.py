@@ -233,6 +233,40 @@ class Compare(unittest.TestCase):
             with self.subTest(args=args):
                 self.assert_usage_error(run_pgt(*args), *needles)
 
+    def test_a_stage_not_measured_is_a_row_of_na_after_the_measured_ones_with_its_reason(self):
+        absent = ["--absent", "p2=build failed: see build.log", "--absent", "p3=kernel did not boot"]
+        proc = run_pgt("compare", *AB[:2], *absent)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        first_table = proc.stdout.split("\n\n")[0].splitlines()
+        body = first_table[[i for i, l in enumerate(first_table) if l.startswith("---")][-1] + 1:]
+        self.assertEqual([l.split("|")[0].strip() for l in body], ["base", "p2", "p3"])
+        cells = cover_letter_cells(proc.stdout)
+        self.assertTrue(all(cells[("p2", n)] == "n/a" for n in range(6)), cells)
+        self.assertIn("p2: not measured: build failed: see build.log\n", proc.stdout)
+        self.assertIn("p3: not measured: kernel did not boot\n", proc.stdout)
+        md = run_pgt("compare", *AB[:2], *absent, "--format", "markdown").stdout
+        self.assertIn("| p3 | n/a | n/a |", md)
+        rows = list(csv.DictReader(io.StringIO(run_pgt("compare", *AB[:2], *absent, "--format", "csv").stdout)))
+        p2 = [r for r in rows if r["row"] == "p2"]
+        self.assertEqual({(r["status"], r["reason"], r["mean"]) for r in p2},
+                         {("n/a", "build failed: see build.log", "")})
+        doc = json.loads(run_pgt("compare", *AB[:2], *absent, "--format", "json").stdout)
+        self.assertEqual([(r["name"], r.get("absent")) for r in doc["rows"]],
+                         [("base", None), ("p2", "build failed: see build.log"), ("p3", "kernel did not boot")])
+        self.assertFalse(any(c["present"] for c in doc["cells"] if c["row"] > 0))
+
+    def test_bad_absent_values_are_one_line_and_exit_2(self):
+        cases = [
+            (["--absent", "p2"], "--absent p2: expected LABEL=REASON"),
+            (["--absent", "=build failed"], "--absent =build failed", "label"),
+            (["--absent", "base=build failed"], "--absent base", AB[0]),
+            (["--absent", "p2=x", "--rows", "kernel"], "--absent", "--rows kernel"),
+        ]
+        for args, *needles in cases:
+            with self.subTest(args=args):
+                self.assert_usage_error(run_pgt("compare", *AB[:2], *args), *needles)
+        self.assert_usage_error(run_pgt("compare", "--absent", "p2=x"), "files")
+
     def test_columns_size_puts_different_sizes_side_by_side(self):
         half = self.write_variant("half.json", AB[0], halve_size)
         proc = run_pgt("compare", AB[0], half, "--columns", "size")

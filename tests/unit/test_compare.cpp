@@ -599,3 +599,60 @@ TEST(Counters, ACounterIsAMetricWhereFewerIsBetter)
 	EXPECT_EQ(c.columns.size(), 1u);
 	EXPECT_TRUE(hasNote(c, "- no cycles: no such event on this CPU (or the hypervisor hides it)"));
 }
+
+/* --- stages not measured (--absent) --------------------------------------------------------- */
+
+TEST(Absent, ARowNotMeasuredComesAfterTheMeasuredRowsWithNaCellsAndItsReason)
+{
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", {1, 1.01, 0.99})}, "a.json"),
+				       file("other", {forkEntry(kGiB, 0, "", {2, 2.01, 1.99})}, "b.json")};
+	CompareOptions o;
+	o.absent = {{"broken", "build failed: see build.log"}, {"dead", "no boot"}};
+	Comparison c = buildComparison(files, o);
+	EXPECT_EQ(c.rows, (std::vector<std::string>{"base", "other", "broken", "dead"}));
+	EXPECT_TRUE(c.row_files[2].empty());
+	EXPECT_FALSE(c.cells[2][0].present);
+	EXPECT_TRUE(c.absent(3) && !c.absent(1));
+	std::string out = formatCoverLetter(c);
+	EXPECT_EQ(cellText(out, "other", 1), "2.00 (+100%)") << out;
+	EXPECT_EQ(cellText(out, "broken", 1), "n/a") << out;
+	EXPECT_EQ(cellText(out, "dead", 1), "n/a") << out;
+	EXPECT_TRUE(hasNote(c, "broken: not measured: build failed: see build.log"));
+	EXPECT_TRUE(hasNote(c, "dead: not measured: no boot"));
+	/* the row's own note says it: no "not in its files" per cell, no kernel of its own */
+	for (const auto &n : c.notes) {
+		EXPECT_EQ(n.find("not in its files"), std::string::npos) << n;
+		EXPECT_EQ(n.find("dead on"), std::string::npos) << n;
+	}
+	EXPECT_NE(formatMarkdown(c).find("| broken | n/a |\n"), std::string::npos) << formatMarkdown(c);
+	EXPECT_NE(formatCsv(c).find("\ndead,fork,fork,,fork_ms,ms,lower,,,,,,,,,,,,,,n/a,no boot\n"), std::string::npos)
+		<< formatCsv(c);
+	json j = comparisonJson(c);
+	EXPECT_EQ(j["rows"][2]["absent"], "build failed: see build.log");
+	EXPECT_FALSE(j["rows"][1].contains("absent"));
+	EXPECT_EQ(j["rows"][3]["files"], json::array());
+}
+
+TEST(Absent, RefusedWhereTheRowCouldPassForAnotherOne)
+{
+	auto refusal = [](std::vector<std::pair<std::string, std::string>> absent, const std::string &rows = "label") {
+		CompareOptions o;
+		o.absent = std::move(absent);
+		o.rows = rows;
+		return usageError([&] { buildComparison({file("base", {forkEntry(kGiB, 0, "", {1, 1})}, "a.json")}, o); });
+	};
+	EXPECT_EQ(refusal({{"", "build failed"}}),
+		  "--absent =build failed: expected LABEL=REASON, the label of the stage not measured");
+	EXPECT_EQ(refusal({{"base", "x"}}), "--absent base: the label of a.json, which was measured");
+	EXPECT_EQ(refusal({{"p1", ""}}), "--absent p1=: expected the reason it was not measured");
+	EXPECT_EQ(refusal({{"p1", "x"}, {"p1", "y"}}), "--absent p1: given twice");
+	EXPECT_NE(refusal({{"../p1", "x"}}).find("--absent ../p1: label '../p1'"), std::string::npos);
+	EXPECT_EQ(refusal({{"p1", "x"}}, "kernel"), "--absent: its rows are labels, not --rows kernel");
+}
+
+TEST(Absent, WithoutResultsFilesThereIsStillNothingToCompare)
+{
+	CompareOptions o;
+	o.absent = {{"broken", "build failed"}};
+	EXPECT_EQ(usageError([&] { buildComparison({}, o); }), "nothing to compare: no results files");
+}
