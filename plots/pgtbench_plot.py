@@ -76,6 +76,13 @@ def load(path):
     for key in ("rows", "columns", "cells", "files"):
         if not isinstance(doc.get(key), list):
             raise UsageError(f"{path}: missing \"{key}\"")
+    # Rows that were not measured (compare --absent: a stage that did not build or boot)
+    # have nothing to draw: they leave the bars and legend and are named in the title.
+    measured = [i for i, r in enumerate(doc["rows"]) if not r.get("absent")]
+    doc["absent"] = [(r["name"], r["absent"]) for r in doc["rows"] if r.get("absent")]
+    renumber = {old: new for new, old in enumerate(measured)}
+    doc["rows"] = [doc["rows"][i] for i in measured]
+    doc["cells"] = [dict(c, row=renumber[c["row"]]) for c in doc["cells"] if c["row"] in renumber]
     return doc
 
 
@@ -108,6 +115,9 @@ def figure_title(doc, width_chars):
     where = ", ".join(machines) + (f" ({arches[0]})" if len(arches) == 1 else "")
     lines = textwrap.wrap(where, width_chars, break_on_hyphens=False) + \
         textwrap.wrap(kernel, width_chars, break_on_hyphens=False)
+    if doc.get("absent"):
+        lines += textwrap.wrap("not measured: " + "; ".join(n for n, _ in doc["absent"]),
+                               width_chars, break_on_hyphens=False)
     return "\n".join(lines)
 
 

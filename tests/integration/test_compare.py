@@ -294,6 +294,20 @@ class Compare(unittest.TestCase):
                 self.assertEqual(proc.stderr.strip(), f"plot: {self.path(name)}")
                 self.assert_plot(self.path(name), b"\x89PNG" if name.endswith(".png") else b"<svg")
 
+    def test_plot_leaves_rows_not_measured_out_of_the_bars_and_names_them_in_the_title(self):
+        proc = run_pgt("plot", *AB[:2], "--absent", "p2=did not boot", "--out", self.path("abs.png"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assert_plot(self.path("abs.png"), b"\x89PNG")
+        sys.path.insert(0, os.path.join(SOURCE, "plots"))
+        import pgtbench_plot
+        doc_path = self.path("abs.json")
+        with open(doc_path, "w") as fh:
+            fh.write(run_pgt("compare", *AB[:2], "--absent", "p2=did not boot", "--format", "json").stdout)
+        doc = pgtbench_plot.load(doc_path)
+        self.assertEqual([r["name"] for r in doc["rows"]], ["base"])
+        self.assertTrue(doc["cells"] and all(c["row"] == 0 for c in doc["cells"]))
+        self.assertIn("not measured: p2", pgtbench_plot.figure_title(doc, 200))
+
     def test_plot_refuses_bad_names_and_writes_nothing(self):
         for out, needle in ((self.path("x.pdf"), "must end in .png or .svg"),
                             ("/proc/pgtbench/x.png", "cannot create")):
