@@ -17,7 +17,8 @@
  *                 "context_switches": n, "kthread": {counts...},
  *                 "module": {"context_switches": n, counts...}}   one per window;
  *                 "kthread": what kernel threads ran meanwhile (left out of the window);
- *                 "module": the part pgtbench.ko marks (MODULE_BEGIN..END), if any
+ *                 "module": the parts pgtbench.ko marks (MODULE_BEGIN..END), summed
+ *                 over the module calls of the window, if any
  *                {"event": "error", "what": ...}                  a marker out of order
  *                {"event": "exit", "sessions": n, "windows": n}  last, at qemu's exit
  *
@@ -84,7 +85,7 @@ static struct counts at_open;
 static struct counts irq, irq_at_open;
 /* The module's part of the window (MODULE_BEGIN..END), interrupts taken out as well. */
 static struct counts at_module, irq_at_module, module_part;
-static int module_state; /* 0 none, 1 inside, 2 done */
+static int module_state; /* 0 none yet, 1 inside a part, 2 between parts */
 static struct counts irq_entry_live[MAX_VCPUS];
 static int in_irq[MAX_VCPUS];
 static uint64_t irq_entries, irq_entries_at_open;
@@ -260,10 +261,33 @@ static void settleOtherRuns(unsigned self)
 	}
 }
 
+/* Adds what ran since the last MODULE_BEGIN to the window's module part. */
+static void addModulePart(void)
+{
+	struct counts d;
+	const uint64_t *a = (const uint64_t *)&d;
+	uint64_t *r = (uint64_t *)&module_part;
+
+	diffCounts(&d, &live, &at_module, &irq, &irq_at_module);
+	dropKthreads(&d, &kthread_at_module);
+	for (size_t i = 0; i < N_COUNTS; i++)
+		r[i] += a[i];
+	module_switches += switches - switches_at_module;
+	module_irq_entries += irq_entries - irq_entries_at_module;
+}
+
+/*
+ * A window may hold several module calls (kmod_nop's `calls` ioctls in one timed
+ * bracket): their parts add up, as the module's own counts of them do.
+ */
 static void moduleMarker(int begin, unsigned vcpu)
 {
 	settleOtherRuns(vcpu);
-	if (begin && module_state == 0) {
+	if (begin && module_state != 1) {
+		if (module_state == 0) {
+			memset(&module_part, 0, sizeof(module_part));
+			module_switches = module_irq_entries = 0;
+		}
 		at_module = live;
 		irq_at_module = irq;
 		kthread_at_module = kthread;
@@ -271,13 +295,10 @@ static void moduleMarker(int begin, unsigned vcpu)
 		irq_entries_at_module = irq_entries;
 		module_state = 1;
 	} else if (!begin && module_state == 1) {
-		diffCounts(&module_part, &live, &at_module, &irq, &irq_at_module);
-		dropKthreads(&module_part, &kthread_at_module);
-		module_switches = switches - switches_at_module;
-		module_irq_entries = irq_entries - irq_entries_at_module;
+		addModulePart();
 		module_state = 2;
 	} else {
-		protocolError(begin ? "a second module part in one window" : "module end without begin");
+		protocolError(begin ? "a module part begun inside another" : "module end without begin");
 	}
 }
 

@@ -51,6 +51,19 @@ calls = 1
 loops = [{NOP_LOOPS}, {2 * NOP_LOOPS}]
 """
 
+# Three NOP ioctls in each window: the module's three marked parts add up.
+NOP3_TOML = f"""\
+# tests/guest: three NOP ioctls per window, N loops each.
+[run]
+reps = 3
+warmup = 1
+counters = false
+
+[kmod_nop]
+calls = 3
+loops = {NOP_LOOPS}
+"""
+
 MUNMAP_TOML = """\
 # tests/guest: munmap of 16M, 32M and 64M at order 0, with the flush-site counters.
 [run]
@@ -66,6 +79,7 @@ GUEST_COUNTED = gs.GUEST_PRELUDE + r"""
 step loop /tests/emu_loop 1000 100000
 step insmod insmod /lib/pgtbench/pgtbench.ko
 step nop pgtbench run /tests/nop.toml --out /results/nop.json
+step nop3 pgtbench run /tests/nop3.toml --out /results/nop3.json
 step map-mem pgtbench run /tests/map_mem.toml --out /results/map_mem.json
 step rmmod rmmod pgtbench
 step munmap pgtbench run /tests/munmap.toml --out /results/munmap.json
@@ -126,6 +140,17 @@ def check_nop(suite, b):
                 el1_2n[0] - el1_n[0] == 2 * NOP_LOOPS, f"N: {el1_n}, 2N: {el1_2n}")
     suite.check("[emu] NOP ioctl: the module issues no TLBI, DSB or ISB of its own",
                 all(v == 0 for v in n["metrics"]["tlbi_count"]["samples"]), "")
+    return el1_n
+
+
+def check_nop3(suite, b, el1_one):
+    """Three module calls in one window: three marked parts, summed."""
+    doc = b.file_json("nop3.json")
+    e = next((e for e in doc["entries"] if e["scenario"] == "kmod_nop"), None)
+    el1 = emu(e, "emu.module.insn_el1") if e else []
+    suite.check("[emu] three NOP ioctls in one window: the module's part is exactly three "
+                "times one call's", e and e["status"] == "ok" and el1_one and
+                el1 == [3 * el1_one[0]] * len(el1), f"3 calls: {el1}, 1 call: {el1_one}")
 
 
 def check_map_mem(suite, b):
@@ -248,7 +273,8 @@ def main(argv):
                 "-I", REPO / "qemu-plugin", "-o", loop, REPO / "tests/guest/emu_loop.c"],
                "build emu_loop (static)")
         files = []
-        for name, text in (("nop.toml", NOP_TOML), ("munmap.toml", MUNMAP_TOML),
+        for name, text in (("nop.toml", NOP_TOML), ("nop3.toml", NOP3_TOML),
+                           ("munmap.toml", MUNMAP_TOML),
                            ("map_mem.toml", gs.feature_map_mem.MATRIX_TOML)):
             (out_dir / name).write_text(text)
             files += ["--file", f"{out_dir / name}:/tests/{name}"]
@@ -267,8 +293,9 @@ def main(argv):
         plain = gs.Boot("plain", out_dir, 0, 0)
         log = window_log(counted.dir / "emu-windows.jsonl")
         check_loop(suite, counted, log)
-        if gs.check_step(suite, counted, "nop"):
-            check_nop(suite, counted)
+        el1_one = check_nop(suite, counted) if gs.check_step(suite, counted, "nop") else None
+        if gs.check_step(suite, counted, "nop3"):
+            check_nop3(suite, counted, el1_one)
         if gs.check_step(suite, counted, "map-mem"):
             check_map_mem(suite, counted)
         if gs.check_step(suite, counted, "munmap"):

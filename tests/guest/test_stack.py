@@ -11,16 +11,19 @@ The tree is Debian's linux-source-6.12 (tools/fetch-kernel --source) committed a
   revert   git revert of flush
 and, on a branch above revert, two stages that must fail without stopping the others:
   break    a compile error in mm/mmu_gather.c (the stage does not build)
-  panic    panic() in kernel_init() (the stage's kernel panics at boot)
+  panic    panic() in kernel_init() once the console is up (the kernel panics at boot)
 Checks: the main stack (allnoconfig + the guest fragment, --count, 2 rounds) exits 0
-with a results file per stage; the munmap's emulated counts are exactly +1 at flush and
-back to base at revert, in every sample, and compare says so; the stages after the first
+with a results file per stage; the munmap's emulated TLBIs (VMALLE1IS) and DSB ISHSTs
+are exactly +1 at flush and back to base at revert, in every sample (its DSB ISH and ISB
+also count the context switches a munmap sometimes takes), and compare says so; the stages after the first
 were incremental builds of a few objects; the boots were interleaved (the results
 files' run records); kmod_nop ran in every stage with the module built against it. The
 failure stack exits 1, names the stage that did not build (its log kept) and the one
-that panicked (a table row saying why), and still measures the good one. Bad input (a
-range that is not one, a reversed range, a dirty tree, a config that is not arm64) is
-one line and exit 2 before anything is built.
+that panicked (a table row saying why), and still measures the good one. --kernel stages
+(Debian's 6.12 with --kdir, the base Image without) shuffled with a seed boot in the order
+the seed gives, with the module where --kdir built it. Bad input (a range that is not
+one, a reversed range, a dirty tree, a config that is not arm64) is one line and exit 2
+before anything is built.
 Exits 0 passed, 1 failed, 77 when qemu, the cross compiler, make's tools or the plugin
 are missing.
 """
@@ -41,8 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import guest_suite as gs  # noqa: E402
 from testlib import REPO  # noqa: E402
 
+sys.path.insert(0, str(REPO / "tools"))
+from pgtbench_vm.stack_plan import boot_order  # noqa: E402
+
 # Bumped whenever the commits below change: a tree with another tag is rebuilt.
-TREE_TAG = "pgtbench-stack-test-v1"
+TREE_TAG = "pgtbench-stack-test-v2"
 FLUSH_LINE = ("\t/* pgtbench stack test: one extra broadcast TLB flush per unmap. */\n"
               "\tflush_tlb_all();\n")
 PANIC_LINE = '\tpanic("pgtbench stack test: this stage panics at boot");\n'
@@ -51,7 +57,7 @@ STACK_TOML = """\
 # tests/guest: the stack test's config - munmap, where the patch adds a flush; fork,
 # where it does not; the module's NOP ioctl, built per stage.
 [run]
-reps = 2
+reps = 4
 warmup = 0
 
 [munmap]
@@ -112,8 +118,8 @@ def make_tree(tarball, tree):
          "\tthis_does_not_compile();\n")
     git(tree, "commit", "-q", "-a", "-m", "mm: a stage that does not build")
     git(tree, "revert", "--no-edit", "HEAD")
-    edit(tree / "init/main.c", r"^static int __ref kernel_init\(void \*unused\)\n\{\n\tint ret;",
-         PANIC_LINE)
+    # After the drivers' initcalls, so that the console is up and shows the panic.
+    edit(tree / "init/main.c", r"^\tkernel_init_freeable\(\);", PANIC_LINE)
     git(tree, "commit", "-q", "-a", "--amend", "-m", "init: a stage that panics at boot")
     git(tree, "tag", "stack-panic")
     git(tree, "checkout", "-q", "main")
@@ -171,22 +177,30 @@ def check_main(suite, r, out_dir, labels, figures):
     suite.check("[stack] boots interleaved: stage i booted as boots i and i+3 (rounds 1, 2)",
                 [boots[l] for l in labels] == [[0, 3], [1, 4], [2, 5]], json.dumps(boots))
     munmaps = [gs.find_entry(d, "munmap", order=0, size_bytes=16 << 20) for d in (base, flush, revert)]
-    if not suite.check("[stack] munmap ran in every stage, 2 samples each from 2 boots",
-                       all(e and e["status"] == "ok" and e.get("sample_runs") == [0, 1]
+    if not suite.check("[stack] munmap ran in every stage, 4 samples each, 2 from each boot",
+                       all(e and e["status"] == "ok" and e.get("sample_runs") == [0, 0, 1, 1]
                            for e in munmaps), json.dumps([e and e.get("sample_runs") for e in munmaps])):
         return
-    delta = {}
-    for name in ("emu.tlbi.vmalle1is", "emu.dsb.ishst", "emu.dsb.ish", "emu.isb", "emu.tlbi"):
-        b, f, v = (counter(e, name) for e in munmaps)
-        delta[name] = (b, f, v)
-    figures["munmap 16M emulated (base, flush, revert)"] = delta
-    suite.check("[stack] flush stage: every munmap issues exactly one more TLBI VMALLE1IS, DSB "
-                "ISHST, DSB ISH and ISB than base; revert: exactly base's",
-                all(len(b) == 2 and len(set(b)) == 1 and f == [x + 1 for x in b] and v == b
-                    for b, f, v in delta.values()), json.dumps(delta))
+    counts = {n: [counter(e, n) for e in munmaps] for n in
+              ("emu.tlbi.vmalle1is", "emu.tlbi", "emu.dsb.ishst", "emu.dsb.ish", "emu.isb",
+               "emu.context_switches")}
+    figures["munmap 16M emulated (base, flush, revert)"] = counts
+    b, f, v = counts["emu.tlbi.vmalle1is"]
+    tb, tf, tv = counts["emu.tlbi"]
+    suite.check("[stack] flush stage: every munmap issues exactly one more TLBI (a VMALLE1IS) "
+                "than base; revert: exactly base's",
+                len(b) == 4 and b == v == [0] * 4 and f == [1] * 4 and len(set(tb)) == 1 and
+                tf == [x + 1 for x in tb] and tv == tb, json.dumps(counts))
+    # flush_tlb_all()'s DSB ISHST is the only barrier of its kind in the munmap path; DSB ISH
+    # and ISB are also issued by the context switches an emulated munmap sometimes takes
+    # (emu.context_switches), whose barriers vary with the task switched to.
+    sb, sf, sv = counts["emu.dsb.ishst"]
+    suite.check("[stack] flush stage: exactly one more DSB ISHST than base in every munmap; "
+                "revert: exactly base's", len(set(sb)) == 1 and sf == [x + 1 for x in sb] and
+                sv == sb, json.dumps(counts))
     forks = [gs.find_entry(d, "fork", order=0, size_bytes=16 << 20) for d in (base, flush, revert)]
     suite.check("[stack] fork (no tlb_finish_mmu in the parent) issues no TLBI VMALLE1IS in any stage",
-                all(e and counter(e, "emu.tlbi.vmalle1is") == [0, 0] for e in forks),
+                all(e and counter(e, "emu.tlbi.vmalle1is") == [0] * 4 for e in forks),
                 json.dumps([e and counter(e, "emu.tlbi.vmalle1is") for e in forks]))
     nops = [gs.find_entry(d, "kmod_nop") for d in (base, flush, revert)]
     suite.check("[stack] kmod_nop ran in every stage (pgtbench.ko built against each tree)",
@@ -202,17 +216,24 @@ def check_main(suite, r, out_dir, labels, figures):
     suite.check("[stack] the plot was drawn", (out_dir / "stack.png").is_file(), "")
     cmp = subprocess.run([os.environ["PGTBENCH"], "compare", *[out_dir / "results" / f"{l}.json"
                                                               for l in labels],
-                          "--metric", "emu.tlbi.vmalle1is", "--format", "json"],
-                         capture_output=True, text=True)
+                          "--metric", "emu.tlbi", "--format", "json"], capture_output=True, text=True)
     try:
-        cells = json.loads(cmp.stdout)["cells"]
-    except (ValueError, KeyError) as e:
-        suite.check("[stack] compare --format json of the stage files parses", False, repr(e))
+        doc = json.loads(cmp.stdout)
+        col = next(i for i, c in enumerate(doc["columns"]) if c["scenario"] == "munmap")
+        change = {c["row"]: c["change"]["percent"] for c in doc["cells"] if c["column"] == col}
+    except (ValueError, KeyError, StopIteration) as e:
+        suite.check("[stack] compare --format json of the stage files parses", False,
+                    f"{e!r}: {cmp.stderr[-300:]}")
         return
-    munmap_col = [c for c in json.loads(cmp.stdout)["columns"] if c["scenario"] == "munmap"]
-    figures["compare emu.tlbi.vmalle1is munmap"] = (munmap_col, cells)[1][:3] if cells else cells
-    suite.check("[stack] compare: the flush row differs from base, the revert row does not",
-                cmp.returncode == 0 and munmap_col, cmp.stderr[-300:])
+    figures["compare --metric emu.tlbi, munmap: % change per row"] = change
+    tlbi = counters_of(munmaps, "emu.tlbi")
+    suite.check("[stack] compare: munmap's emu.tlbi changes by exactly 1/base at flush and 0% at "
+                "revert", abs(change.get(1, 0) - 100.0 / tlbi[0]) < 1e-6 and change.get(2) == 0,
+                json.dumps(change))
+
+
+def counters_of(entries, name):
+    return [counter(e, name)[0] for e in entries]
 
 
 def check_failures(suite, r, out_dir, labels):
@@ -240,9 +261,30 @@ def check_failures(suite, r, out_dir, labels):
                 and f"{panics}: not measured" in table and "panic" in table, table[-1500:])
 
 
+def check_kernels(suite, r, out_dir, labels):
+    """--kernel stages: Debian's 6.12 with --kdir (the module built against its headers) and
+    the stack's base Image without one; shuffled with a recorded seed."""
+    suite.check("[stack] --kernel stages, one with --kdir, shuffled: exit 0", r.returncode == 0,
+                r.stderr.strip()[-600:])
+    state = json.loads((out_dir / "stack.json").read_text())
+    order = [b["stage"] for b in state.get("boots", [])]
+    want = [labels[b.stage] for b in boot_order(len(labels), 2, "shuffle", state.get("seed"))]
+    suite.check("[stack] the shuffled boot order is the one its recorded seed gives",
+                state.get("order") == "shuffle" and state.get("seed") == 7 and order == want,
+                f"{order} vs {want}")
+    docs = {l: json.loads((out_dir / "results" / f"{l}.json").read_text()) for l in labels
+            if (out_dir / "results" / f"{l}.json").is_file()}
+    nop = {l: gs.find_entry(d, "kmod_nop") for l, d in docs.items()}
+    suite.check("[stack] kmod_nop ran where --kdir built the module and is skipped, naming it, "
+                "where none was given", len(nop) == 2 and nop["debian"]["status"] == "ok" and
+                nop["base"]["status"] == "skipped" and "pgtbench.ko" in nop["base"]["reason"],
+                json.dumps({l: e and (e["status"], e["reason"]) for l, e in nop.items()}))
+
+
 def check_bad_input(suite, tree, pgtbench, toml, out_dir):
     def refused(what, args, needle):
-        r, _ = stack(args + ["--config", toml, "--pgtbench", pgtbench], out_dir, what, timeout=300)
+        r, _ = stack(args + ["--config", toml, "--rounds", "2", "--pgtbench", pgtbench], out_dir,
+                     re.sub(r"\W+", "-", what), timeout=300)
         lines = r.stderr.strip().splitlines()
         suite.check(f"[stack] {what}: exit 2, one line ({needle!r})",
                     r.returncode == 2 and len(lines) == 1 and needle in lines[0],
@@ -305,6 +347,16 @@ def main(argv):
         labels = [s["label"] for s in json.loads((main_dir / "stack.json").read_text())["stages"]] \
             if (main_dir / "stack.json").is_file() else []
         check_main(suite, r, main_dir, labels, figures)
+
+        kernels_dir = out_dir / "kernels"
+        base_image = json.loads((main_dir / "stack.json").read_text())["stages"][0]["image"]
+        r, secs = stack(["--kernel", f"debian={kernels['6.12']['IMAGE']}", "--kernel",
+                         f"base={base_image}", "--kdir", f"debian={kernels['6.12']['KDIR']}",
+                         "--rounds", "2", "--order", "shuffle", "--seed", "7", "--out-dir",
+                         kernels_dir, "--no-plot", "--config", toml, "--pgtbench", pgtbench,
+                         "--cpu", gs.GUEST_CPU], out_dir, "kernels")
+        suite.timings.append(("--kernel stages (2 rounds)", secs))
+        check_kernels(suite, r, kernels_dir, ["debian", "base"])
 
         fail_dir = out_dir / "failures"
         r, secs = stack(["--git", tree, "--commits", "stack-revert..stack-panic", "--rounds", "1",

@@ -222,6 +222,12 @@ class BootOutcome(testlib.TempDirCase):
         self.assertRegex(self.stack.boot_outcome(125, {"outcome": "no-results"}, d),
                          "^did not boot")
 
+    def test_counts_that_did_not_merge_fail_the_boot_of_a_counted_stack(self):
+        d = self.boot_dir("Linux version 6.12\n")
+        why = self.stack.boot_outcome(125, {"outcome": "count-failed", "exit_code": 0,
+                                            "count": {"problem": "window 3 missing"}}, d)
+        self.assertEqual(why, "emulator counts: window 3 missing")
+
     def test_a_timeout_and_a_usage_error_say_so(self):
         d = self.boot_dir("Linux version 6.12\n", False)
         self.assertRegex(self.stack.boot_outcome(3, {"outcome": "timeout"}, d), "timeout")
