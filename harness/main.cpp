@@ -23,6 +23,7 @@
 #include "emu_window.h"
 #include "env.h"
 #include "errors.h"
+#include "kernel_log.h"
 #include "kmod.h"
 #include "knobs.h"
 #include "pin.h"
@@ -132,7 +133,8 @@ void checkOutputWritable(const std::string &path)
 
 int cmdEnv(bool json)
 {
-	Env env = probeEnv();
+	/* The noise facts of the CPU `run` would measure on. */
+	Env env = probeEnv(defaultCpu());
 	if (json)
 		fmt::print("{}\n", env.toJson().dump(2));
 	else
@@ -232,35 +234,42 @@ CompareOptions runPlotOptions(const std::vector<Variant> &variants)
 int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 {
 	RunConfig config = configFor(a);
-	Env env = probeEnv();
+	Env env = probeEnv(config.cpu >= 0 ? config.cpu : defaultCpu());
 	std::string label = config.label.empty() ? labelFromKernel(env.kernel_release) : config.label;
 	std::string out = a.out.empty() ? defaultResultsPath(label) : a.out;
 	std::string journal = defaultJournalPath();
 
 	std::vector<Variant> variants = planVariants(config, env);
+	/* From here on, whatever the kernel logs happened during the run. */
+	KernelLogWatch kernel_watch;
 	checkKnobPlan(variants, journal);
 	checkOutputWritable(out);
-	int cpu = pinThread(config.cpu);
+	int cpu = pinThread(config.cpu); /* the CPU env.noise describes (defaultCpu() chooses as it does) */
 
 	std::string plot = a.plot_path.empty() ? plotPathFor(out) : a.plot_path;
 	if (a.plot)
 		checkPlotOutput(plot);
 
 	RunOutput run = runVariants(std::move(variants), env, cpu, journal);
+	KernelLogScan kernel_log = kernel_watch.finish();
+	MmActivity activity_end = readMmActivity("/");
 	RunRecord record{.gbench = run.gbench,
 			 .label = label,
 			 .command_line = argv,
 			 .cpu = run.cpu,
 			 .config = config.toJson(),
 			 .env = env.toJson(),
-			 .emu_session = emu::session()};
+			 .emu_session = emu::session(),
+			 .kernel_log = kernel_log.toJson(),
+			 .noise_after = {{"activity", activityJson(activity_end)},
+					 {"activity_delta", activityDelta(env.noise.activity, activity_end)}}};
 	for (const auto &v : run.variants)
 		record.variants.push_back(v.record());
 	nlohmann::json doc = resultsJson(record);
 	writeJsonAtomic(out, doc);
 	/* Tables and plots below read back what was written, as compare would. */
 	ResultsFile written = parseResultsFile(doc, out);
-	fmt::print("{}", formatRunTable(run.variants, env, label, cpu));
+	fmt::print("{}", formatRunTable(run.variants, env, label, cpu, runCautions(env, &activity_end, &kernel_log)));
 	printCoverTables(run.variants, written);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);

@@ -243,6 +243,10 @@ nlohmann::json resultsJson(const RunRecord &run)
 		doc["pgtbench"]["emu_session"] = run.emu_session;
 	if (run.runs.is_array() && !run.runs.empty())
 		doc["pgtbench"]["runs"] = run.runs;
+	if (!run.kernel_log.is_null())
+		doc["pgtbench"]["kernel_log"] = run.kernel_log;
+	if (!run.noise_after.is_null())
+		doc["pgtbench"]["noise_after"] = run.noise_after;
 	nlohmann::json entries = nlohmann::json::array();
 	for (const auto &v : run.variants)
 		entries.push_back(variantJson(v));

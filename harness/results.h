@@ -106,6 +106,10 @@ struct RunRecord {
 	std::string emu_session;
 	/* Merged files: one object per run merged (its file, date, command line); [] otherwise. */
 	nlohmann::json runs = nlohmann::json::array();
+	/* What the kernel logged of trouble during the run (kernel_log.h); null: not watched. */
+	nlohmann::json kernel_log;
+	/* The end of the run's mm activity counters and their change since env.noise; null: not read. */
+	nlohmann::json noise_after;
 	std::vector<VariantRecord> variants;
 
 	int exitCode() const; /* exitCodeOf() its variants */
@@ -201,6 +205,15 @@ struct MachineName {
 	std::string full() const { return kind.empty() ? cpu : cpu + " " + kind; }
 };
 
+/* pgtbench.kernel_log: what the kernel logged of trouble during the run. */
+struct RecordedKernelLog {
+	bool available = false;
+	std::string reason;
+	std::vector<std::string> lines;
+	unsigned warnings = 0; /* reports among the lines */
+	bool lost = false;
+};
+
 struct ResultsFile {
 	std::string path;
 	std::string label;
@@ -209,6 +222,7 @@ struct ResultsFile {
 	MachineName machine;
 	nlohmann::json env;
 	std::string created_utc;
+	std::optional<RecordedKernelLog> kernel_log; /* files before it have none */
 	std::vector<RecordedVariant> entries;
 };
 

@@ -390,10 +390,42 @@ nlohmann::json runJson(const Input &in, const nlohmann::json &info)
 	nlohmann::json run = info.is_object() ? info : nlohmann::json::object();
 	run["file"] = in.path;
 	const ojson &pgt = in.doc.at("pgtbench");
-	for (const char *key : {"created_utc", "command_line", "exit_code", "emu_session", "emu_counts"})
+	for (const char *key : {"created_utc", "command_line", "exit_code", "emu_session", "emu_counts", "kernel_log",
+				"noise_after"})
 		if (pgt.contains(key))
 			run[key] = nlohmann::json(pgt.at(key));
 	return run;
+}
+
+/*
+ * The runs' kernel logs as one: every run's lines in order, available only when every
+ * run watched its log (a run that did not says why); null when no run watched one.
+ */
+nlohmann::json mergedKernelLog(const std::vector<Input> &in)
+{
+	nlohmann::json out = {{"available", true}, {"reason", ""}, {"lines", nlohmann::json::array()},
+			      {"warnings", 0}, {"lost", false}};
+	std::vector<std::string> reasons;
+	bool any = false;
+	for (size_t r = 0; r < in.size(); r++) {
+		const auto &log = in[r].file.kernel_log;
+		if (!log) {
+			reasons.push_back(fmt::format("run {} ({}): not watched", r, in[r].path));
+			continue;
+		}
+		any = true;
+		if (!log->available)
+			reasons.push_back(fmt::format("run {} ({}): {}", r, in[r].path, log->reason));
+		for (const auto &l : log->lines)
+			out["lines"].push_back(l);
+		out["warnings"] = out["warnings"].get<unsigned>() + log->warnings;
+		out["lost"] = out["lost"].get<bool>() || log->lost;
+	}
+	if (!any)
+		return nullptr;
+	out["available"] = reasons.empty();
+	out["reason"] = fmt::format("{}", fmt::join(reasons, "; "));
+	return out;
 }
 
 } /* namespace */
@@ -433,6 +465,7 @@ RunRecord mergeResultsFiles(const std::vector<std::string> &paths, const nlohman
 	run.gbench = {{"context", context.is_object() ? nlohmann::json(context) : nlohmann::json::object()}};
 	for (size_t r = 0; r < in.size(); r++)
 		run.runs.push_back(runJson(in[r], runs_info.is_null() ? nlohmann::json() : runs_info[r]));
+	run.kernel_log = mergedKernelLog(in);
 	for (size_t i = 0; i < first.entries.size(); i++)
 		run.variants.push_back(mergeEntry(in, i));
 	return run;

@@ -171,6 +171,33 @@ RecordedVariant parseEntry(const Reader &r, const nlohmann::json &e, const std::
 	return out;
 }
 
+/* pgtbench.kernel_log came later: absent in older files, checked when present. */
+std::optional<RecordedKernelLog> parseKernelLog(const Reader &r, const nlohmann::json &pgt)
+{
+	if (!pgt.contains("kernel_log"))
+		return std::nullopt;
+	const std::string where = "pgtbench.kernel_log";
+	const auto &k = r.object(pgt, "pgtbench", "kernel_log");
+	RecordedKernelLog out;
+	const auto &available = r.member(k, where, "available");
+	const auto &lost = r.member(k, where, "lost");
+	if (!available.is_boolean() || !lost.is_boolean())
+		r.fail(where, "available and lost must be true or false");
+	out.available = available.get<bool>();
+	out.lost = lost.get<bool>();
+	out.reason = r.string(k, where, "reason");
+	const auto &lines = r.member(k, where, "lines");
+	if (!lines.is_array() || !std::all_of(lines.begin(), lines.end(), [](const auto &l) { return l.is_string(); }))
+		r.fail(where + ".lines", "expected an array of strings");
+	for (const auto &l : lines)
+		out.lines.push_back(l.get<std::string>());
+	const auto &warnings = r.member(k, where, "warnings");
+	if (!warnings.is_number_unsigned() && !(warnings.is_number_integer() && warnings.get<int64_t>() >= 0))
+		r.fail(where + ".warnings", "expected a count");
+	out.warnings = warnings.get<unsigned>();
+	return out;
+}
+
 } /* namespace */
 
 ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
@@ -200,6 +227,7 @@ ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
 	if (!mem.is_number_unsigned() && !(mem.is_number_integer() && mem.get<int64_t>() >= 0))
 		r.fail("pgtbench.env.mem_total_bytes", "expected a byte count");
 	f.machine = machineName(f.env);
+	f.kernel_log = parseKernelLog(r, pgt);
 
 	const auto &entries = r.member(doc, "top level", "entries");
 	if (!entries.is_array())

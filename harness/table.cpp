@@ -59,8 +59,8 @@ std::string formatValue(double v)
 	return fmt::format("{:.4f}", v);
 }
 
-std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
-			   const std::string &label, int cpu)
+std::string formatRunTable(const std::vector<Variant> &variants, const Env &env, const std::string &label, int cpu,
+			   const std::vector<Caution> &cautions)
 {
 	size_t wname = 7, wmetric = 6;
 	for (const auto &e : variants) {
@@ -132,6 +132,8 @@ std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
 	}
 	if (notes)
 		out += "# skipped/error rows carry their reason; `pgtbench list` shows all variants\n";
+	for (const auto &c : cautions)
+		out += fmt::format("# {}: {}\n", severityName(c.severity), c.text);
 	return out;
 }
 

@@ -10,8 +10,9 @@
 
 namespace pgt {
 
-std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
-			   const std::string &label, int cpu);
+/* The table, then one "# warning: ..." line per caution (machine_state.h: runCautions). */
+std::string formatRunTable(const std::vector<Variant> &variants, const Env &env, const std::string &label, int cpu,
+			   const std::vector<Caution> &cautions);
 /* Significant digits that suit the magnitude: 12345, 123.4, 12.35, 1.235, 0.1235 */
 std::string formatValue(double v);
 

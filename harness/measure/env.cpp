@@ -99,6 +99,90 @@ KmodInfo parseKmod(const std::string &root)
 	return k;
 }
 
+std::string yesNo(const std::optional<bool> &v, const char *yes, const char *no)
+{
+	return v ? (*v ? yes : no) : "n/a";
+}
+
+/* `pgtbench env`'s line about the measuring CPU: cpufreq, SMT, isolation. */
+std::string noiseCpuLine(const NoiseFacts &n)
+{
+	if (n.cpu < 0)
+		return "n/a: " + n.reason;
+	std::string freq = n.cpufreq.available
+				   ? fmt::format("cpufreq {} ({})", n.cpufreq.governor, n.cpufreq.driver)
+				   : "cpufreq n/a (" + n.cpufreq.reason + ")";
+	std::string boost = n.cpufreq.boost ? fmt::format("boost {} ({})", *n.cpufreq.boost ? "on" : "off",
+							  n.cpufreq.boost_control)
+					    : "boost n/a";
+	std::string smt = fmt::format("SMT {}", n.smt.control.empty() ? "n/a" : n.smt.control);
+	if (n.smt.siblings)
+		smt += n.smt.siblings->empty() ? ", no sibling"
+					       : fmt::format(", siblings {}", fmt::join(*n.smt.siblings, ","));
+	return fmt::format("CPU {}: {}, {}; {}; isolated {}, nohz_full {}", n.cpu, freq, boost, smt,
+			   yesNo(n.isolation.isolated, "yes", "no"), yesNo(n.isolation.nohz_full, "yes", "no"));
+}
+
+std::string loadLine(const NoiseFacts &n)
+{
+	const LoadState &l = n.load;
+	std::string avg = l.avg_1min ? fmt::format("{:.2f} {:.2f} {:.2f}", *l.avg_1min, *l.avg_5min, *l.avg_15min)
+				     : "loadavg n/a";
+	if (l.runnable)
+		avg += fmt::format(" ({}/{} runnable)", *l.runnable, *l.tasks);
+	if (l.others_runnable_on_cpu)
+		avg += fmt::format(", {} other runnable on CPU {}", *l.others_runnable_on_cpu, n.cpu);
+	return avg + "; stdout " + yesNo(n.stdout_is_terminal, "is a terminal", "not a terminal");
+}
+
+std::string mmActivityLine(const NoiseFacts &n)
+{
+	std::vector<std::string> parts;
+	parts.push_back("defrag=" + (n.thp_defrag.empty() ? std::string("n/a") : n.thp_defrag));
+	parts.push_back("khugepaged/defrag=" + yesNo(n.khugepaged_defrag, "1", "0"));
+	for (const auto &[k, v] : n.activity)
+		parts.push_back(fmt::format("{}={}", k, v));
+	return fmt::format("{}", fmt::join(parts, " "));
+}
+
+std::string cpusLine(const TopologyInfo &t)
+{
+	std::set<int> packages, clusters;
+	std::set<unsigned> capacities;
+	for (const auto &c : t.cpus) {
+		if (c.package_id)
+			packages.insert(*c.package_id);
+		if (c.cluster_id)
+			clusters.insert(*c.cluster_id);
+		if (c.capacity)
+			capacities.insert(*c.capacity);
+	}
+	std::string out = fmt::format("{} CPUs, {} package(s), {} cluster(s)", t.cpus.size(), packages.size(),
+				      clusters.size());
+	if (!capacities.empty())
+		out += fmt::format(", capacity {}", fmt::join(capacities, "/"));
+	return out;
+}
+
+std::string firmwareLine(const FirmwareInfo &f)
+{
+	auto get = [](const auto &m, const char *k) {
+		auto it = m.find(k);
+		return it == m.end() || !it->second ? std::string() : *it->second;
+	};
+	std::vector<std::string> parts;
+	for (const char *k : {"sys_vendor", "product_name", "product_version"})
+		if (!get(f.dmi, k).empty())
+			parts.push_back(get(f.dmi, k));
+	std::string out = parts.empty() ? "no DMI" : fmt::format("{}", fmt::join(parts, " "));
+	if (!get(f.dmi, "bios_version").empty())
+		out += fmt::format(", BIOS {} {} ({})", get(f.dmi, "bios_vendor"), get(f.dmi, "bios_version"),
+				   get(f.dmi, "bios_date"));
+	if (f.soc_present)
+		out += "; SoC " + trim(fmt::format("{} {}", get(f.soc, "soc_id"), get(f.soc, "machine")));
+	return out;
+}
+
 std::string kernelConfig(const std::string &root, const std::string &release)
 {
 	/* /proc/config.gz would need zlib; Debian and most distros ship /boot/config-*. */
@@ -334,16 +418,24 @@ Env collectEnv(const EnvSources &src)
 		if (startsWith(n, "node") && n.size() > 4 && isdigit(static_cast<unsigned char>(n[4])))
 			nodes.insert(n);
 	e.numa_nodes = nodes.empty() ? 1 : static_cast<unsigned>(nodes.size());
+	e.noise = collectNoise(src.root, src.cpu, src.self_pid);
+	e.noise.stdout_is_terminal = src.stdout_is_terminal;
+	e.topology = collectTopology(src.root, e.numa_nodes);
+	e.firmware = collectFirmware(src.root);
 	return e;
 }
 
-Env probeEnv()
+Env probeEnv(int cpu)
 {
 	struct utsname u;
 	uname(&u);
 	EnvSources src;
 	src.arch = u.machine;
 	src.page_size_bytes = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+	src.cpu = cpu;
+	src.self_pid = getpid();
+	/* A terminal on stdout costs the benchmark (its redraws compete for the CPUs). */
+	src.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
 	Env e = collectEnv(src);
 
 	hwloc_topology_t topo;
@@ -352,6 +444,7 @@ Env probeEnv()
 		e.pus = static_cast<unsigned>(hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_PU));
 		int nodes = hwloc_get_nbobjs_by_type(topo, HWLOC_OBJ_NUMANODE);
 		e.numa_nodes = nodes > 0 ? static_cast<unsigned>(nodes) : 1;
+		e.topology.numa_nodes = e.numa_nodes;
 		hwloc_topology_destroy(topo);
 	}
 
@@ -484,6 +577,9 @@ nlohmann::json Env::toJson() const
 		     {"va_bits", kmod.usable && kmod.va_bits ? json(kmod.va_bits) : json(nullptr)},
 		     {"caps", kmodCapNames(kmod.caps)},
 		     {"release", kmod.release}};
+	j["noise"] = noise.toJson();
+	j["topology"] = topology.toJson();
+	j["firmware"] = firmware.toJson();
 	return j;
 }
 
@@ -535,6 +631,11 @@ std::string formatEnv(const Env &e)
 	if (e.perf.user_access)
 		row("perf_user_access", std::to_string(*e.perf.user_access));
 	row("module", e.kmod.detail);
+	row("noise", noiseCpuLine(e.noise));
+	row("load", loadLine(e.noise));
+	row("mm activity", mmActivityLine(e.noise));
+	row("cpus", cpusLine(e.topology));
+	row("firmware", firmwareLine(e.firmware));
 	return out;
 }
 

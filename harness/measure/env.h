@@ -17,6 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "machine_state.h"
+
 namespace pgt {
 
 struct ThpSize {
@@ -88,6 +90,9 @@ struct Env {
 	uint64_t mem_available_bytes = 0;
 	PerfInfo perf;
 	KmodInfo kmod;
+	NoiseFacts noise; /* the measuring CPU's state (machine_state.h) */
+	TopologyInfo topology;
+	FirmwareInfo firmware;
 
 	nlohmann::json toJson() const;
 	/* True when the kernel offers anonymous folios of this order. */
@@ -100,12 +105,15 @@ struct EnvSources {
 	std::string root = "/";
 	std::string arch;		/* uname -m */
 	uint64_t page_size_bytes = 4096;
+	int cpu = -1;	  /* the measuring CPU, whose noise facts are read; -1 unknown */
+	int self_pid = 0; /* our process, whose threads are no competition */
+	std::optional<bool> stdout_is_terminal; /* isatty(1) */
 };
 
 /* Parse everything readable under sources.root. */
 Env collectEnv(const EnvSources &sources);
-/* collectEnv("/") plus uname, sysconf, hwloc and cpuid. */
-Env probeEnv();
+/* collectEnv("/") plus uname, sysconf, hwloc and cpuid; noise facts of `cpu` (-1: none). */
+Env probeEnv(int cpu = -1);
 
 /* Pieces exposed for the tests. */
 CpuInfo parseCpuinfo(const std::string &text, const std::string &arch);

@@ -11,14 +11,40 @@
 
 namespace pgt {
 
+namespace {
+
+/* The CPUs this process may run on (its binding, else the topology's allowed set). */
+hwloc_bitmap_t allowedCpus(hwloc_topology_t topo)
+{
+	hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
+	if (hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) || hwloc_bitmap_iszero(allowed))
+		hwloc_bitmap_copy(allowed, hwloc_topology_get_allowed_cpuset(topo));
+	return allowed;
+}
+
+} /* namespace */
+
+int defaultCpu()
+{
+	hwloc_topology_t topo;
+	if (hwloc_topology_init(&topo))
+		return -1;
+	int cpu = -1;
+	if (hwloc_topology_load(topo) == 0) {
+		hwloc_bitmap_t allowed = allowedCpus(topo);
+		cpu = hwloc_bitmap_last(allowed);
+		hwloc_bitmap_free(allowed);
+	}
+	hwloc_topology_destroy(topo);
+	return cpu;
+}
+
 int pinThread(int cpu)
 {
 	hwloc_topology_t topo;
 	if (hwloc_topology_init(&topo) || hwloc_topology_load(topo))
 		throw RuntimeError("hwloc: cannot load the topology");
-	hwloc_bitmap_t allowed = hwloc_bitmap_alloc();
-	if (hwloc_get_cpubind(topo, allowed, HWLOC_CPUBIND_PROCESS) || hwloc_bitmap_iszero(allowed))
-		hwloc_bitmap_copy(allowed, hwloc_topology_get_allowed_cpuset(topo));
+	hwloc_bitmap_t allowed = allowedCpus(topo);
 	int chosen = cpu < 0 ? hwloc_bitmap_last(allowed) : cpu;
 	std::string err;
 	if (chosen < 0 || !hwloc_bitmap_isset(allowed, static_cast<unsigned>(chosen))) {

@@ -13,5 +13,7 @@ namespace pgt {
  * throws UsageError for a CPU outside the allowed set, RuntimeError when binding fails.
  */
 int pinThread(int cpu);
+/* The CPU pinThread(-1) would choose now; -1 when hwloc cannot tell. */
+int defaultCpu();
 
 } /* namespace pgt */

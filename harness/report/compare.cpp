@@ -783,9 +783,22 @@ void addEmulatedNote(Comparison &c)
 					      fmt::join(names, ", ")));
 }
 
+/* A run during which the kernel warned may not be measuring what it claims. */
+void addKernelLogNotes(Comparison &c)
+{
+	for (const auto &f : c.files) {
+		if (!f.kernel_log || f.kernel_log->lines.empty())
+			continue;
+		unsigned n = f.kernel_log->warnings;
+		c.notes.push_back(fmt::format("{}: the kernel logged {} warning{} during the run ({})", f.label, n,
+					      n == 1 ? "" : "s", f.path));
+	}
+}
+
 void addNotes(Comparison &c, const std::string &row_param, size_t left_out,
 	      const std::vector<std::string> &not_run)
 {
+	addKernelLogNotes(c);
 	addStatisticsNotes(c);
 	addEmulatedNote(c);
 	addMachineNote(c);

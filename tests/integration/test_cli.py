@@ -330,9 +330,44 @@ class Cli(unittest.TestCase):
         self.assertEqual(env["kernel"]["release"], os.uname().release)
         self.assertGreaterEqual(env["pus"], 1)
         self.assertGreater(env["mem_available_bytes"], 0)
+        # The noise facts are those of the CPU `run` would pin to: the last one allowed.
+        self.assertEqual(env["noise"]["cpu"], max(os.sched_getaffinity(0)))
+        self.assertIn("topology", env)
+        self.assertIn("firmware", env)
         human = self.run_pgt("env")
         self.assertEqual(human.returncode, 0)
         self.assertIn(os.uname().release, human.stdout)
+        self.assertRegex(human.stdout, r"\nnoise +CPU \d+: ")
+
+    def test_a_run_records_the_machines_noise_topology_firmware_and_kernel_log(self):
+        out = self.path("noise.json")
+        proc = self.run_pgt("run", "--filter", "^null$", "--reps", "3", "--no-counters", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = load_json(out)
+        validate_results(doc)
+        pgt = doc["pgtbench"]
+        noise = pgt["env"]["noise"]
+        # The facts are the measuring CPU's, and this run's stdout is a pipe.
+        self.assertEqual(noise["cpu"], pgt["cpu"])
+        self.assertIs(noise["stdout_is_terminal"], False)
+        self.assertGreaterEqual(noise["load"]["online_cpus"], len(os.sched_getaffinity(0)))
+        cpus = [c["cpu"] for c in pgt["env"]["topology"]["cpus"]]
+        self.assertIn(pgt["cpu"], cpus)
+        self.assertEqual(set(pgt["env"]["firmware"]["dmi"]),
+                         {"sys_vendor", "product_name", "product_version", "board_vendor", "board_name",
+                          "bios_vendor", "bios_version", "bios_date"})
+        # What khugepaged/compaction did meanwhile: the end counters and their change.
+        after = pgt["noise_after"]
+        self.assertEqual(set(after["activity_delta"]), set(after["activity"]))
+        self.assertEqual(set(after["activity"]), set(noise["activity"]))
+        # The kernel log was watched, or the file and the table say why not: never "clean".
+        log = pgt["kernel_log"]
+        if log["available"]:
+            self.assertEqual(log["reason"], "")
+        else:
+            self.assertTrue(log["reason"])
+            self.assertIn("# note: kernel log not watched (", proc.stdout)
+        self.assertEqual(bool(log["lines"]), "# WARNING: the kernel logged" in proc.stdout)
 
     def test_no_counters_means_none_opened(self):
         out = self.path("nc.json")

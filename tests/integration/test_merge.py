@@ -111,6 +111,25 @@ class Merge(testlib.TempDirCase):
         self.assertEqual([r["exit_code"] for r in runs], [0, 0])
         self.assertEqual(doc["pgtbench"]["command_line"][1:3], ["merge", str(paths[0])])
 
+    def test_each_runs_kernel_log_is_kept_and_the_merged_one_warns_of_any_and_says_which_was_not_watched(self):
+        docs = [boot(0), boot(1), boot(2)]
+        log = {"available": True, "reason": "", "lines": [], "warnings": 0, "lost": False}
+        docs[0]["pgtbench"]["kernel_log"] = dict(log)
+        docs[1]["pgtbench"]["kernel_log"] = dict(log, lines=["WARNING: CPU: 0 PID: 1 at mm/x.c:1 f"],
+                                                 warnings=1, lost=True)
+        doc, out = self.merged(self.boots(*docs))
+        testlib.validate_results(doc)
+        runs = doc["pgtbench"]["runs"]
+        self.assertEqual(runs[1]["kernel_log"]["warnings"], 1)
+        self.assertNotIn("kernel_log", runs[2])
+        merged = doc["pgtbench"]["kernel_log"]
+        self.assertEqual(merged["lines"], ["WARNING: CPU: 0 PID: 1 at mm/x.c:1 f"])
+        self.assertEqual((merged["warnings"], merged["lost"], merged["available"]), (1, True, False))
+        self.assertIn("run 2 (", merged["reason"])
+        self.assertIn("not watched", merged["reason"])
+        proc = testlib.run_pgtbench("compare", out)
+        self.assertIn("base: the kernel logged 1 warning during the run", proc.stdout)
+
     def test_the_merged_file_is_a_results_file_that_compare_reads(self):
         doc, out = self.merged(self.boots(boot(0), boot(1)))
         testlib.validate_results(doc)

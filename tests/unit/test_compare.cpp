@@ -421,6 +421,31 @@ TEST(Metrics, EntriesThatRanNowhereBecomeANote)
 		  c.notes.end());
 }
 
+TEST(KernelLog, AFileWhoseKernelWarnedDuringTheRunIsNamedInTheNotes)
+{
+	json warned = doc("patched", env("Neoverse-N1", true, kGiB, "6.12"), {forkEntry(kGiB, 0, "", {1, 1})});
+	warned["pgtbench"]["kernel_log"] = {{"available", true}, {"reason", ""}, {"lost", false}, {"warnings", 2},
+					    {"lines", {"WARNING: CPU: 1 PID: 2 at mm/memory.c:3 f", "BUG: soft lockup"}}};
+	json clean = doc("base", env("Neoverse-N1", true, kGiB, "6.12"), {forkEntry(kGiB, 0, "", {1, 1})});
+	clean["pgtbench"]["kernel_log"] = {{"available", true}, {"reason", ""}, {"lost", false}, {"warnings", 0},
+					   {"lines", json::array()}};
+	std::vector<ResultsFile> files{parseResultsFile(clean, "base.json"), parseResultsFile(warned, "p.json")};
+	ASSERT_TRUE(files[1].kernel_log.has_value());
+	EXPECT_EQ(files[1].kernel_log->warnings, 2u);
+	Comparison c = buildComparison(std::move(files), {});
+	EXPECT_NE(std::find(c.notes.begin(), c.notes.end(),
+			    "patched: the kernel logged 2 warnings during the run (p.json)"),
+		  c.notes.end());
+	EXPECT_EQ(std::count_if(c.notes.begin(), c.notes.end(),
+				[](const auto &n) { return n.find("the kernel logged") != std::string::npos; }),
+		  1);
+	/* Files from before the kernel log was watched read as before; a broken one is named. */
+	EXPECT_FALSE(file("old", {forkEntry(kGiB, 0, "", {1})}, "old.json").kernel_log.has_value());
+	warned["pgtbench"]["kernel_log"]["lines"] = {1};
+	EXPECT_EQ(usageError([&] { parseResultsFile(warned, "p.json"); }),
+		  "p.json: pgtbench.kernel_log.lines: expected an array of strings");
+}
+
 /* --- the cover letter ----------------------------------------------------------------------- */
 
 TEST(CoverLetter, MarksAndTheirLegendOnlyWhereTheTestCanDecide)

@@ -1,12 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Env parsing against fixture /proc and /sys trees (tests/fixtures/env/<machine>). */
+#include <cstdio>
+#include <fstream>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "env_fixture.h"
 
 #include "cpu_model.h"
 #include "env.h"
+#include "kernel_log.h"
 #include "kmod.h"
+#include "machine_state.h"
+#include "table.h"
 
 using namespace pgt;
 
@@ -15,6 +22,35 @@ namespace {
 Env fixture(const std::string &name, const std::string &arch = "aarch64")
 {
 	return fixtureEnv(name, arch);
+}
+
+/* A fixture machine measuring on `cpu`, our own process being `self_pid`. */
+Env measuring(const std::string &name, int cpu, int self_pid = 5000, std::optional<bool> tty = false,
+	      const std::string &arch = "aarch64")
+{
+	EnvSources src;
+	src.root = std::string(FIXTURES) + "/env/" + name;
+	src.arch = arch;
+	src.cpu = cpu;
+	src.self_pid = self_pid;
+	src.stdout_is_terminal = tty;
+	return collectEnv(src);
+}
+
+std::vector<Severity> severities(const std::vector<Caution> &cs)
+{
+	std::vector<Severity> out;
+	for (const auto &c : cs)
+		out.push_back(c.severity);
+	return out;
+}
+
+std::string texts(const std::vector<Caution> &cs)
+{
+	std::string out;
+	for (const auto &c : cs)
+		out += std::string(severityName(c.severity)) + ": " + c.text + "\n";
+	return out;
 }
 
 } /* namespace */
@@ -126,6 +162,17 @@ TEST(Env, MissingRootGivesEmptyNotCrash)
 	EXPECT_FALSE(e.virt.vm.has_value());
 }
 
+TEST(Env, JsonCarriesNoiseTopologyAndFirmware)
+{
+	auto j = measuring("altra-metal", 1).toJson();
+	EXPECT_EQ(j["noise"]["cpu"], 1);
+	EXPECT_EQ(j["noise"]["cpufreq"]["governor"], "schedutil");
+	EXPECT_EQ(j["noise"]["load"]["loadavg_1min"], 0.08);
+	EXPECT_EQ(j["noise"]["activity"]["khugepaged_pages_collapsed"], 120);
+	EXPECT_TRUE(j["topology"].is_object());
+	EXPECT_TRUE(j["firmware"]["dmi"].is_object());
+}
+
 TEST(Env, JsonCarriesUnitsInNames)
 {
 	Env e = fixture("altra-metal", "aarch64");
@@ -167,4 +214,349 @@ TEST(ThpSelected, ReadsTheBracketedChoice)
 	EXPECT_EQ(thpSelected("always [madvise] never\n"), "madvise");
 	EXPECT_EQ(thpSelected("[always] inherit madvise never"), "always");
 	EXPECT_EQ(thpSelected("2097152\n"), "2097152");
+}
+
+/* --- what makes a run noisy ------------------------------------------------------- */
+
+TEST(Noise, TheMeasuringCpusGovernorAndDriverAreReadAndAMissingBoostControlIsUnknown)
+{
+	NoiseFacts n = measuring("altra-metal", 1).noise;
+	EXPECT_EQ(n.cpu, 1);
+	EXPECT_TRUE(n.cpufreq.available);
+	EXPECT_EQ(n.cpufreq.governor, "schedutil");
+	EXPECT_EQ(n.cpufreq.driver, "cppc_cpufreq");
+	EXPECT_FALSE(n.cpufreq.boost.has_value());
+	EXPECT_EQ(n.smt.active, false);
+	EXPECT_EQ(n.smt.control, "notsupported");
+	EXPECT_EQ(n.smt.siblings, std::vector<int>{});
+	EXPECT_EQ(n.isolation.isolated, false);
+	/* "(null)": a kernel with NO_HZ_FULL and no nohz_full= CPUs. */
+	EXPECT_EQ(n.isolation.nohz_full, false);
+	EXPECT_EQ(n.thp_defrag, "madvise");
+	EXPECT_EQ(n.khugepaged_defrag, true);
+	EXPECT_EQ(n.activity, (MmActivity{{"compact_daemon_wake", 17}, {"compact_stall", 3},
+					   {"khugepaged_full_scans", 35}, {"khugepaged_pages_collapsed", 120},
+					   {"thp_collapse_alloc", 118}}));
+}
+
+TEST(Noise, LoadAverageAndTheOtherRunnableTasksOnTheMeasuringCpuAreCounted)
+{
+	LoadState l = measuring("altra-metal", 1).noise.load;
+	EXPECT_DOUBLE_EQ(*l.avg_1min, 0.08);
+	EXPECT_DOUBLE_EQ(*l.avg_15min, 0.09);
+	EXPECT_EQ(l.runnable, 3u);
+	EXPECT_EQ(l.tasks, 612u);
+	EXPECT_EQ(l.online_cpus, 2u);
+	/* 4242's thread on CPU 1 only: its other thread is on CPU 0, 1 sleeps, 5000 is us. */
+	EXPECT_EQ(l.others_runnable_on_cpu, 1u);
+	/* Our own two threads count when the caller is someone else. */
+	EXPECT_EQ(measuring("altra-metal", 1, 0).noise.load.others_runnable_on_cpu, 3u);
+	EXPECT_EQ(measuring("altra-metal", 0).noise.load.others_runnable_on_cpu, 1u);
+}
+
+TEST(Noise, AVmWithoutCpufreqSaysWhyAndNoVisibleProcessLeavesTheCountUnknown)
+{
+	NoiseFacts n = measuring("m2-vm", 3).noise;
+	EXPECT_FALSE(n.cpufreq.available);
+	EXPECT_EQ(n.cpufreq.reason, "no cpufreq driver for CPU 3: the firmware or the hypervisor sets its clock");
+	EXPECT_FALSE(n.cpufreq.boost.has_value());
+	EXPECT_FALSE(n.load.others_runnable_on_cpu.has_value());
+	EXPECT_EQ(n.thp_defrag, "always");
+	/* No nohz_full file: not "not nohz_full", unknown. */
+	EXPECT_FALSE(n.isolation.nohz_full.has_value());
+	auto j = n.toJson();
+	EXPECT_TRUE(j["cpufreq"]["governor"].is_null());
+	EXPECT_TRUE(j["cpufreq"]["boost"].is_null());
+	EXPECT_TRUE(j["load"]["others_runnable_on_cpu"].is_null());
+	EXPECT_TRUE(j["isolation"]["nohz_full"].is_null());
+}
+
+TEST(Noise, IntelPstateTurboTheSmtSiblingAndIsolationAreRead)
+{
+	NoiseFacts n = measuring("x86-intel-metal", 3, 0, false, "x86_64").noise;
+	EXPECT_EQ(n.cpufreq.governor, "powersave");
+	EXPECT_EQ(n.cpufreq.driver, "intel_pstate");
+	/* no_turbo 0: turbo is on. */
+	EXPECT_EQ(n.cpufreq.boost, true);
+	EXPECT_EQ(n.cpufreq.boost_control, "intel_pstate/no_turbo");
+	EXPECT_EQ(n.smt.active, true);
+	EXPECT_EQ(n.smt.siblings, std::vector<int>{1});
+	EXPECT_EQ(n.isolation.isolated, true);
+	EXPECT_EQ(n.isolation.nohz_full, true);
+	EXPECT_EQ(measuring("x86-intel-metal", 2, 0, false, "x86_64").noise.isolation.isolated, false);
+}
+
+TEST(Noise, AnUnknownCpuLeavesEveryPerCpuFactNullWithTheReason)
+{
+	auto j = measuring("altra-metal", -1).noise.toJson();
+	EXPECT_TRUE(j["cpu"].is_null());
+	EXPECT_EQ(j["reason"], "measuring CPU unknown");
+	EXPECT_EQ(j["cpufreq"]["available"], false);
+	EXPECT_EQ(j["cpufreq"]["reason"], "measuring CPU unknown");
+	EXPECT_TRUE(j["isolation"]["isolated"].is_null());
+	EXPECT_TRUE(j["smt"]["siblings"].is_null());
+	EXPECT_TRUE(j["load"]["others_runnable_on_cpu"].is_null());
+	/* Machine-wide facts are still there. */
+	EXPECT_EQ(j["load"]["tasks"], 612);
+	EXPECT_TRUE(j["stdout_is_terminal"].is_boolean());
+	EXPECT_TRUE(fixture("altra-metal").noise.toJson()["stdout_is_terminal"].is_null());
+}
+
+TEST(Noise, AMachineWithNothingToReadHasNullsNotZeros)
+{
+	auto j = measuring("x86-kvm-nothp", 1, 0, std::nullopt, "x86_64").noise.toJson();
+	EXPECT_EQ(j["cpufreq"]["available"], false);
+	EXPECT_TRUE(j["smt"]["active"].is_null());
+	EXPECT_TRUE(j["load"]["loadavg_1min"].is_null());
+	EXPECT_TRUE(j["load"]["online_cpus"].is_null());
+	EXPECT_TRUE(j["thp"]["defrag"].is_null());
+	EXPECT_TRUE(j["stdout_is_terminal"].is_null());
+	EXPECT_EQ(j["activity"], nlohmann::json::object());
+}
+
+TEST(TaskStat, TheCommMayHoldSpacesAndParenthesesSoItEndsAtTheLastOne)
+{
+	std::string rest;
+	for (int f = 4; f <= 52; f++)
+		rest += " " + std::to_string(f == 39 ? 7 : f);
+	auto t = parseTaskStat("42 (a) (b c) R" + rest);
+	ASSERT_TRUE(t.has_value());
+	EXPECT_EQ(t->pid, 42);
+	EXPECT_EQ(t->comm, "a) (b c");
+	EXPECT_EQ(t->state, 'R');
+	EXPECT_EQ(t->processor, 7);
+	/* Old kernels' shorter lines, a missing comm, a mangled state: not a task. */
+	EXPECT_FALSE(parseTaskStat("42 (a) R 1 2 3").has_value());
+	EXPECT_FALSE(parseTaskStat("42 a R" + rest).has_value());
+	EXPECT_FALSE(parseTaskStat("42 (a) RR" + rest).has_value());
+	EXPECT_FALSE(parseTaskStat("x (a) R" + rest).has_value());
+}
+
+TEST(Activity, TheChangeIsEndMinusStartAndNullWhereEitherLacksIt)
+{
+	MmActivity start{{"compact_stall", 3}, {"khugepaged_full_scans", 35}, {"thp_collapse_alloc", 9}};
+	MmActivity end{{"compact_stall", 5}, {"khugepaged_full_scans", 35}, {"compact_daemon_wake", 4},
+		       {"thp_collapse_alloc", 1}};
+	EXPECT_EQ(activityDelta(start, end), (nlohmann::json{{"compact_stall", 2}, {"khugepaged_full_scans", 0},
+							     {"compact_daemon_wake", nullptr},
+							     {"thp_collapse_alloc", nullptr}}));
+}
+
+TEST(Topology, ClustersCapacitiesAndPackagesArePerCpuAndNullWhereMissing)
+{
+	auto j = fixture("altra-metal").toJson()["topology"];
+	EXPECT_EQ(j["numa_nodes"], 2);
+	ASSERT_EQ(j["cpus"].size(), 2u);
+	EXPECT_EQ(j["cpus"][1], (nlohmann::json{{"cpu", 1}, {"package_id", 0}, {"cluster_id", 1}, {"cpu_capacity", 1024}}));
+	auto m = fixture("m2-vm").toJson()["topology"]["cpus"];
+	ASSERT_EQ(m.size(), 4u);
+	EXPECT_TRUE(m[3]["cpu_capacity"].is_null());
+	EXPECT_TRUE(m[3]["cluster_id"].is_null());
+	EXPECT_EQ(fixture("x86-kvm-nothp", "x86_64").toJson()["topology"]["cpus"], nlohmann::json::array());
+}
+
+TEST(Firmware, DmiAndTheSocIdAreRecordedWithNullWhereMissing)
+{
+	auto f = fixture("altra-metal").toJson()["firmware"];
+	EXPECT_EQ(f["dmi"]["sys_vendor"], "Ampere(R)");
+	EXPECT_EQ(f["dmi"]["bios_version"], "2.09.20221028");
+	EXPECT_TRUE(f["dmi"]["product_version"].is_null());
+	EXPECT_EQ(f["soc"]["soc_id"], "jep106:0a16:0001");
+	EXPECT_TRUE(f["soc"]["machine"].is_null());
+	auto x = fixture("x86-kvm-nothp", "x86_64").toJson()["firmware"];
+	EXPECT_TRUE(x["soc"].is_null());
+	EXPECT_EQ(x["dmi"].size(), 8u);
+	EXPECT_TRUE(x["dmi"]["bios_date"].is_null());
+}
+
+TEST(Env, EnvPrintsTheNoiseLoadTopologyAndFirmwareLines)
+{
+	std::string out = formatEnv(measuring("altra-metal", 1));
+	EXPECT_NE(out.find("CPU 1: cpufreq schedutil (cppc_cpufreq), boost n/a; SMT notsupported, no sibling; "
+			   "isolated no, nohz_full no"),
+		  std::string::npos)
+		<< out;
+	EXPECT_NE(out.find("0.08 0.10 0.09 (3/612 runnable), 1 other runnable on CPU 1; stdout not a terminal"),
+		  std::string::npos)
+		<< out;
+	EXPECT_NE(out.find("2 CPUs, 1 package(s), 2 cluster(s), capacity 1024"), std::string::npos) << out;
+	EXPECT_NE(out.find("BIOS Ampere(R) 2.09.20221028 (10/28/2022); SoC jep106:0a16:0001"), std::string::npos)
+		<< out;
+}
+
+/* --- the run table's cautions ----------------------------------------------------- */
+
+TEST(Cautions, AltraWarnsOfSchedutilAndTheCompetingTaskAndNotesItIsNotIsolated)
+{
+	auto cs = runCautions(measuring("altra-metal", 1), nullptr, nullptr);
+	EXPECT_EQ(texts(cs),
+		  "warning: cpufreq governor schedutil on CPU 1: frequency changes under the benchmark (performance: "
+		  "echo performance > /sys/devices/system/cpu/cpu1/cpufreq/scaling_governor)\n"
+		  "warning: 1 other runnable task last ran on CPU 1: the benchmark competes for the CPU\n"
+		  "note: CPU 1 is not isolated (isolcpus=, nohz_full=): other tasks and the tick may run there\n");
+}
+
+TEST(Cautions, IntelMetalWarnsOfPowersaveTurboTheSmtSiblingAndTheLoad)
+{
+	auto cs = runCautions(measuring("x86-intel-metal", 3, 0, false, "x86_64"), nullptr, nullptr);
+	std::string t = texts(cs);
+	EXPECT_EQ(severities(cs), std::vector<Severity>(4, Severity::Warning)) << t;
+	EXPECT_NE(t.find("cpufreq governor powersave on CPU 3"), std::string::npos) << t;
+	EXPECT_NE(t.find("turbo is on: the clock follows temperature and the other cores' load (off: echo 1 > "
+			 "/sys/devices/system/cpu/intel_pstate/no_turbo)"),
+		  std::string::npos)
+		<< t;
+	EXPECT_NE(t.find("CPU 3 shares its core with CPU 1 (SMT)"), std::string::npos) << t;
+	/* 2.5 > half of 4 online CPUs. */
+	EXPECT_NE(t.find("1-min load average 2.50 on 4 online CPUs"), std::string::npos) << t;
+	/* Isolated: nothing to note. */
+	EXPECT_EQ(t.find("isolated"), std::string::npos) << t;
+}
+
+TEST(Cautions, AVmIsNotedAndATerminalAndDefragAlwaysAreWarnings)
+{
+	auto cs = runCautions(measuring("m2-vm", 3, 0, true), nullptr, nullptr);
+	EXPECT_EQ(texts(cs),
+		  "warning: stdout is a terminal: redirect it to a file (forks measured 5-10% slower with a "
+		  "terminal on stdout)\n"
+		  "warning: THP defrag is \"always\": faults that want a THP stall in direct reclaim and compaction "
+		  "(madvise: echo madvise > /sys/kernel/mm/transparent_hugepage/defrag)\n"
+		  "note: CPU 3 is not isolated (isolcpus=, nohz_full=): other tasks and the tick may run there\n"
+		  "note: running in a VM (QEMU virt): the host's scheduling and its stage-2 page tables are in every number\n");
+}
+
+TEST(Cautions, KhugepagedAndCompactionAtWorkDuringTheRunAreAWarningWithTheChanges)
+{
+	Env e = measuring("altra-metal", 0);
+	MmActivity end = e.noise.activity;
+	EXPECT_EQ(texts(runCautions(e, &end, nullptr)).find("khugepaged"), std::string::npos);
+	end["khugepaged_pages_collapsed"] += 512;
+	end["compact_daemon_wake"] += 2;
+	std::string t = texts(runCautions(e, &end, nullptr));
+	EXPECT_NE(t.find("warning: khugepaged/compaction at work during the run (compact_daemon_wake +2, "
+			 "khugepaged_pages_collapsed +512)"),
+		  std::string::npos)
+		<< t;
+}
+
+TEST(Cautions, KernelWarningsComeFirstAndALogNotWatchedIsANoteNeverClean)
+{
+	Env e = measuring("altra-metal", 0);
+	KernelLogScan log;
+	log.available = true;
+	log.add("4,10,100,-;------------[ cut here ]------------");
+	log.add("4,11,101,-;WARNING: CPU: 0 PID: 1 at mm/memory.c:42 zap_pte_range+0x1c/0x40");
+	log.add("4,12,102,-;Call trace:");
+	auto cs = runCautions(e, nullptr, &log);
+	ASSERT_FALSE(cs.empty());
+	EXPECT_EQ(cs.front(), (Caution{Severity::Alarm,
+				       "the kernel logged 1 warning during the run (first: WARNING: CPU: 0 PID: 1 at "
+				       "mm/memory.c:42 zap_pte_range+0x1c/0x40): these results may not be trustworthy"}));
+	KernelLogScan unwatched;
+	unwatched.reason = "cannot open /dev/kmsg: Operation not permitted";
+	std::string t = texts(runCautions(e, nullptr, &unwatched));
+	EXPECT_NE(t.find("note: kernel log not watched (cannot open /dev/kmsg: Operation not permitted)"),
+		  std::string::npos)
+		<< t;
+	KernelLogScan lost;
+	lost.available = true;
+	lost.lost = true;
+	EXPECT_NE(texts(runCautions(e, nullptr, &lost)).find("warning: kernel log records were overwritten"),
+		  std::string::npos);
+}
+
+TEST(RunTable, CautionsFollowTheTableOneLinePerCondition)
+{
+	Env e = measuring("altra-metal", 1);
+	std::string out = formatRunTable({}, e, "base", 1,
+					 {{Severity::Alarm, "a"}, {Severity::Warning, "b"}, {Severity::Note, "c"}});
+	EXPECT_NE(out.find("\n# WARNING: a\n# warning: b\n# note: c\n"), std::string::npos) << out;
+}
+
+/* --- the kernel log -------------------------------------------------------------- */
+
+TEST(Kmsg, ARecordSplitsIntoLevelFacilitySequenceTimeAndText)
+{
+	auto r = parseKmsgRecord("6,1234,5678,-;text");
+	ASSERT_TRUE(r.has_value());
+	EXPECT_EQ(r->level, 6u);
+	EXPECT_EQ(r->facility, 0u);
+	EXPECT_EQ(r->seq, 1234u);
+	EXPECT_EQ(r->usec, 5678u);
+	EXPECT_EQ(r->text, "text");
+	/* User space's writes carry facility 1 and up; dictionary lines are not the message. */
+	auto u = parseKmsgRecord("12,7,8,c,caller=T1;a; b\n SUBSYSTEM=mem\n DEVICE=c1:1\n");
+	ASSERT_TRUE(u.has_value());
+	EXPECT_EQ(u->level, 4u);
+	EXPECT_EQ(u->facility, 1u);
+	EXPECT_EQ(u->text, "a; b");
+	for (const char *bad : {"", "text", "6,1;x", "6,x,5,-;x", "-6,1,2,-;x"})
+		EXPECT_FALSE(parseKmsgRecord(bad).has_value()) << bad;
+}
+
+TEST(Kmsg, EveryKindOfKernelTroubleIsRecognised)
+{
+	for (const char *headline :
+	     {"WARNING: CPU: 3 PID: 812 at mm/huge_memory.c:2450 __split_huge_pmd+0x2c0/0x2d0",
+	      "BUG: Bad page state in process fork  pfn:1a2b3", "Internal error: Oops: 0000000096000005 [#1] SMP",
+	      "Kernel panic - not syncing: Fatal exception",
+	      "rcu: INFO: rcu_preempt detected stalls on CPUs/tasks:", "rcu: INFO: rcu_sched self-detected stall on CPU",
+	      "watchdog: BUG: soft lockup - CPU#2 stuck for 26s! [fork:1234]",
+	      "Watchdog detected hard LOCKUP on cpu 5",
+	      "INFO: task khugepaged:61 blocked for more than 120 seconds."})
+		EXPECT_EQ(classifyKernelLine(headline), KernelLine::Headline) << headline;
+	for (const char *context : {"------------[ cut here ]------------", "Call trace:", "Call Trace:",
+				    "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message."})
+		EXPECT_EQ(classifyKernelLine(context), KernelLine::Context) << context;
+	EXPECT_EQ(classifyKernelLine("EXT4-fs (vda): mounted filesystem"), KernelLine::Other);
+}
+
+TEST(Kmsg, TheKernelsTroubleLinesAreKeptAndAWarnWithItsBacktraceCountsOnce)
+{
+	KernelLogScan scan;
+	scan.add("4,1,1,-;------------[ cut here ]------------");
+	scan.add("4,2,2,-;WARNING: CPU: 1 PID: 9 at mm/memory.c:1 f+0x0/0x4");
+	scan.add("4,3,3,-;Modules linked in: pgtbench");
+	scan.add("4,4,4,-;Call trace:");
+	scan.add("0,5,5,-;watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [fork:7]");
+	/* Anyone can write "WARNING:" to /dev/kmsg; only facility 0 is the kernel. */
+	scan.add("12,6,6,-;WARNING: from user space");
+	scan.add("not a record");
+	EXPECT_EQ(scan.lines, (std::vector<std::string>{"------------[ cut here ]------------",
+							"WARNING: CPU: 1 PID: 9 at mm/memory.c:1 f+0x0/0x4", "Call trace:",
+							"watchdog: BUG: soft lockup - CPU#1 stuck for 22s! [fork:7]"}));
+	EXPECT_EQ(scan.warnings(), 2u);
+	EXPECT_EQ(scan.first(), "WARNING: CPU: 1 PID: 9 at mm/memory.c:1 f+0x0/0x4");
+	/* A backtrace whose headline came before the watch is still one report. */
+	KernelLogScan tail;
+	tail.add("4,9,9,-;Call trace:");
+	EXPECT_EQ(tail.warnings(), 1u);
+	EXPECT_EQ(tail.toJson()["warnings"], 1);
+}
+
+TEST(KernelLogWatch, ALogThatCannotBeOpenedIsUnavailableWithTheReasonNotClean)
+{
+	KernelLogWatch watch(std::string(FIXTURES) + "/env/does-not-exist/dev/kmsg");
+	KernelLogScan scan = watch.finish();
+	EXPECT_FALSE(scan.available);
+	EXPECT_NE(scan.reason.find("No such file or directory"), std::string::npos) << scan.reason;
+	auto j = scan.toJson();
+	EXPECT_EQ(j["available"], false);
+	EXPECT_EQ(j["lines"], nlohmann::json::array());
+}
+
+TEST(KernelLogWatch, OnlyWhatIsLoggedAfterTheWatchBeganIsRead)
+{
+	char path[] = "/tmp/pgtbench-kmsg-XXXXXX";
+	int fd = mkstemp(path);
+	ASSERT_GE(fd, 0);
+	close(fd);
+	std::ofstream(path) << "4,1,1,-;WARNING: before the run";
+	KernelLogWatch watch(path);
+	std::ofstream(path, std::ios::app) << "4,2,2,-;BUG: during the run";
+	KernelLogScan scan = watch.finish();
+	unlink(path);
+	EXPECT_TRUE(scan.available) << scan.reason;
+	EXPECT_EQ(scan.lines, std::vector<std::string>{"BUG: during the run"});
+	EXPECT_FALSE(scan.lost);
 }
