@@ -77,10 +77,10 @@ void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
 				c.cpu = -1;
 			else
 				c.cpu = checkedInt(node, path, "cpu", 0, 65535);
-		} else if (k == "counters") {
+		} else if (k == "counters" || k == "tune") {
 			if (!node.is_boolean())
-				throw UsageError(fmt::format("{}: counters: expected true or false", where(path, node)));
-			c.counters = node.as_boolean()->get();
+				throw UsageError(fmt::format("{}: {}: expected true or false", where(path, node), k));
+			(k == "counters" ? c.counters : c.tune) = node.as_boolean()->get();
 		} else if (k == "events" || k == "flush_sites") {
 			const toml::array *arr = node.as_array();
 			std::vector<std::string> names;
@@ -116,7 +116,7 @@ void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
 			}
 		} else {
 			throw UsageError(fmt::format("{}: unknown key '{}' in [run] (known: reps, warmup, "
-						     "label, cpu, filter, counters, events, flush_sites)",
+						     "label, cpu, filter, counters, tune, events, flush_sites)",
 						     where(path, node), k));
 		}
 	}
@@ -336,6 +336,7 @@ nlohmann::json RunConfig::toJson() const
 	j["flush_sites"] = flush_sites ? nlohmann::json(*flush_sites) : nlohmann::json("default");
 	if (share_parts)
 		j["share"] = fmt::format("{}/{}", share_part, share_parts);
+	j["tune"] = tune ? tune_plan.toJson() : nlohmann::json(false);
 	nlohmann::json sc = nlohmann::json::object();
 	for (const auto &s : scenarios) {
 		nlohmann::json t = nlohmann::json::object();

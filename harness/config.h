@@ -2,7 +2,7 @@
 /*
  * Run configuration: a TOML file (configs/<name>.toml) plus command-line overrides.
  *
- *   [run]             reps, warmup, label, cpu, filter, counters, events, flush_sites
+ *   [run]             reps, warmup, label, cpu, filter, counters, tune, events, flush_sites
  *   [<scenario>]      the scenario's parameters (see `pgtbench list`), plus reps/warmup
  *
  * A config runs exactly the scenarios that have a table; without a config file every
@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "scenario.h"
+#include "tune.h"
 
 namespace pgt {
 
@@ -40,6 +41,9 @@ struct RunConfig {
 	std::optional<std::vector<std::string>> events;
 	std::optional<std::vector<std::string>> flush_sites;
 	std::vector<ScenarioConfig> scenarios;
+	/* --tune: the knobs every variant's guard sets too (planTune, resolved before planning). */
+	bool tune = false;
+	TunePlan tune_plan;
 	/* Part `share_part` of `share_parts` of every variant's repetitions (--share K/R); 0: all. */
 	int share_part = 0, share_parts = 0;
 

@@ -31,6 +31,7 @@
 #include "results.h"
 #include "runner.h"
 #include "table.h"
+#include "tune.h"
 #include "util.h"
 #include "version.h"
 
@@ -42,6 +43,7 @@ struct RunArgs {
 	std::string events;	/* comma-separated, replaces the default set */
 	std::string flush_sites; /* likewise */
 	bool no_counters = false;
+	bool tune = false;
 	std::string config;
 	std::string filter;
 	std::string size;
@@ -114,6 +116,10 @@ RunConfig configFor(const RunArgs &a)
 		c.flush_sites = list(a.flush_sites, "flush-sites");
 	if (a.no_counters)
 		c.counters = false;
+	if (a.tune)
+		c.tune = true;
+	if (c.tune)
+		c.tune_plan = planTune();
 	return c;
 }
 
@@ -231,6 +237,31 @@ CompareOptions runPlotOptions(const std::vector<Variant> &variants)
 	return o;
 }
 
+/*
+ * env.noise is the machine before --tune changed it: what the tune took care of during
+ * every variant is no caution, and the table says what was tuned and what could not be.
+ */
+std::vector<Caution> tunedCautions(std::vector<Caution> cautions, const RunConfig &config)
+{
+	if (!config.tune)
+		return cautions;
+	const TunePlan &plan = config.tune_plan;
+	std::erase_if(cautions, [&](const Caution &c) {
+		return (c.topic == "governor" && plan.tunesGovernor()) || (c.topic == "boost" && plan.tunesBoost());
+	});
+	std::vector<std::string> tuned, left;
+	for (const auto &k : plan.knobs)
+		tuned.push_back(fmt::format("{} {}", k.what, k.value));
+	for (const auto &s : plan.skipped)
+		left.push_back(fmt::format("{} ({})", s.what, s.why));
+	std::string text = fmt::format("tuned for every variant, put back after it: {}",
+				       tuned.empty() ? "nothing" : fmt::format("{}", fmt::join(tuned, ", ")));
+	if (!left.empty())
+		text += fmt::format("; left alone: {}", fmt::join(left, "; "));
+	cautions.push_back({Severity::Note, text, "tune"});
+	return cautions;
+}
+
 int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 {
 	RunConfig config = configFor(a);
@@ -269,7 +300,8 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	writeJsonAtomic(out, doc);
 	/* Tables and plots below read back what was written, as compare would. */
 	ResultsFile written = parseResultsFile(doc, out);
-	fmt::print("{}", formatRunTable(run.variants, env, label, cpu, runCautions(env, &activity_end, &kernel_log)));
+	fmt::print("{}", formatRunTable(run.variants, env, label, cpu,
+					tunedCautions(runCautions(env, &activity_end, &kernel_log), config)));
 	printCoverTables(run.variants, written);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
@@ -499,6 +531,8 @@ void addRun(Cli &c)
 			"kernel functions whose calls are counted through the kprobe PMU "
 			"(default: the TLB flush paths of this architecture)");
 	run->add_flag("--no-counters", ra.no_counters, "time only, no counters");
+	run->add_flag("--tune", ra.tune, "for every variant: performance governor, boost off, khugepaged "
+					 "and proactive compaction paused (put back after it, as the THP knobs)");
 	c.plot_opt = run->add_option("--plot", ra.plot_path,
 				     "then plot the results into FILE.png|svg (default: the results "
 				     "file's name with .png)")

@@ -229,10 +229,17 @@ std::vector<Variant> planVariants(const RunConfig &config, const Env &env)
 							       humanSize(need), humanSize(kMemHeadroom),
 							       humanSize(env.mem_available_bytes));
 			}
-			if (!e.reason.empty())
+			if (!e.reason.empty()) {
 				e.status = Status::Skipped;
-			else if (spec.knobs)
-				e.knobs = spec.knobs(p, env);
+			} else {
+				/* --tune's knobs first, so that the variant's own come back before them. */
+				if (config.tune)
+					for (const auto &k : config.tune_plan.knobs)
+						e.knobs.push_back({k.path, k.value});
+				if (spec.knobs)
+					for (auto &k : spec.knobs(p, env))
+						e.knobs.push_back(std::move(k));
+			}
 			variants.push_back(std::move(e));
 		}
 	}

@@ -184,9 +184,9 @@ json stringMap(const std::map<std::string, std::optional<std::string>> &m)
 	return j;
 }
 
-void addCaution(std::vector<Caution> &out, Severity s, std::string text)
+void addCaution(std::vector<Caution> &out, Severity s, std::string text, std::string topic = {})
 {
-	out.push_back({s, std::move(text)});
+	out.push_back({s, std::move(text), std::move(topic)});
 }
 
 void cpuCautions(std::vector<Caution> &out, const NoiseFacts &n)
@@ -196,13 +196,15 @@ void cpuCautions(std::vector<Caution> &out, const NoiseFacts &n)
 		addCaution(out, Severity::Warning,
 			   fmt::format("cpufreq governor {} on CPU {}: frequency changes under the benchmark "
 				       "(performance: echo performance > /sys/devices/system/cpu/cpu{}/cpufreq/scaling_governor)",
-				       n.cpufreq.governor, c, c));
+				       n.cpufreq.governor, c, c),
+			   "governor");
 	if (n.cpufreq.boost.value_or(false)) {
 		bool turbo = n.cpufreq.boost_control.ends_with("no_turbo");
 		addCaution(out, Severity::Warning,
 			   fmt::format("{} is on: the clock follows temperature and the other cores' load "
 				       "(off: echo {} > /sys/devices/system/cpu/{})",
-				       turbo ? "turbo" : "cpufreq boost", turbo ? 1 : 0, n.cpufreq.boost_control));
+				       turbo ? "turbo" : "cpufreq boost", turbo ? 1 : 0, n.cpufreq.boost_control),
+			   "boost");
 	}
 	if (n.smt.siblings && !n.smt.siblings->empty())
 		addCaution(out, Severity::Warning,

@@ -129,8 +129,10 @@ const char *severityName(Severity s);
 struct Caution {
 	Severity severity;
 	std::string text;
+	/* What it is about, for whoever takes care of it (run --tune): "governor", "boost"; "" */
+	std::string topic = {};
 
-	bool operator==(const Caution &) const = default;
+	bool operator==(const Caution &o) const { return severity == o.severity && text == o.text; }
 };
 
 /*

@@ -5,6 +5,7 @@ validate, exit codes, one-line errors, and THP settings that come back whatever 
 Environment: PGTBENCH (the binary), PGTBENCH_SOURCE (the repository root).
 """
 
+import glob
 import json
 import os
 import signal
@@ -25,6 +26,23 @@ THP = "/sys/kernel/mm/transparent_hugepage"
 
 # Event counters, not settings: khugepaged moves them on its own.
 THP_COUNTERS = {"full_scans", "pages_collapsed"}
+KHUGEPAGED_SLEEP = THP + "/khugepaged/scan_sleep_millisecs"
+# What run --tune may change on a machine (those that exist).
+TUNE_FILES = [KHUGEPAGED_SLEEP, THP + "/khugepaged/alloc_sleep_millisecs",
+              "/proc/sys/vm/compaction_proactiveness", "/sys/devices/system/cpu/cpufreq/boost",
+              "/sys/devices/system/cpu/intel_pstate/no_turbo"] + \
+    sorted(glob.glob("/sys/devices/system/cpu/cpufreq/policy*/scaling_governor"))
+
+
+def tune_settings():
+    out = {}
+    for path in TUNE_FILES:
+        try:
+            with open(path) as fh:
+                out[path] = fh.read().strip()
+        except OSError:
+            pass
+    return out
 
 
 def thp_settings():
@@ -318,6 +336,48 @@ class Cli(unittest.TestCase):
         self.assertIn("restored", proc.stdout)
         self.assertEqual(thp_settings(), before)
         self.assertIn("nothing to restore", self.run_pgt("restore").stdout)
+
+    @unittest.skipUnless(can_change_thp() and os.path.exists(KHUGEPAGED_SLEEP),
+                         "needs root and khugepaged's sysfs")
+    def test_tune_pauses_khugepaged_for_every_variant_and_puts_it_back(self):
+        before = tune_settings()
+        cfg = self.write("tune.toml", "[run]\nreps = 3\nwarmup = 0\ncounters = false\n[null]\n")
+        out = self.path("tune.json")
+        proc = self.run_pgt("run", cfg, "--tune", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(tune_settings(), before)
+        doc = load_json(out)
+        validate_results(doc)
+        tune = doc["pgtbench"]["config"]["tune"]
+        planned = {k["path"]: k["value"] for k in tune["knobs"]}
+        self.assertEqual(planned[KHUGEPAGED_SLEEP], "86400000")
+        changed = {k["path"]: (k["original"], k["value"]) for k in doc["entries"][0]["knobs_changed"]}
+        if before[KHUGEPAGED_SLEEP] != "86400000":
+            self.assertEqual(changed[KHUGEPAGED_SLEEP], (before[KHUGEPAGED_SLEEP], "86400000"))
+        self.assertIn("# note: tuned for every variant, put back after it: ", proc.stdout)
+        for s in tune["skipped"]:
+            self.assertIn(s["what"], proc.stdout)
+
+    @unittest.skipUnless(can_change_thp() and os.path.exists(KHUGEPAGED_SLEEP),
+                         "needs root and khugepaged's sysfs")
+    def test_tune_after_sigkill_is_put_back_by_restore(self):
+        before = tune_settings()
+        proc = subprocess.Popen([PGTBENCH, "run", "--filter", "^null", "--reps", "100000", "--tune",
+                                 "--out", self.path("tk.json")], cwd=SOURCE, env=self.env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        while tune_settings() == before:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.kill()
+                self.fail("the run never paused khugepaged: " + proc.stderr.read())
+            time.sleep(0.05)
+        proc.kill()
+        proc.wait(timeout=60)
+        proc.stderr.close()
+        self.assertNotEqual(tune_settings(), before)
+        restored = self.run_pgt("restore")
+        self.assertEqual(restored.returncode, 0, restored.stderr)
+        self.assertEqual(tune_settings(), before)
 
     # --- the other subcommands ---------------------------------------------------
 
