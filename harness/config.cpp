@@ -94,6 +94,15 @@ void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
 			if (!arr)
 				throw UsageError(fmt::format("{}: {}: expected a list of strings", where(path, node), k));
 			(k == "events" ? c.events : c.flush_sites) = names;
+		} else if (k == "order") {
+			if (!node.is_string())
+				throw UsageError(fmt::format("{}: order: expected a string", where(path, node)));
+			setRunOrder(c, node.as_string()->get(), where(path, node) + ": order");
+		} else if (k == "seed") {
+			if (!node.is_integer() || node.as_integer()->get() < 0)
+				throw UsageError(fmt::format("{}: seed: expected a non-negative integer", where(path, node)));
+			c.seed = static_cast<uint64_t>(node.as_integer()->get());
+			c.seed_given = true;
 		} else if (k == "label" || k == "filter") {
 			if (!node.is_string())
 				throw UsageError(fmt::format("{}: {}: expected a string", where(path, node), k));
@@ -116,7 +125,7 @@ void parseRunTable(RunConfig &c, const toml::table &t, const std::string &path)
 			}
 		} else {
 			throw UsageError(fmt::format("{}: unknown key '{}' in [run] (known: reps, warmup, "
-						     "label, cpu, filter, counters, tune, events, flush_sites)",
+						     "label, cpu, filter, counters, tune, order, seed, events, flush_sites)",
 						     where(path, node), k));
 		}
 	}
@@ -295,6 +304,13 @@ void overrideParam(RunConfig &config, const std::string &name, const std::string
 		throw UsageError(fmt::format("--{}: none of the configured scenarios takes a {}", name, name));
 }
 
+void setRunOrder(RunConfig &config, const std::string &order, const std::string &where)
+{
+	if (std::find(kRunOrders.begin(), kRunOrders.end(), order) == kRunOrders.end())
+		throw UsageError(fmt::format("{}: \"{}\" is not one of {}", where, order, fmt::join(kRunOrders, ", ")));
+	config.order = order;
+}
+
 void shareRepetitions(RunConfig &config, const std::string &share)
 {
 	int part = 0, parts = 0;
@@ -337,6 +353,9 @@ nlohmann::json RunConfig::toJson() const
 	if (share_parts)
 		j["share"] = fmt::format("{}/{}", share_part, share_parts);
 	j["tune"] = tune ? tune_plan.toJson() : nlohmann::json(false);
+	j["order"] = order;
+	if (order == "shuffle")
+		j["seed"] = seed;
 	nlohmann::json sc = nlohmann::json::object();
 	for (const auto &s : scenarios) {
 		nlohmann::json t = nlohmann::json::object();

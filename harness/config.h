@@ -2,7 +2,8 @@
 /*
  * Run configuration: a TOML file (configs/<name>.toml) plus command-line overrides.
  *
- *   [run]             reps, warmup, label, cpu, filter, counters, tune, events, flush_sites
+ *   [run]             reps, warmup, label, cpu, filter, counters, tune, order, seed, events,
+ *                     flush_sites
  *   [<scenario>]      the scenario's parameters (see `pgtbench list`), plus reps/warmup
  *
  * A config runs exactly the scenarios that have a table; without a config file every
@@ -41,6 +42,14 @@ struct RunConfig {
 	std::optional<std::vector<std::string>> events;
 	std::optional<std::vector<std::string>> flush_sites;
 	std::vector<ScenarioConfig> scenarios;
+	/*
+	 * "variants": each variant's repetitions one after the other; "interleave": round
+	 * after round one repetition of every variant; "shuffle": the same, each round in a
+	 * random order drawn from `seed` (recorded, random when not given).
+	 */
+	std::string order = "variants";
+	uint64_t seed = 0;
+	bool seed_given = false;
 	/* --tune: the knobs every variant's guard sets too (planTune, resolved before planning). */
 	bool tune = false;
 	TunePlan tune_plan;
@@ -51,6 +60,9 @@ struct RunConfig {
 };
 
 constexpr int kMaxReps = 100000;
+inline const std::vector<std::string> kRunOrders = {"variants", "interleave", "shuffle"};
+/* The order's name checked ("--order" or "file:line: order") and the seed drawn if needed. */
+void setRunOrder(RunConfig &config, const std::string &order, const std::string &where);
 constexpr int kMaxWarmup = 1000;
 
 RunConfig loadConfig(const std::string &path);

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
@@ -44,6 +45,8 @@ struct RunArgs {
 	std::string flush_sites; /* likewise */
 	bool no_counters = false;
 	bool tune = false;
+	std::string order;
+	int64_t seed = -1;
 	std::string config;
 	std::string filter;
 	std::string size;
@@ -118,6 +121,16 @@ RunConfig configFor(const RunArgs &a)
 		c.counters = false;
 	if (a.tune)
 		c.tune = true;
+	if (!a.order.empty())
+		setRunOrder(c, a.order, "--order");
+	if (a.seed >= 0) {
+		c.seed = static_cast<uint64_t>(a.seed);
+		c.seed_given = true;
+	}
+	if (c.seed_given && c.order != "shuffle")
+		throw UsageError("seed: only --order shuffle draws from a seed");
+	if (c.order == "shuffle" && !c.seed_given)
+		c.seed = std::random_device{}() | (static_cast<uint64_t>(std::random_device{}()) << 32);
 	if (c.tune)
 		c.tune_plan = planTune();
 	return c;
@@ -281,7 +294,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	if (a.plot)
 		checkPlotOutput(plot);
 
-	RunOutput run = runVariants(std::move(variants), env, cpu, journal);
+	RunOutput run = runVariants(std::move(variants), env, cpu, journal, config);
 	KernelLogScan kernel_log = kernel_watch.finish();
 	MmActivity activity_end = readMmActivity("/");
 	RunRecord record{.gbench = run.gbench,
@@ -531,6 +544,10 @@ void addRun(Cli &c)
 			"kernel functions whose calls are counted through the kprobe PMU "
 			"(default: the TLB flush paths of this architecture)");
 	run->add_flag("--no-counters", ra.no_counters, "time only, no counters");
+	run->add_option("--order", ra.order, "variants (default): each variant's repetitions in a row; "
+					     "interleave: one repetition of every variant per round; shuffle: "
+					     "rounds in a random order (--seed N, recorded)");
+	run->add_option("--seed", ra.seed, "--order shuffle's seed")->check(CLI::NonNegativeNumber);
 	run->add_flag("--tune", ra.tune, "for every variant: performance governor, boost off, khugepaged "
 					 "and proactive compaction paused (put back after it, as the THP knobs)");
 	c.plot_opt = run->add_option("--plot", ra.plot_path,

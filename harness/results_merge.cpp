@@ -379,6 +379,22 @@ VariantRecord mergeEntry(const std::vector<Input> &in, size_t i)
 			out.emu_windows.insert(out.emu_windows.end(), e.emu_windows.begin(), e.emu_windows.end());
 		out.sample_runs.insert(out.sample_runs.end(), reps[r], static_cast<int>(r));
 	}
+	/*
+	 * run_order is each repetition's place within its own run (sample_runs says which
+	 * run): kept, concatenated, when every run has one per repetition.
+	 */
+	nlohmann::json order = nlohmann::json::array();
+	for (size_t r = 0; r < in.size() && order.is_array(); r++) {
+		auto it = in[r].entries[i].extra.find("run_order");
+		if (it == in[r].entries[i].extra.end() || !it->is_array() || it->size() != reps[r])
+			order = nullptr;
+		else
+			order.insert(order.end(), it->begin(), it->end());
+	}
+	if (order.is_array() && !order.empty())
+		out.extra["run_order"] = order;
+	else
+		out.extra.erase("run_order");
 	/* Nothing measured anywhere: the repetitions it would have run, as the first run says. */
 	out.reps = out.status == Status::Skipped || !total ? first.reps : static_cast<int>(total);
 	return out;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <random>
 #include <regex>
 #include <sstream>
 #include <unistd.h>
@@ -83,16 +84,19 @@ struct VariantRun {
 	Variant *entry = nullptr;
 	size_t index = 0;
 	int done = 0;
+	int visit_done = 0; /* repetitions of the current visit (interleaved runs visit often) */
 	bool started = false;
 	std::unique_ptr<KnobGuard> guard;
 	std::unique_ptr<Counters> counters;
 	std::unique_ptr<PreparedVariant> instance;
 	const Env *env = nullptr;
+	int *sequence = nullptr; /* the run's repetition counter, over all variants */
 	std::string journal;
 	Progress *progress = nullptr;
 
 	void finish()
 	{
+		started = false;
 		instance.reset();
 		counters.reset();
 		if (guard) {
@@ -126,7 +130,8 @@ struct VariantRun {
 	}
 };
 
-void runOne(benchmark::State &state, VariantRun &live, int cpu)
+/* One repetition of a visit of `visit_reps` repetitions; the visit's last one ends it. */
+void runOne(benchmark::State &state, VariantRun &live, int cpu, int visit_reps)
 {
 	Variant &e = *live.entry;
 	if (!e.runnable()) {
@@ -154,6 +159,7 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu)
 				state.counters[m.name] = v->second;
 			}
 			e.checks.push_back(s.checks);
+			e.run_order.push_back(live.sequence ? (*live.sequence)++ : 0);
 			if (!s.windows.empty())
 				e.windows.push_back(s.windows);
 			for (const auto &c : s.counters) {
@@ -173,8 +179,46 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu)
 		state.SkipWithError(e.reason.c_str());
 		return;
 	}
-	if (++live.done >= e.reps)
+	++live.done;
+	/*
+	 * A visit ends with its knobs put back and its instance gone, so the next visit of
+	 * another variant finds the machine as this one found it.
+	 */
+	if (++live.visit_done >= visit_reps || live.done >= e.reps) {
+		live.visit_done = 0;
 		live.finish();
+	}
+}
+
+/* Which variant runs how many repetitions when: config.order (config.h). */
+struct Visit {
+	VariantRun *live;
+	int reps;
+};
+
+std::vector<Visit> planVisits(const std::vector<std::unique_ptr<VariantRun>> &lives, const RunConfig &config)
+{
+	std::vector<Visit> visits;
+	if (config.order == "variants") {
+		for (const auto &l : lives)
+			visits.push_back({l.get(), l->entry->reps});
+		return visits;
+	}
+	std::mt19937_64 rng(config.seed);
+	int rounds = 0;
+	for (const auto &l : lives)
+		rounds = std::max(rounds, l->entry->reps);
+	for (int r = 0; r < rounds; r++) {
+		std::vector<VariantRun *> round;
+		for (const auto &l : lives)
+			if (l->entry->reps > r)
+				round.push_back(l.get());
+		if (config.order == "shuffle")
+			std::shuffle(round.begin(), round.end(), rng);
+		for (auto *l : round)
+			visits.push_back({l, 1});
+	}
+	return visits;
 }
 
 } /* namespace */
@@ -273,7 +317,7 @@ void checkKnobPlan(const std::vector<Variant> &variants, const std::string &jour
 }
 
 RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
-		     const std::string &journal_path)
+		     const std::string &journal_path, const RunConfig &config)
 {
 	/* The emulator's session is announced before the first window, outside any clock. */
 	emu::session();
@@ -286,6 +330,7 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 	std::vector<std::unique_ptr<VariantRun>> lives;
 	benchmark::ClearRegisteredBenchmarks();
 	size_t index = 0;
+	int sequence = 0;
 	for (auto &e : variants) {
 		e.cpu = cpu;
 		if (!e.runnable())
@@ -296,27 +341,38 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		live->env = &env;
 		live->journal = journal_path;
 		live->progress = &progress;
-		VariantRun *lp = live.get();
+		live->sequence = &sequence;
+		lives.push_back(std::move(live));
+	}
+	for (const Visit &v : planVisits(lives, config)) {
+		VariantRun *lp = v.live;
+		int reps = v.reps;
 		/*
 		 * One iteration per repetition, timed manually: the work happens in the
 		 * kernel and in child processes, where Google Benchmark's CPU-time
 		 * based iteration estimate would be wrong, and each repetition must
 		 * start from freshly prepared memory.
 		 */
-		benchmark::RegisterBenchmark(e.name.c_str(),
-					     [lp, cpu](benchmark::State &st) { runOne(st, *lp, cpu); })
+		benchmark::RegisterBenchmark(lp->entry->name.c_str(),
+					     [lp, cpu, reps](benchmark::State &st) { runOne(st, *lp, cpu, reps); })
 			->Iterations(1)
-			->Repetitions(e.reps)
+			->Repetitions(reps)
 			->ReportAggregatesOnly(false)
 			->UseManualTime()
-			->Unit(gbUnit(e.spec->metrics.front().unit));
-		lives.push_back(std::move(live));
+			->Unit(gbUnit(lp->entry->spec->metrics.front().unit));
 	}
 	if (!lives.empty()) {
 		CaptureReporter reporter;
 		benchmark::RunSpecifiedBenchmarks(&reporter);
 		progress.clear();
 		out.gbench = parseGbenchJson(reporter.json());
+		/*
+		 * Interleaved, Google Benchmark saw each variant as one-repetition runs of the
+		 * same name: the writer makes its records from the samples instead, one per
+		 * repetition with the variant's real count, as compare.py expects.
+		 */
+		if (config.order != "variants")
+			out.gbench = {{"context", out.gbench.value("context", nlohmann::json::object())}};
 	} else {
 		out.gbench = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
 	}
@@ -355,6 +411,8 @@ VariantRecord Variant::record() const
 	r.counters.assign(counters.begin(), counters.end());
 	r.checks = checks;
 	r.emu_windows = windows;
+	if (!run_order.empty())
+		r.extra["run_order"] = run_order;
 	return r;
 }
 

@@ -34,6 +34,7 @@ struct Variant {
 	std::vector<KnobChange> knobs_changed;
 	std::map<std::string, std::vector<double>> samples;
 	std::vector<nlohmann::json> checks; /* one per repetition */
+	std::vector<int> run_order; /* per repetition, its place among all the run's repetitions */
 	std::vector<std::map<std::string, uint64_t>> windows; /* one per repetition (arm64) */
 	bool counting = false;
 	std::vector<std::string> events, flush_sites;
@@ -60,9 +61,14 @@ struct RunOutput {
 	int exitCode() const;
 };
 
-/* Runs the runnable variants on the pinned CPU; progress on stderr when it is a tty. */
+/*
+ * Runs the runnable variants on the pinned CPU, in config.order: each variant's
+ * repetitions one after the other ("variants"), or one repetition of every variant per
+ * round ("interleave", "shuffle": each round in a random order from config.seed), each
+ * visit with its own warm-up and knobs. Progress on stderr when it is a tty.
+ */
 RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
-		     const std::string &journal_path);
+		     const std::string &journal_path, const RunConfig &config);
 
 /* Google Benchmark's JSON output, with its bare NaN/inf values turned into null. */
 nlohmann::json parseGbenchJson(const std::string &text);

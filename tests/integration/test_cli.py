@@ -241,6 +241,38 @@ class Cli(unittest.TestCase):
                          doc["pgtbench"]["config"]["reps"])
         self.assertEqual(got, {1: (2, 2, 3), 2: (2, 2, 2)})
 
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_interleaved_and_shuffled_runs_visit_every_variant_each_round(self):
+        cfg = self.write("order.toml", "[run]\nreps = 3\nwarmup = 0\ncounters = false\n"
+                                       "[null]\n[munmap]\nsize = \"2M\"\norder = [0]\n")
+
+        def run(*extra):
+            out = self.path("order.json")
+            proc = self.run_pgt("run", cfg, *extra, "--out", out)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            doc = load_json(out)
+            validate_results(doc)
+            return doc, {e["scenario"]: e["run_order"] for e in doc["entries"]}
+
+        doc, order = run()
+        self.assertEqual(order, {"null": [0, 1, 2], "munmap": [3, 4, 5]})
+        self.assertEqual(doc["pgtbench"]["config"]["order"], "variants")
+        doc, order = run("--order", "interleave")
+        self.assertEqual(order, {"null": [0, 2, 4], "munmap": [1, 3, 5]})
+        # Google Benchmark's records still say 3 repetitions of each variant.
+        reps = {(b["name"], b["repetitions"]) for b in doc["benchmarks"] if b["run_type"] == "iteration"}
+        self.assertEqual({r for _, r in reps}, {3})
+        self.assertEqual(len([b for b in doc["benchmarks"] if b["run_type"] == "iteration"]), 6)
+        doc, first = run("--order", "shuffle", "--seed", "5")
+        self.assertEqual(doc["pgtbench"]["config"]["seed"], 5)
+        self.assertEqual(run("--order", "shuffle", "--seed", "5")[1], first)
+        for r in range(3):  # every round holds one repetition of each
+            self.assertEqual(sorted(o[r] // 2 for o in first.values()), [r, r])
+        doc, _ = run("--order", "shuffle")
+        self.assertIsInstance(doc["pgtbench"]["config"]["seed"], int)
+        self.assert_usage_error(self.run_pgt("run", cfg, "--order", "random"), "--order", "interleave")
+        self.assert_usage_error(self.run_pgt("run", cfg, "--seed", "3"), "--order shuffle")
+
     def test_a_share_that_leaves_a_round_without_repetitions_is_refused_by_run_and_list(self):
         cfg = self.write("few.toml", "[run]\nreps = 2\n[null]\nreps = 6\n[fork]\nsize = \"2M\"\n")
         for cmd in ("run", "list"):

@@ -150,7 +150,7 @@ TEST(Run, EveryRepetitionIsKeptAsARawSample)
 	Env env = fixture("altra-metal");
 	auto entries = planVariants(c, env);
 	ASSERT_EQ(entries.size(), 1u);
-	RunOutput out = runVariants(entries, env, -1, "/tmp/pgtbench-test-journal-unused");
+	RunOutput out = runVariants(entries, env, -1, "/tmp/pgtbench-test-journal-unused", c);
 	EXPECT_EQ(out.exitCode(), kExitOk);
 	ASSERT_EQ(out.variants[0].samples.at("bracket_ns").size(), 5u);
 	/* Google Benchmark's own view: one run per repetition plus its aggregates. */
