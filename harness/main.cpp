@@ -313,8 +313,10 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	writeJsonAtomic(out, doc);
 	/* Tables and plots below read back what was written, as compare would. */
 	ResultsFile written = parseResultsFile(doc, out);
-	fmt::print("{}", formatRunTable(run.variants, env, label, cpu,
-					tunedCautions(runCautions(env, &activity_end, &kernel_log), config)));
+	std::vector<Caution> cautions = tunedCautions(runCautions(env, &activity_end, &kernel_log), config);
+	for (auto &c : driftCautions(run.variants))
+		cautions.push_back(std::move(c));
+	fmt::print("{}", formatRunTable(run.variants, env, label, cpu, cautions));
 	printCoverTables(run.variants, written);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);

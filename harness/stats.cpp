@@ -307,4 +307,37 @@ Change compareSamples(const std::vector<double> &base, const std::vector<double>
 	return c;
 }
 
+std::optional<Trend> mannKendall(const std::vector<double> &x)
+{
+	const size_t n = x.size();
+	if (n < kMinTrendSamples)
+		return std::nullopt;
+	double s = 0;
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			s += (x[j] > x[i]) - (x[j] < x[i]);
+	/* Ties shrink the variance of S: each group of t equal values takes t(t-1)(2t+5). */
+	std::vector<double> sorted = x;
+	std::sort(sorted.begin(), sorted.end());
+	double ties = 0;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j < n && sorted[j] == sorted[i])
+			j++;
+		double t = static_cast<double>(j - i);
+		ties += t * (t - 1) * (2 * t + 5);
+		i = j;
+	}
+	double dn = static_cast<double>(n);
+	double var = (dn * (dn - 1) * (2 * dn + 5) - ties) / 18;
+	Trend r;
+	r.n = n;
+	r.tau = s / (dn * (dn - 1) / 2);
+	if (var <= 0)
+		return r; /* every sample equal: no trend */
+	double z = s > 0 ? (s - 1) / std::sqrt(var) : s < 0 ? (s + 1) / std::sqrt(var) : 0;
+	r.p = std::clamp(2 * normalCdf(-std::fabs(z)), 0.0, 1.0);
+	return r;
+}
+
 } /* namespace pgt */

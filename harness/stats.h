@@ -87,6 +87,23 @@ double minimumTwoSidedP(size_t n1, size_t n2);
  */
 double hodgesLehmannShift(const std::vector<double> &a, const std::vector<double> &b);
 
+/*
+ * Mann-Kendall's test for a monotonic trend of samples in the order they were taken:
+ * tau in [-1, 1] (Kendall's rank correlation with time) and the two-sided p of the
+ * normal approximation with tie correction and continuity correction. A machine that
+ * drifts (thermal, a neighbour VM, memory fragmenting) shows as a trend that no
+ * comparison of means can tell from a real change. nullopt below kMinTrendSamples.
+ */
+struct Trend {
+	double tau = 0;
+	double p = 1;
+	size_t n = 0;
+};
+constexpr size_t kMinTrendSamples = 8;
+/* Stricter than a comparison's alpha: a run table tests every variant at once. */
+constexpr double kDriftAlpha = 0.01;
+std::optional<Trend> mannKendall(const std::vector<double> &samples);
+
 enum class Mark { None, Improvement, Regression };
 
 struct Change {

@@ -59,6 +59,28 @@ std::string formatValue(double v)
 	return fmt::format("{:.4f}", v);
 }
 
+std::vector<Caution> driftCautions(const std::vector<Variant> &variants)
+{
+	std::vector<Caution> out;
+	for (const auto &v : variants) {
+		if (!v.runnable())
+			continue;
+		const std::string &primary = v.spec->metrics.front().name;
+		auto it = v.samples.find(primary);
+		if (it == v.samples.end())
+			continue;
+		auto t = mannKendall(it->second);
+		if (t && t->p < kDriftAlpha)
+			out.push_back({Severity::Warning,
+				       fmt::format("{}: {} drifts over its repetitions (Kendall tau {:+.2f}, p {:.2g}): "
+						   "the machine changed under it (run --order interleave spreads it "
+						   "over every variant)",
+						   v.name, primary, t->tau, t->p),
+				       "drift"});
+	}
+	return out;
+}
+
 std::string formatRunTable(const std::vector<Variant> &variants, const Env &env, const std::string &label, int cpu,
 			   const std::vector<Caution> &cautions)
 {

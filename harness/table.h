@@ -13,6 +13,8 @@ namespace pgt {
 /* The table, then one "# warning: ..." line per caution (machine_state.h: runCautions). */
 std::string formatRunTable(const std::vector<Variant> &variants, const Env &env, const std::string &label, int cpu,
 			   const std::vector<Caution> &cautions);
+/* A warning per variant whose primary metric trends in run order (stats.h: mannKendall). */
+std::vector<Caution> driftCautions(const std::vector<Variant> &variants);
 /* Significant digits that suit the magnitude: 12345, 123.4, 12.35, 1.235, 0.1235 */
 std::string formatValue(double v);
 

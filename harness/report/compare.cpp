@@ -795,10 +795,28 @@ void addKernelLogNotes(Comparison &c)
 	}
 }
 
+/* A cell whose samples trend in the order they were taken was measured on a moving machine. */
+void addDriftNotes(Comparison &c)
+{
+	for (size_t r = 0; r < c.rows.size(); r++)
+		for (size_t i = 0; i < c.columns.size(); i++) {
+			const Cell &cell = c.cells[r][i];
+			if (!cell.ok() || !c.columns[i].primary)
+				continue;
+			auto t = mannKendall(cell.samples);
+			if (t && t->p < kDriftAlpha)
+				c.notes.push_back(fmt::format("{} {}: samples drift in the order they were taken "
+							      "(Kendall tau {:+.2f}, p {:.2g}): interleave (run --order "
+							      "interleave) or repeat",
+							      c.rows[r], cell.entry->name, t->tau, t->p));
+		}
+}
+
 void addNotes(Comparison &c, const std::string &row_param, size_t left_out,
 	      const std::vector<std::string> &not_run)
 {
 	addKernelLogNotes(c);
+	addDriftNotes(c);
 	addStatisticsNotes(c);
 	addEmulatedNote(c);
 	addMachineNote(c);

@@ -233,6 +233,23 @@ class Compare(unittest.TestCase):
             with self.subTest(args=args):
                 self.assert_usage_error(run_pgt(*args), *needles)
 
+    def test_a_cell_whose_samples_trend_in_the_order_taken_is_named_in_the_notes(self):
+        doc = testlib.load_json(os.path.join(SOURCE, AB[1]))
+        entry = doc["entries"][0]
+        metric = entry["metrics"][entry["primary_metric"]]
+        base = sorted(metric["samples"])
+        metric["samples"] = [base[0] * (1 + 0.02 * i) for i in range(12)]  # rising 2% a repetition
+        entry["reps"] = 12
+        rising = self.path("rising.json")
+        with open(rising, "w") as fh:
+            json.dump(doc, fh)
+        proc = run_pgt("compare", AB[0], rising)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        notes = " ".join(proc.stdout.split())
+        self.assertIn(f"{entry['name']}: samples drift in the order they were taken (Kendall tau +1.00",
+                      notes)
+        self.assertNotIn("drift", run_pgt("compare", *AB[:2]).stdout)
+
     def test_a_stage_not_measured_is_a_row_of_na_after_the_measured_ones_with_its_reason(self):
         absent = ["--absent", "p2=build failed: see build.log", "--absent", "p3=kernel did not boot"]
         proc = run_pgt("compare", *AB[:2], *absent)

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "errors.h"
 #include "runner.h"
+#include "table.h"
 #include "folio.h"
 
 using namespace pgt;
@@ -191,4 +192,22 @@ TEST(Run, GoogleBenchmarksBareNanBecomesNull)
 	EXPECT_EQ(b["c"], 1.5);
 	EXPECT_EQ(b["label"], "NaN stays text");
 	EXPECT_THROW(parseGbenchJson("{broken"), RuntimeError);
+}
+
+TEST(RunTable, AVariantWhoseSamplesTrendInRunOrderIsWarnedOfAndASteadyOneIsNot)
+{
+	RunConfig c = loadConfig(std::string(CONFIGS) + "/quick.toml");
+	c.filter = "^null$";
+	Env env = fixture("altra-metal");
+	auto variants = planVariants(c, env);
+	ASSERT_EQ(variants.size(), 1u);
+	variants.push_back(variants[0]);
+	variants[0].samples["bracket_ns"] = {10, 11, 12, 13, 14, 15, 16, 17, 18, 19};
+	variants[1].samples["bracket_ns"] = {12, 14, 11, 13, 12, 14, 11, 13, 12, 14};
+	auto cautions = driftCautions(variants);
+	ASSERT_EQ(cautions.size(), 1u);
+	EXPECT_EQ(cautions[0].severity, Severity::Warning);
+	EXPECT_NE(cautions[0].text.find("null: bracket_ns drifts over its repetitions (Kendall tau +1.00"),
+		  std::string::npos)
+		<< cautions[0].text;
 }

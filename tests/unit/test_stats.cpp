@@ -335,3 +335,41 @@ TEST(Change, HodgesLehmannIsTheMedianPairwiseDifference)
 	EXPECT_DOUBLE_EQ(hodgesLehmannShift({0, 10}, {1, 2}), -3.5); /* {1, 2, -9, -8} */
 	EXPECT_DOUBLE_EQ(hodgesLehmannShift({}, {1}), 0);
 }
+
+TEST(Trend, StrictlyRisingSamplesAreATrendWithTheTextbookStatistic)
+{
+	/* n = 10, S = 45, Var(S) = 10*9*25/18 = 125, z = 44/sqrt(125) = 3.9355. */
+	auto t = mannKendall({1, 2, 3, 4, 5, 6, 7, 8, 9, 10});
+	ASSERT_TRUE(t);
+	EXPECT_DOUBLE_EQ(t->tau, 1.0);
+	EXPECT_NEAR(t->p, 2 * normalCdf(-44 / std::sqrt(125.0)), 1e-12);
+	EXPECT_LT(t->p, kDriftAlpha);
+	auto down = mannKendall({10, 9, 8, 7, 6, 5, 4, 3, 2, 1});
+	EXPECT_DOUBLE_EQ(down->tau, -1.0);
+	EXPECT_NEAR(down->p, t->p, 1e-12);
+}
+
+TEST(Trend, NoiseAroundALevelAndEqualSamplesAreNoTrend)
+{
+	auto t = mannKendall({5, 7, 4, 6, 5, 7, 4, 6, 5, 7, 4, 6});
+	ASSERT_TRUE(t);
+	EXPECT_GT(t->p, 0.5);
+	auto flat = mannKendall(std::vector<double>(12, 3.0));
+	ASSERT_TRUE(flat);
+	EXPECT_EQ(flat->tau, 0);
+	EXPECT_EQ(flat->p, 1);
+}
+
+TEST(Trend, TooFewSamplesAreNotTested)
+{
+	EXPECT_FALSE(mannKendall({1, 2, 3, 4, 5, 6, 7}));
+}
+
+TEST(Trend, TiesShrinkTheVarianceAsTheTieCorrectionSays)
+{
+	/* 1 1 2 2 ... 5 5 in order: S = 40 (the 5 tied pairs count 0), Var = (10*9*25 - 5*2*1*9)/18 = 120. */
+	auto t = mannKendall({1, 1, 2, 2, 3, 3, 4, 4, 5, 5});
+	ASSERT_TRUE(t);
+	EXPECT_NEAR(t->tau, 40.0 / 45.0, 1e-12);
+	EXPECT_NEAR(t->p, 2 * normalCdf(-39 / std::sqrt(120.0)), 1e-12);
+}
