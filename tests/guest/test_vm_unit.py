@@ -459,9 +459,18 @@ class CommandLine(unittest.TestCase):
 
     @unittest.skipUnless(shutil.which("sh"), "needs sh")
     def test_init_script_parses(self):
-        subprocess.run(["sh", "-n", "-c", init_script()], check=True)
-        self.assertIn(PORT_NAME, init_script())
-        self.assertNotIn("@", init_script().replace("$@", ""))
+        for mirror in (True, False):
+            subprocess.run(["sh", "-n", "-c", init_script(mirror)], check=True)
+            self.assertIn(PORT_NAME, init_script(mirror))
+            self.assertNotIn("@", init_script(mirror).replace("$@", ""))
+
+    def test_a_counted_guest_runs_no_output_mirror_beside_the_command(self):
+        # tee and awk copying output to the console would run inside counting windows.
+        quiet, mirrored = init_script(mirror=False), init_script()
+        self.assertIn("tee $S/stdout", mirrored)
+        self.assertNotIn("tee", quiet)
+        self.assertIn("> $S/stdout 2> $S/stderr", quiet)
+        self.assertIn(f'print "{MIRROR_STDOUT}" $0', quiet)  # the console still gets it, after
 
 
 class Usage(unittest.TestCase):

@@ -56,17 +56,7 @@ S=/run/pgtbench
 mkdir -p $S @RESULTS@
 say "running: $(cat /etc/pgtbench/command | tail -n 1)"
 read cmd_start _ < /proc/uptime
-# Output goes to files and, prefixed, to the console: a run that never finishes
-# still leaves its last words in the host's console.log.
-mkfifo $S/stderr.pipe
-tee $S/stderr < $S/stderr.pipe | awk '{ print "@ERR@" $0; fflush() }' &
-set -o pipefail
-sh /etc/pgtbench/command < /dev/null 2> $S/stderr.pipe | tee $S/stdout |
-	awk '{ print "@OUT@" $0; fflush() }'
-rc=$?
-set +o pipefail
-wait
-read cmd_end _ < /proc/uptime
+@RUN_COMMAND@read cmd_end _ < /proc/uptime
 say "command exited with $rc"
 dmesg > $S/dmesg
 
@@ -111,8 +101,31 @@ while :; do sleep 60; done
 """
 
 
-def init_script() -> str:
-    return (INIT_SCRIPT.replace("@PORT@", PORT_NAME)
+# Output goes to files and, prefixed, to the console as it comes: a run that never
+# finishes still leaves its last words in the host's console.log.
+RUN_MIRRORED = r"""mkfifo $S/stderr.pipe
+tee $S/stderr < $S/stderr.pipe | awk '{ print "@ERR@" $0; fflush() }' &
+set -o pipefail
+sh /etc/pgtbench/command < /dev/null 2> $S/stderr.pipe | tee $S/stdout |
+	awk '{ print "@OUT@" $0; fflush() }'
+rc=$?
+set +o pipefail
+wait
+"""
+
+# Counted runs (tools/vm --count): no tee or awk may run while the command's windows are
+# open (their work would be counted with it), so the console gets the output afterwards.
+RUN_QUIET = r"""sh /etc/pgtbench/command < /dev/null > $S/stdout 2> $S/stderr
+rc=$?
+awk '{ print "@OUT@" $0 }' $S/stdout
+awk '{ print "@ERR@" $0 }' $S/stderr
+"""
+
+
+def init_script(mirror: bool = True) -> str:
+    """/init; `mirror` copies the command's output to the console while it runs."""
+    return (INIT_SCRIPT.replace("@RUN_COMMAND@", RUN_MIRRORED if mirror else RUN_QUIET)
+            .replace("@PORT@", PORT_NAME)
             .replace("@RESULTS@", GUEST_RESULTS)
             .replace("@TRANSPORT_DIR@", GUEST_TRANSPORT_MODULES_DIR)
             .replace("@OUT@", MIRROR_STDOUT).replace("@ERR@", MIRROR_STDERR))
