@@ -602,7 +602,7 @@ void addTools(Cli &c)
 			 "a JSON array of one object per results file, whose members go into its pgtbench.runs[] "
 			 "object (boot, console log, ...)");
 
-	c.commands["restore"] = c.app.add_subcommand("restore", "put back THP settings a killed run left changed");
+	c.commands["restore"] = c.app.add_subcommand("restore", "put back the settings (THP, --tune) a killed run left changed");
 
 	auto *events = c.commands["events"] = c.app.add_subcommand(
 		"events", "what can be counted here: libpfm4 PMU models and events, flush sites, mesh DVM events");
