@@ -236,6 +236,14 @@ class Suite:
         self.notes.append(msg)
         print(f"  note  {msg}", flush=True)
 
+    def print_summary(self, title, seconds, figures, width=40, render=str):
+        """The timings and figures a guest test program ends with."""
+        print(f"\n=== {title}: {seconds:.0f} s ===")
+        for what, secs in self.timings:
+            print(f"  {what:<{width}} {secs:7.1f} s")
+        for k, v in figures.items():
+            print(f"  {k:<45} {render(v)}")
+
     def verdict(self, out_dir):
         """Prints where the outputs are and the failures; the exit status."""
         print(f"  outputs: {out_dir}")

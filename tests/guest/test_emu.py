@@ -308,11 +308,7 @@ def main(argv):
         suite.check("setup", False, str(e))
     except (OSError, ValueError, KeyError, subprocess.TimeoutExpired) as e:
         suite.check("results came back and parse", False, repr(e)[:400])
-    print(f"\n=== emulator counts: {time.monotonic() - start:.0f} s ===")
-    for what, secs in suite.timings:
-        print(f"  {what:<40} {secs:7.1f} s")
-    for k, v in figures.items():
-        print(f"  {k:<45} {v}")
+    suite.print_summary("emulator counts", time.monotonic() - start, figures)
     return suite.verdict(out_dir)
 
 

@@ -370,11 +370,8 @@ def main(argv):
         suite.check("setup", False, str(e))
     except (OSError, ValueError, KeyError, StopIteration, subprocess.SubprocessError) as e:
         suite.check("results came back and parse", False, repr(e)[:400])
-    print(f"\n=== stack: {time.monotonic() - start:.0f} s ===")
-    for what, secs in suite.timings:
-        print(f"  {what:<45} {secs:7.1f} s")
-    for k, v in figures.items():
-        print(f"  {k:<45} {json.dumps(v)[:600]}")
+    suite.print_summary("stack", time.monotonic() - start, figures, width=45,
+                        render=lambda v: json.dumps(v)[:600])
     return suite.verdict(out_dir)
 
 
