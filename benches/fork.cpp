@@ -9,92 +9,43 @@
  * Each repetition maps and populates fresh memory, so every fork starts from the same
  * state (a previous fork would have write-protected the parent's PTEs).
  */
-#include <cerrno>
-#include <csignal>
-#include <cstring>
-#include <fcntl.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <fmt/format.h>
-
-#include "errors.h"
 #include "scenario.h"
 #include "folio.h"
+#include "subject.h"
 
 namespace pgt {
 
 namespace {
 
 /*
- * The raw clone system call, not glibc's fork(): it measures the kernel without glibc's
- * atfork handlers and lock juggling, and glibc's fork() never returns in the child of a
- * dynamically linked program in the emulated arm64 guest. The child only makes raw
- * system calls: it waits until the parent closes release[1], then exits.
+ * Each repetition maps and populates fresh memory in the subject (benches/lib/subject.h:
+ * a lean process, as in the threads' benchmark, whose VMAs are what fork copies), times
+ * its clone(), then the child's exit. The child waits until the subject has stopped its
+ * clock and counters, so the fork figures hold the parent's work (plus the child's few
+ * instructions up to its wait) and the child's exit, the teardown of its page tables, is
+ * timed and counted on its own. The folios are read after both, from the mapping the
+ * fork copied: reading them before would warm the very page tables and struct pages
+ * fork is about to walk.
  */
-long cloneWaitingChild(const int release[2])
+class ForkVariant : public SubjectVariant
 {
-	long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
-	if (pid == 0) {
-		char c;
-		syscall(SYS_close, release[1]);
-		syscall(SYS_read, release[0], &c, 1);
-		syscall(SYS_exit_group, 0);
+public:
+	using SubjectVariant::SubjectVariant;
+
+	Sample sample() override
+	{
+		auto region = subject_.populate(params_, ctx_.env);
+		Sample s;
+		Elapsed fork = subject_.fork(s);
+		Elapsed teardown = subject_.release(s);
+		s.values["fork_ms"] = fork.ms();
+		s.values["teardown_ms"] = teardown.ms();
+		s.checks["folio"] = subject_.check(region, ctx_.env, "after").toJson();
+		s.checks["subject"] = subjectCheck(subject_);
+		subject_.unmap(region);
+		return s;
 	}
-	return pid;
-}
-
-/* waitpid() through EINTR; the child's wait status. */
-int reap(long pid)
-{
-	int status;
-	while (waitpid(static_cast<pid_t>(pid), &status, 0) < 0) {
-		if (errno != EINTR)
-			throw RuntimeError(fmt::format("waitpid: {}", strerror(errno)));
-	}
-	return status;
-}
-
-Sample forkSample(const Params &p, const RunContext &ctx)
-{
-	FolioCheck folio;
-	auto region = populateForPoint(p, ctx.env, &folio);
-
-	/*
-	 * The child waits on this pipe until the parent has stopped its clock and
-	 * counters, so the fork figures hold the parent's work (plus the child's few
-	 * instructions up to its wait) and the child's exit, the teardown of its page
-	 * tables, is timed and counted on its own.
-	 */
-	int release[2];
-	if (pipe2(release, O_CLOEXEC))
-		throw RuntimeError(fmt::format("pipe: {}", strerror(errno)));
-	Sample s;
-	long pid = -1;
-	Elapsed fork = ctx.timed(s, [&] { pid = cloneWaitingChild(release); });
-	close(release[0]);
-	if (pid < 0) {
-		close(release[1]);
-		throw RuntimeError(fmt::format("clone: {}", strerror(errno)));
-	}
-	/* The child's counters (inherited) count its exit: bracket the release and the reaping. */
-	int status = 0;
-	Elapsed teardown = ctx.timed(
-		s,
-		[&] {
-			close(release[1]);
-			status = reap(pid);
-		},
-		{.counters_prefix = "teardown."});
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		throw RuntimeError("forked child did not exit cleanly");
-
-	s.values["fork_ms"] = fork.ms();
-	s.values["teardown_ms"] = teardown.ms();
-	s.checks["folio"] = folio.toJson();
-	return s;
-}
+};
 
 } /* namespace */
 
@@ -103,7 +54,7 @@ const ScenarioSpec fork_scenario = [] {
 	ScenarioSpec s = folioScenario(
 		"fork", "fork() of a process holding SIZE of anonymous memory in folios of one order",
 		{"fork_ms", "ms", Better::Lower, "clone() until it returns in the parent"},
-		eachRepetition(forkSample));
+		prepareVariant<ForkVariant>());
 	s.metrics.push_back({"teardown_ms", "ms", Better::Lower,
 			     "child released to exit until waitpid() returns (its counters: teardown.*)"});
 	/* The parent's memory plus two copies of its page tables (parent and child). */
@@ -111,7 +62,7 @@ const ScenarioSpec fork_scenario = [] {
 		uint64_t size = static_cast<uint64_t>(p.integer("size"));
 		return size + size / 256;
 	};
-	/* The child's exit is half the work: its inherited counters count it. */
+	/* The subject and the child's exit: the counters follow them there. */
 	s.counters_inherit = true;
 	return s;
 }();

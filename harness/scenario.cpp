@@ -113,6 +113,24 @@ void RunContext::stopCounting(Sample &s, const Bracket &bracket) const
 			  std::make_move_iterator(readings.end()));
 }
 
+uint64_t RunContext::armRemote(const Bracket &bracket) const
+{
+	if (counters)
+		counters->arm();
+	for (SystemWideProbe *p : bracket.probes)
+		if (p)
+			p->start();
+	return emu::reserveWindow();
+}
+
+void RunContext::finishRemote(Sample &s, uint64_t window, const Bracket &bracket) const
+{
+	/* Disabled by the other process already; stopping again changes nothing. */
+	stopCounting(s, bracket);
+	if constexpr (emu::kMarkers)
+		s.windows[bracket.counters_prefix] = window;
+}
+
 Elapsed RunContext::countingCost(Sample &s) const
 {
 	const Bracket counters_only;

@@ -138,6 +138,15 @@ struct RunContext {
 			s.windows[bracket.counters_prefix] = window;
 		return e;
 	}
+	/*
+	 * The same bracket when another process times the operation (benches/lib/subject.h):
+	 * armRemote() readies the counters and reserves the emulator window, that process
+	 * enables the counters, executes the markers and reads the clock around the
+	 * operation, and finishRemote() reads the counters into s. The process must have
+	 * inherited the counters (the scenario sets counters_inherit).
+	 */
+	uint64_t armRemote(const Bracket &bracket = {}) const;
+	void finishRemote(Sample &s, uint64_t window, const Bracket &bracket = {}) const;
 	/* The counter bracket's own cost (start, stop, read) with the clock outside it: null's. */
 	Elapsed countingCost(Sample &s) const;
 

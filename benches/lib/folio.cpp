@@ -32,10 +32,15 @@ std::string thpDir(const Env &env)
 	return rooted(env.root, "/sys/kernel/mm/transparent_hugepage");
 }
 
-/* Bytes of PMD-mapped anonymous THP in the VMAs overlapping [start, end). */
-int64_t smapsAnonHuge(uintptr_t start, uintptr_t end)
+std::string procFile(pid_t pid, const char *name)
 {
-	std::ifstream in("/proc/self/smaps");
+	return pid ? fmt::format("/proc/{}/{}", pid, name) : fmt::format("/proc/self/{}", name);
+}
+
+/* Bytes of PMD-mapped anonymous THP in the VMAs overlapping [start, end). */
+int64_t smapsAnonHuge(pid_t pid, uintptr_t start, uintptr_t end)
+{
+	std::ifstream in(procFile(pid, "smaps"));
 	if (!in)
 		return -1;
 	std::string line;
@@ -175,6 +180,7 @@ nlohmann::json FolioCheck::toJson() const
 		{"pmd_mapped_fraction", frac(pmd_mapped_fraction)},
 		{"expect_pmd_mapped", expect_pmd_mapped},
 		{"ok", ok()},
+		{"when", when},
 		{"note", note}};
 }
 
@@ -260,22 +266,27 @@ void AnonRegion::pteRemap()
 
 FolioCheck AnonRegion::check(bool expect_pmd_mapped) const
 {
-	FolioCheck c;
-	c.target_order = order_;
-	c.bytes = size_;
-	c.expect_pmd_mapped = expect_pmd_mapped;
-	int64_t huge = smapsAnonHuge(reinterpret_cast<uintptr_t>(addr_),
-				     reinterpret_cast<uintptr_t>(addr_) + size_);
-	if (huge >= 0)
-		c.pmd_mapped_fraction = static_cast<double>(huge) / static_cast<double>(size_);
+	return checkFolios(0, reinterpret_cast<uintptr_t>(addr_), size_, order_, page_size_, expect_pmd_mapped);
+}
 
-	uint64_t npages = size_ / page_size_;
+FolioCheck checkFolios(pid_t pid, uint64_t addr, uint64_t size, unsigned order, uint64_t page_size,
+		       bool expect_pmd_mapped)
+{
+	FolioCheck c;
+	c.target_order = order;
+	c.bytes = size;
+	c.expect_pmd_mapped = expect_pmd_mapped;
+	int64_t huge = smapsAnonHuge(pid, addr, addr + size);
+	if (huge >= 0)
+		c.pmd_mapped_fraction = static_cast<double>(huge) / static_cast<double>(size);
+
+	uint64_t npages = size / page_size;
 	std::vector<uint64_t> pagemap(npages);
-	int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	int pm = open(procFile(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC);
 	int kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
 	bool readable = pm >= 0 && kf >= 0;
 	if (readable) {
-		off_t off = static_cast<off_t>(reinterpret_cast<uintptr_t>(addr_) / page_size_ * 8);
+		off_t off = static_cast<off_t>(addr / page_size * 8);
 		size_t want = npages * 8;
 		ssize_t got = pread(pm, pagemap.data(), want, off);
 		readable = got == static_cast<ssize_t>(want);
@@ -306,9 +317,9 @@ FolioCheck AnonRegion::check(bool expect_pmd_mapped) const
 	if (readable) {
 		c.method = "kpageflags";
 		for (auto [o, pages] : h.order_pages)
-			c.order_bytes[o] = pages * page_size_;
-		c.not_present_bytes = h.not_present_pages * page_size_;
-		c.achieved_fraction = static_cast<double>(c.order_bytes[order_]) / static_cast<double>(size_);
+			c.order_bytes[o] = pages * page_size;
+		c.not_present_bytes = h.not_present_pages * page_size;
+		c.achieved_fraction = static_cast<double>(c.order_bytes[order]) / static_cast<double>(size);
 		if (c.achieved_fraction < 1.0)
 			c.note = "fell back to smaller folios for part of the range";
 	} else {

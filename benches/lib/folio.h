@@ -18,6 +18,7 @@
 #include <memory>
 #include <string>
 #include <vector>
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
@@ -49,6 +50,12 @@ struct FolioCheck {
 	double achieved_fraction = -1;		   /* of bytes in folios of target_order; -1 unknown */
 	double pmd_mapped_fraction = -1;	   /* of bytes mapped by PMD entries; -1 unknown */
 	bool expect_pmd_mapped = false;
+	/*
+	 * When the folios were read: "before" the timed operation (in the harness's own
+	 * process), "after" it (the mapping it left is the one it worked on), or on a
+	 * "twin" populated the same way just before (munmap leaves nothing to read).
+	 */
+	std::string when = "before";
 	std::string note;
 
 	bool ok() const;
@@ -56,6 +63,13 @@ struct FolioCheck {
 	/* "9:100%", "9:97%!", "0:?" for tables */
 	std::string brief() const;
 };
+
+/*
+ * The folios of [addr, addr+size) in process `pid` (0: this one) from its pagemap and
+ * /proc/kpageflags, and the PMD-mapped part from its smaps.
+ */
+FolioCheck checkFolios(pid_t pid, uint64_t addr, uint64_t size, unsigned order, uint64_t page_size,
+		       bool expect_pmd_mapped);
 
 /* Page flags of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h). */
 constexpr unsigned kKpfCompoundHead = 15;

@@ -52,16 +52,17 @@ std::string openError(int err, const Env &env)
 	}
 }
 
-bool inKallsyms(const std::string &root, const std::string &symbol)
+/* A kernel text symbol's address (0 when kptr_restrict hides it); nullopt: absent. */
+std::optional<uint64_t> kallsymsAddress(const std::string &root, const std::string &symbol)
 {
 	std::ifstream in(rooted(root, "/proc/kallsyms"));
 	std::string addr, type, name;
 	while (in >> addr >> type >> name) {
 		in.ignore(4096, '\n');
 		if (name == symbol && (type == "T" || type == "t"))
-			return true;
+			return std::strtoull(addr.c_str(), nullptr, 16);
 	}
-	return false;
+	return std::nullopt;
 }
 
 std::optional<int> pmuType(const std::string &root, const std::string &pmu)
@@ -345,16 +346,29 @@ Counters::Counters(const std::vector<std::string> &events, const std::vector<std
 			counters_.push_back(std::move(c));
 			continue;
 		}
-		if (!inKallsyms(env.root, site)) {
+		std::optional<uint64_t> address = kallsymsAddress(env.root, site);
+		if (!address) {
 			c.meta.reason = "not in /proc/kallsyms: inlined or absent in this kernel";
 			counters_.push_back(std::move(c));
 			continue;
 		}
 		struct perf_event_attr attr = {};
 		attr.type = static_cast<uint32_t>(*kprobe);
-		/* kprobe PMU: config1 is the function name (kprobe_func), config2 the offset. */
-		attr.config1 = reinterpret_cast<uintptr_t>(site.c_str());
-		attr.config2 = 0;
+		/*
+		 * kprobe PMU: config1 is the function name (kprobe_func) and config2 the offset,
+		 * or config1 0 and config2 the address (kprobe_addr). The address where root
+		 * sees it: an inherited event is created again at each fork, and the kernel
+		 * then reads the name from the forking process's memory, where the pointer
+		 * means nothing once that process is another program (the fork subject):
+		 * clone() fails with EFAULT.
+		 */
+		if (*address) {
+			attr.config1 = 0;
+			attr.config2 = *address;
+		} else {
+			attr.config1 = reinterpret_cast<uintptr_t>(site.c_str());
+			attr.config2 = 0;
+		}
 		add(std::move(c), attr);
 	}
 }
@@ -368,7 +382,7 @@ Counters::~Counters()
 		close(group_fd_);
 }
 
-void Counters::start()
+void Counters::arm()
 {
 	for (auto &c : counters_) {
 		if (c.fd < 0 || c.leader >= 0)
@@ -386,8 +400,23 @@ void Counters::start()
 				m.meta.time_enabled_ns = r.enabled;
 				m.meta.time_running_ns = r.running;
 			}
-		ioctl(c.fd, PERF_EVENT_IOC_ENABLE, c.fd == group_fd_ ? PERF_IOC_FLAG_GROUP : 0);
 	}
+}
+
+std::vector<std::pair<int, bool>> Counters::leaders() const
+{
+	std::vector<std::pair<int, bool>> out;
+	for (const auto &c : counters_)
+		if (c.fd >= 0 && c.leader < 0)
+			out.emplace_back(c.fd, c.fd == group_fd_);
+	return out;
+}
+
+void Counters::start()
+{
+	arm();
+	for (auto [fd, group] : leaders())
+		ioctl(fd, PERF_EVENT_IOC_ENABLE, group ? PERF_IOC_FLAG_GROUP : 0);
 }
 
 void Counters::stop()
@@ -477,7 +506,7 @@ std::string describeEvents(const Env &env, bool all)
 	std::optional<int> kprobe = pmuType(env.root, "kprobe");
 	for (const auto &site : defaultFlushSites(env.arch)) {
 		std::string state = !kprobe ? "n/a: no kprobe PMU"
-				    : inKallsyms(env.root, site) ? "probe-able"
+				    : kallsymsAddress(env.root, site) ? "probe-able"
 								  : "n/a: not in /proc/kallsyms";
 		out += fmt::format("  {:<28} {}\n", site, state);
 	}

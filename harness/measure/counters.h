@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -64,6 +65,13 @@ public:
 	Counters &operator=(const Counters &) = delete;
 
 	void start();
+	/*
+	 * start() without enabling: for a bracket whose counters another process (the
+	 * fork subject, which inherited them) enables and disables around the operation.
+	 */
+	void arm();
+	/* The fds to enable and disable, and whether each leads a group. */
+	std::vector<std::pair<int, bool>> leaders() const;
 	void stop();
 	/* Values since the last start(); unavailable counters carry their reason. */
 	std::vector<CounterReading> read() const;

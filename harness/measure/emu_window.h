@@ -46,6 +46,19 @@ inline uint64_t openWindow()
 	return detail::next_window++;
 }
 
+/*
+ * The next window's ordinal, for another process of this session (the fork subject)
+ * that executes the OPEN and CLOSE markers itself: the emulator numbers windows in
+ * the order their OPENs run, whichever process runs them.
+ */
+inline uint64_t reserveWindow()
+{
+	if constexpr (!kMarkers)
+		return 0;
+	session();
+	return detail::next_window++;
+}
+
 inline void closeWindow()
 {
 #if defined(__aarch64__)

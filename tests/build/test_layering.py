@@ -41,8 +41,9 @@ SEARCH = {
     "measure": ["harness/measure", "harness", "kmod", "qemu-plugin"],
     "report": ["harness/report", "harness"],
     "core": ["harness", "harness/measure", "kmod"],
-    "benchkit": ["benches/lib", "harness", "harness/measure", "kmod"],
-    "benches": ["benches/lib", "harness", "harness/measure", "kmod"],
+    "benchkit": ["benches/lib", "benches/subject", "harness", "harness/measure", "kmod"],
+    "benches": ["benches/lib", "benches/subject", "harness", "harness/measure", "kmod"],
+    "abi": [],
     "main": ["harness", "harness/measure", "harness/report", "benches/lib", "kmod"],
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
@@ -56,6 +57,8 @@ def layer_of(rel: pathlib.PurePosixPath) -> str | None:
         return "report"
     if parts[:2] == ("benches", "lib"):
         return "benchkit"
+    if parts[:2] == ("benches", "subject"):
+        return "abi"  # the harness's protocol with its fork subject
     if parts[0] == "benches":
         return "benches"
     if parts[0] in ("kmod", "qemu-plugin"):

@@ -66,6 +66,12 @@ def can_change_thp():
     return os.geteuid() == 0 and os.access(os.path.join(THP, "enabled"), os.W_OK)
 
 
+def harness_vmas():
+    """The VMAs of a process with many shared libraries (this one): what fork copies there."""
+    with open("/proc/self/maps") as f:
+        return sum(1 for _ in f)
+
+
 class Cli(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory(prefix="pgtbench-cli-")
@@ -113,6 +119,10 @@ class Cli(unittest.TestCase):
             for c in e["checks"]:
                 self.assertEqual(c["folio"]["target_order"], e["params"]["order"])
                 self.assertEqual(c["folio"]["bytes"], 64 << 20)
+                # Read after the fork, in the lean subject, not in pgtbench itself.
+                self.assertEqual(c["folio"]["when"], "after")
+                self.assertEqual(c["subject"]["process"], "pgtbench-subject")
+                self.assertLess(c["subject"]["vma_count"], harness_vmas(), name)
         # The PTE-mapped variant really is PTE-mapped, and the PMD one PMD-mapped.
         pte = entries["fork/size:64M/order:9/map:pte"]["checks"][0]["folio"]
         pmd = entries["fork/size:64M/order:9/map:pmd"]["checks"][0]["folio"]
@@ -123,6 +133,8 @@ class Cli(unittest.TestCase):
         self.assertEqual(len(entries["null"]["metrics"]["counters_bracket_ns"]["samples"]), 100)
         for name in ("munmap/size:64M/order:0", "munmap/size:64M/order:9/map:pte"):
             self.assertEqual(entries[name]["status"], "ok", entries[name]["reason"])
+            # munmap leaves nothing to read: the folios come from a twin populated just before.
+            self.assertEqual(entries[name]["checks"][0]["folio"]["when"], "twin")
             self.assertEqual(len(entries[name]["metrics"]["munmap_ms"]["samples"]), 3)
         # Counters: every one either counted or n/a with its reason, never a bare zero.
         fork0 = entries["fork/size:64M/order:0"]["counters"]

@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "subject.h"
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
+#include <fstream>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+#include "util.h"
+
+extern "C" {
+extern const unsigned char pgt_subject_image[];
+extern const size_t pgt_subject_image_size;
+}
+
+#ifndef MFD_CLOEXEC
+#define MFD_CLOEXEC 0x0001U
+#endif
+
+namespace pgt {
+
+namespace {
+
+const char *stepName(uint32_t step)
+{
+	switch (step) {
+	case SUBJECT_STEP_REQUEST: return "request";
+	case SUBJECT_STEP_MMAP: return "mmap";
+	case SUBJECT_STEP_MADVISE: return "madvise(MADV_HUGEPAGE)";
+	case SUBJECT_STEP_POPULATE: return "madvise(MADV_POPULATE_WRITE)";
+	case SUBJECT_STEP_MPROTECT: return "mprotect for PTE-remap";
+	case SUBJECT_STEP_PIPE: return "pipe";
+	case SUBJECT_STEP_CLONE: return "clone";
+	case SUBJECT_STEP_WAIT: return "waitpid";
+	case SUBJECT_STEP_MUNMAP: return "munmap";
+	case SUBJECT_STEP_COUNTERS: return "counter fd";
+	default: return "call";
+	}
+}
+
+/* The subject's image in a memfd, to be executed from there: nothing to install or find. */
+int subjectImageFd()
+{
+	int fd = static_cast<int>(syscall(SYS_memfd_create, "pgtbench-subject", MFD_CLOEXEC));
+	if (fd < 0)
+		throw RuntimeError(fmt::format("cannot start the fork subject: memfd_create: {}", strerror(errno)));
+	size_t done = 0;
+	while (done < pgt_subject_image_size) {
+		ssize_t n = write(fd, pgt_subject_image + done, pgt_subject_image_size - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			close(fd);
+			throw RuntimeError(fmt::format("cannot start the fork subject: write: {}", strerror(errno)));
+		}
+		done += static_cast<size_t>(n);
+	}
+	return fd;
+}
+
+} /* namespace */
+
+Subject::Subject(const RunContext &ctx) : ctx_(ctx)
+{
+	int image = subjectImageFd();
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+		close(image);
+		throw RuntimeError(fmt::format("cannot start the fork subject: socketpair: {}", strerror(errno)));
+	}
+	std::vector<std::pair<int, bool>> leaders;
+	if (ctx.counters)
+		leaders = ctx.counters->leaders();
+	if (leaders.size() > SUBJECT_MAX_COUNTER_FDS)
+		leaders.resize(SUBJECT_MAX_COUNTER_FDS);
+	char name[] = "pgtbench-subject";
+	char *argv[] = {name, nullptr};
+	char *envp[] = {nullptr};
+	char empty[] = "";
+	/*
+	 * The raw clone, as for the timed forks (benches/fork.cpp): the child makes raw
+	 * system calls only until it has become the subject.
+	 */
+	long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
+	if (pid == 0) {
+		syscall(SYS_dup3, sv[1], SUBJECT_SOCKET_FD, 0);
+		/* The counters' fds keep their numbers across exec. */
+		for (auto [fd, group] : leaders)
+			syscall(SYS_fcntl, fd, F_SETFD, 0);
+		syscall(SYS_execveat, image, empty, argv, envp, AT_EMPTY_PATH);
+		syscall(SYS_exit_group, 127);
+	}
+	close(image);
+	close(sv[1]);
+	if (pid < 0) {
+		close(sv[0]);
+		throw RuntimeError(fmt::format("cannot start the fork subject: clone: {}", strerror(errno)));
+	}
+	pid_ = static_cast<pid_t>(pid);
+	sock_ = sv[0];
+	subject_request q{};
+	q.op = SUBJECT_SETUP;
+	q.nr_fds = static_cast<uint32_t>(leaders.size());
+	for (size_t i = 0; i < leaders.size(); i++) {
+		q.fds[i] = leaders[i].first;
+		if (leaders[i].second)
+			q.group_mask |= 1u << i;
+	}
+	try {
+		call(q, "setup");
+	} catch (...) {
+		stop();
+		throw;
+	}
+}
+
+Subject::~Subject()
+{
+	stop();
+}
+
+void Subject::stop()
+{
+	if (sock_ >= 0) {
+		/* EOF on its socket ends the subject, which lets a waiting child go first. */
+		close(sock_);
+		sock_ = -1;
+	}
+	if (pid_ > 0) {
+		while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR)
+			;
+		pid_ = -1;
+	}
+}
+
+subject_reply Subject::call(subject_request q, const char *what)
+{
+	ssize_t n;
+	while ((n = send(sock_, &q, sizeof(q), MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	subject_reply r{};
+	if (n == sizeof(q))
+		while ((n = recv(sock_, &r, sizeof(r), 0)) < 0 && errno == EINTR)
+			;
+	if (n != sizeof(r)) {
+		int status = 0;
+		bool exited = waitpid(pid_, &status, WNOHANG) == pid_;
+		if (exited)
+			pid_ = -1;
+		throw RuntimeError(fmt::format("the fork subject {} during {}{}", exited ? "exited" : "stopped answering",
+					       what,
+					       exited && WIFEXITED(status) && WEXITSTATUS(status) == 127
+						       ? " (it could not be executed from its memfd: vm.memfd_noexec?)"
+						       : ""));
+	}
+	if (r.err)
+		throw RuntimeError(fmt::format("fork subject: {}: {}", stepName(r.step), strerror(r.err)));
+	return r;
+}
+
+Subject::Region Subject::populate(const Params &p, const Env &env)
+{
+	Region r;
+	r.size = static_cast<uint64_t>(p.integer("size"));
+	r.order = static_cast<unsigned>(p.integer("order"));
+	bool pmd_order = r.order > 0 && r.order == env.thp.pmd_order;
+	bool pte_mapped = p.has("map") ? p.choice("map") == "pte" : r.order > 0;
+	r.pmd_mapped = pmd_order && !pte_mapped;
+	uint64_t page = env.page_size_bytes;
+	uint64_t pmd = env.thp.pmd_size_bytes ? env.thp.pmd_size_bytes : 2ull << 20;
+	uint64_t folio = page << r.order;
+	if (r.size == 0 || r.size % folio)
+		throw RuntimeError(fmt::format("size {} is not a multiple of the {} folio size", formatSize(r.size),
+					       formatSize(folio)));
+	subject_request q{};
+	q.op = SUBJECT_MAP;
+	q.size = r.size;
+	q.align = std::max(folio, pmd);
+	/* As AnonRegion: NOHUGEPAGE pins order 0, HUGEPAGE makes the kernel try harder. */
+	q.advice = r.order ? MADV_HUGEPAGE : MADV_NOHUGEPAGE;
+	r.addr = call(q, "mmap").addr;
+	q = {};
+	q.op = SUBJECT_POPULATE;
+	q.addr = r.addr;
+	q.size = r.size;
+	q.page_size = page;
+	call(q, "populate");
+	if (pmd_order && pte_mapped) {
+		q.op = SUBJECT_PTE_REMAP;
+		q.pmd_size = pmd;
+		call(q, "PTE-remap");
+	}
+	return r;
+}
+
+void Subject::unmap(const Region &r)
+{
+	subject_request q{};
+	q.op = SUBJECT_MUNMAP;
+	q.addr = r.addr;
+	q.size = r.size;
+	call(q, "munmap");
+}
+
+Elapsed Subject::fork(Sample &s)
+{
+	subject_request q{};
+	q.op = SUBJECT_FORK;
+	q.flags = SUBJECT_TIMED;
+	uint64_t window = ctx_.armRemote();
+	subject_reply r = call(q, "fork");
+	ctx_.finishRemote(s, window);
+	return {r.ns};
+}
+
+Elapsed Subject::release(Sample &s)
+{
+	subject_request q{};
+	q.op = SUBJECT_RELEASE;
+	q.flags = SUBJECT_TIMED;
+	const Bracket teardown{.counters_prefix = "teardown."};
+	uint64_t window = ctx_.armRemote(teardown);
+	subject_reply r = call(q, "the child's exit");
+	ctx_.finishRemote(s, window, teardown);
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+		throw RuntimeError("forked child did not exit cleanly");
+	return {r.ns};
+}
+
+Elapsed Subject::munmap(Sample &s, Region &region)
+{
+	subject_request q{};
+	q.op = SUBJECT_MUNMAP;
+	q.flags = SUBJECT_TIMED;
+	q.addr = region.addr;
+	q.size = region.size;
+	uint64_t window = ctx_.armRemote();
+	subject_reply r = call(q, "munmap");
+	ctx_.finishRemote(s, window);
+	region.addr = 0;
+	return {r.ns};
+}
+
+FolioCheck Subject::check(const Region &r, const Env &env, std::string when) const
+{
+	FolioCheck c = checkFolios(pid_, r.addr, r.size, r.order, env.page_size_bytes, r.pmd_mapped);
+	c.when = std::move(when);
+	return c;
+}
+
+unsigned Subject::vmaCount() const
+{
+	std::ifstream in(fmt::format("/proc/{}/maps", pid_));
+	std::string line;
+	unsigned n = 0;
+	while (std::getline(in, line))
+		n++;
+	return n;
+}
+
+nlohmann::json subjectCheck(const Subject &subject)
+{
+	return {{"process", "pgtbench-subject"}, {"vma_count", subject.vmaCount()}};
+}
+
+} /* namespace pgt */

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * subject_proto.h - the requests the harness sends to its fork subject and the replies.
+ *
+ * fork() copies every VMA of the process that calls it, and the harness has about three
+ * times as many as the mm threads' benchmark (a small C program): its libraries, its
+ * heap, its threads' stacks. So the folio scenarios that time fork and munmap run them
+ * in a lean process of their own, the subject (subject.c), which pgtbench carries inside
+ * itself and starts from a memfd. It maps, populates and times exactly as the threads'
+ * benchmark does, and nothing else runs in it between populating and the timed call.
+ *
+ * One request, one reply, over a SOCK_SEQPACKET socket on the subject's fd
+ * SUBJECT_SOCKET_FD. The counters the harness opened (inherited by the subject) are
+ * enabled by the subject itself right around the timed call, so they count neither the
+ * messages nor the harness; the emulator's window markers sit inside them, the clock
+ * inside those.
+ */
+#ifndef PGTBENCH_SUBJECT_PROTO_H
+#define PGTBENCH_SUBJECT_PROTO_H
+
+#include <stdint.h>
+
+#define SUBJECT_SOCKET_FD	3
+#define SUBJECT_MAX_COUNTER_FDS	32
+
+enum subject_op {
+	/* Remember the counter leaders' fds (inherited across exec at these numbers). */
+	SUBJECT_SETUP = 1,
+	/* mmap size+align, trim to an align-aligned size, madvise(advice); reply addr. */
+	SUBJECT_MAP,
+	/* Fault in [addr, addr+size) by writing every page (MADV_POPULATE_WRITE first). */
+	SUBJECT_POPULATE,
+	/* Replace each PMD mapping by a PTE table: mprotect one page away and back. */
+	SUBJECT_PTE_REMAP,
+	/* Timed: clone(); the child waits until RELEASE. Reply ns and the child's pid. */
+	SUBJECT_FORK,
+	/* Timed: let the child of the last FORK exit and reap it. Reply ns and status. */
+	SUBJECT_RELEASE,
+	/* munmap(addr, size), timed when flags has SUBJECT_TIMED. */
+	SUBJECT_MUNMAP,
+	/* Exit at once (the harness also closes the socket: the subject exits on EOF). */
+	SUBJECT_EXIT,
+};
+
+/* Request flags. */
+#define SUBJECT_TIMED		(1u << 0) /* clock, counters and window around the call */
+
+struct subject_request {
+	uint32_t op;
+	uint32_t flags;
+	uint64_t addr;
+	uint64_t size;
+	uint64_t align;		/* MAP: alignment of the start */
+	uint64_t page_size;	/* POPULATE, PTE_REMAP */
+	uint64_t pmd_size;	/* PTE_REMAP */
+	int32_t advice;		/* MAP: MADV_HUGEPAGE or MADV_NOHUGEPAGE */
+	uint32_t nr_fds;	/* SETUP */
+	int32_t fds[SUBJECT_MAX_COUNTER_FDS];	/* SETUP: counter group leaders */
+	uint32_t group_mask;	/* SETUP: bit i: fds[i] leads a group (enable the group) */
+	uint32_t reserved;
+};
+
+struct subject_reply {
+	int32_t err;		/* 0, or the errno of the call that failed */
+	uint32_t step;		/* which call failed: SUBJECT_STEP_* */
+	uint64_t addr;		/* MAP */
+	uint64_t ns;		/* timed requests: the call, between two clock reads */
+	int64_t pid;		/* FORK: the child */
+	int32_t status;		/* RELEASE: the child's wait status */
+	uint32_t reserved;
+};
+
+enum subject_step {
+	SUBJECT_STEP_NONE = 0,
+	SUBJECT_STEP_REQUEST,	/* the request itself was bad */
+	SUBJECT_STEP_MMAP,
+	SUBJECT_STEP_MADVISE,
+	SUBJECT_STEP_POPULATE,
+	SUBJECT_STEP_MPROTECT,
+	SUBJECT_STEP_PIPE,
+	SUBJECT_STEP_CLONE,
+	SUBJECT_STEP_WAIT,
+	SUBJECT_STEP_MUNMAP,
+	SUBJECT_STEP_COUNTERS,
+};
+
+#endif /* PGTBENCH_SUBJECT_PROTO_H */
