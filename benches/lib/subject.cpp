@@ -6,8 +6,8 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <pthread.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,15 +67,48 @@ int subjectImageFd()
 	return fd;
 }
 
+/*
+ * A pipe whose reader died raises SIGPIPE in the writer: held off for this write and
+ * consumed, so that a subject that exited is a one-line error, not the harness's death.
+ */
+ssize_t writeRequest(int fd, const subject_request &q)
+{
+	sigset_t pipe_only, old;
+	sigemptyset(&pipe_only);
+	sigaddset(&pipe_only, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+	ssize_t n;
+	while ((n = write(fd, &q, sizeof(q))) < 0 && errno == EINTR)
+		;
+	if (n < 0 && errno == EPIPE) {
+		sigset_t pending;
+		sigpending(&pending);
+		if (sigismember(&pending, SIGPIPE) && !sigismember(&old, SIGPIPE)) {
+			const timespec zero{};
+			while (sigtimedwait(&pipe_only, nullptr, &zero) < 0 && errno == EINTR)
+				;
+		}
+	}
+	pthread_sigmask(SIG_SETMASK, &old, nullptr);
+	return n;
+}
+
 } /* namespace */
 
 Subject::Subject(const RunContext &ctx) : ctx_(ctx)
 {
 	int image = subjectImageFd();
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv)) {
+	int req[2], rep[2];
+	if (pipe2(req, O_CLOEXEC)) {
 		close(image);
-		throw RuntimeError(fmt::format("cannot start the fork subject: socketpair: {}", strerror(errno)));
+		throw RuntimeError(fmt::format("cannot start the fork subject: pipe2: {}", strerror(errno)));
+	}
+	if (pipe2(rep, O_CLOEXEC)) {
+		int e = errno;
+		close(image);
+		close(req[0]);
+		close(req[1]);
+		throw RuntimeError(fmt::format("cannot start the fork subject: pipe2: {}", strerror(e)));
 	}
 	std::vector<std::pair<int, bool>> leaders;
 	if (ctx.counters)
@@ -83,7 +116,9 @@ Subject::Subject(const RunContext &ctx) : ctx_(ctx)
 	if (leaders.size() > SUBJECT_MAX_COUNTER_FDS)
 		leaders.resize(SUBJECT_MAX_COUNTER_FDS);
 	char name[] = "pgtbench-subject";
-	char *argv[] = {name, nullptr};
+	/* The pipes keep their numbers across exec, so no dup can land on a counter's fd. */
+	std::string in = std::to_string(req[0]), out = std::to_string(rep[1]);
+	char *argv[] = {name, in.data(), out.data(), nullptr};
 	char *envp[] = {nullptr};
 	char empty[] = "";
 	/*
@@ -92,7 +127,8 @@ Subject::Subject(const RunContext &ctx) : ctx_(ctx)
 	 */
 	long pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
-		syscall(SYS_dup3, sv[1], SUBJECT_SOCKET_FD, 0);
+		syscall(SYS_fcntl, req[0], F_SETFD, 0);
+		syscall(SYS_fcntl, rep[1], F_SETFD, 0);
 		/* The counters' fds keep their numbers across exec. */
 		for (auto [fd, group] : leaders)
 			syscall(SYS_fcntl, fd, F_SETFD, 0);
@@ -100,13 +136,16 @@ Subject::Subject(const RunContext &ctx) : ctx_(ctx)
 		syscall(SYS_exit_group, 127);
 	}
 	close(image);
-	close(sv[1]);
+	close(req[0]);
+	close(rep[1]);
 	if (pid < 0) {
-		close(sv[0]);
+		close(req[1]);
+		close(rep[0]);
 		throw RuntimeError(fmt::format("cannot start the fork subject: clone: {}", strerror(errno)));
 	}
 	pid_ = static_cast<pid_t>(pid);
-	sock_ = sv[0];
+	req_ = req[1];
+	rep_ = rep[0];
 	subject_request q{};
 	q.op = SUBJECT_SETUP;
 	q.nr_fds = static_cast<uint32_t>(leaders.size());
@@ -130,10 +169,14 @@ Subject::~Subject()
 
 void Subject::stop()
 {
-	if (sock_ >= 0) {
-		/* EOF on its socket ends the subject, which lets a waiting child go first. */
-		close(sock_);
-		sock_ = -1;
+	if (req_ >= 0) {
+		/* EOF on its request pipe ends the subject, which lets a waiting child go first. */
+		close(req_);
+		req_ = -1;
+	}
+	if (rep_ >= 0) {
+		close(rep_);
+		rep_ = -1;
 	}
 	if (pid_ > 0) {
 		while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR)
@@ -144,12 +187,10 @@ void Subject::stop()
 
 subject_reply Subject::call(subject_request q, const char *what)
 {
-	ssize_t n;
-	while ((n = send(sock_, &q, sizeof(q), MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
+	ssize_t n = writeRequest(req_, q);
 	subject_reply r{};
 	if (n == sizeof(q))
-		while ((n = recv(sock_, &r, sizeof(r), 0)) < 0 && errno == EINTR)
+		while ((n = read(rep_, &r, sizeof(r))) < 0 && errno == EINTR)
 			;
 	if (n != sizeof(r)) {
 		int status = 0;

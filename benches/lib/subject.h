@@ -57,7 +57,8 @@ private:
 
 	const RunContext &ctx_;
 	pid_t pid_ = -1;
-	int sock_ = -1;
+	int req_ = -1; /* requests: the write end of the subject's argv[1] pipe */
+	int rep_ = -1; /* replies: the read end of its argv[2] pipe */
 };
 
 /* A variant whose repetitions run in its own subject, started after its counters. */

@@ -2,7 +2,7 @@
 /*
  * subject.c - the lean process in which the folio scenarios time fork() and munmap()
  * (subject_proto.h says why). It links only the C library, allocates nothing, and
- * between two requests only waits on its socket, so its address space is what a
+ * between two requests only waits on its request pipe, so its address space is what a
  * small C benchmark's is: its program, libc, the loader, stack, vDSO - and the region.
  *
  * The child of a FORK makes raw system calls only (see benches/fork.cpp: glibc's fork()
@@ -14,10 +14,10 @@
 #include <linux/perf_event.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -215,21 +215,36 @@ static int do_setup(const struct subject_request *q, struct subject_reply *r)
 	return 0;
 }
 
-int main(void)
+/* Reads or writes one whole message; a short count means the other side is gone. */
+static int transfer(int fd, void *msg, size_t len, int out)
+{
+	ssize_t n;
+
+	do
+		n = out ? write(fd, msg, len) : read(fd, msg, len);
+	while (n < 0 && errno == EINTR);
+	return n == (ssize_t)len;
+}
+
+int main(int argc, char **argv)
 {
 	struct subject_request q;
 	struct subject_reply r;
-	ssize_t n;
+	int in, out;
 
+	if (argc != 3)
+		return 2;
+	in = (int)strtol(argv[1], NULL, 10);
+	out = (int)strtol(argv[2], NULL, 10);
+	/* A harness that went away ends us through a failed write, not a signal. */
+	signal(SIGPIPE, SIG_IGN);
 	for (;;) {
-		n = recv(SUBJECT_SOCKET_FD, &q, sizeof(q), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		memset(&q, 0, sizeof(q));
+		if (!transfer(in, &q, sizeof(q), 0))
 			break; /* the harness is gone */
 		memset(&r, 0, sizeof(r));
 		errno = 0;
-		if (n != sizeof(q) || q.reserved) {
+		if (q.reserved) {
 			errno = EINVAL;
 			fail(&r, SUBJECT_STEP_REQUEST);
 		} else {
@@ -245,7 +260,7 @@ int main(void)
 			default: errno = EINVAL; fail(&r, SUBJECT_STEP_REQUEST); break;
 			}
 		}
-		if (send(SUBJECT_SOCKET_FD, &r, sizeof(r), MSG_NOSIGNAL) != sizeof(r))
+		if (!transfer(out, &r, sizeof(r), 1))
 			break;
 	}
 	/* A child still waiting goes with us: closing the pipe lets it exit. */

@@ -9,18 +9,19 @@
  * itself and starts from a memfd. It maps, populates and times exactly as the threads'
  * benchmark does, and nothing else runs in it between populating and the timed call.
  *
- * One request, one reply, over a SOCK_SEQPACKET socket on the subject's fd
- * SUBJECT_SOCKET_FD. The counters the harness opened (inherited by the subject) are
- * enabled by the subject itself right around the timed call, so they count neither the
- * messages nor the harness; the emulator's window markers sit inside them, the clock
- * inside those.
+ * One request, one reply, each a fixed-size message over a pipe: requests on the fd
+ * the subject's argv[1] names, replies on argv[2]'s. Pipes rather than a socket because
+ * the minimal kernels a stack builds (allnoconfig and a fragment) have no AF_UNIX, and
+ * a message shorter than PIPE_BUF is written whole. The counters the harness opened
+ * (inherited by the subject) are enabled by the subject itself right around the timed
+ * call, so they count neither the messages nor the harness; the emulator's window
+ * markers sit inside them, the clock inside those.
  */
 #ifndef PGTBENCH_SUBJECT_PROTO_H
 #define PGTBENCH_SUBJECT_PROTO_H
 
 #include <stdint.h>
 
-#define SUBJECT_SOCKET_FD	3
 #define SUBJECT_MAX_COUNTER_FDS	32
 
 enum subject_op {
@@ -38,7 +39,7 @@ enum subject_op {
 	SUBJECT_RELEASE,
 	/* munmap(addr, size), timed when flags has SUBJECT_TIMED. */
 	SUBJECT_MUNMAP,
-	/* Exit at once (the harness also closes the socket: the subject exits on EOF). */
+	/* Exit at once (the harness also closes its request pipe: the subject exits on EOF). */
 	SUBJECT_EXIT,
 };
 
@@ -69,6 +70,15 @@ struct subject_reply {
 	int32_t status;		/* RELEASE: the child's wait status */
 	uint32_t reserved;
 };
+
+/* Atomic pipe writes: each message is written and read whole (POSIX's PIPE_BUF >= 512). */
+#ifdef __cplusplus
+#define SUBJECT_STATIC_ASSERT static_assert
+#else
+#define SUBJECT_STATIC_ASSERT _Static_assert
+#endif
+SUBJECT_STATIC_ASSERT(sizeof(struct subject_request) <= 512, "a request fits one pipe write");
+SUBJECT_STATIC_ASSERT(sizeof(struct subject_reply) <= 512, "a reply fits one pipe write");
 
 enum subject_step {
 	SUBJECT_STEP_NONE = 0,
