@@ -71,6 +71,7 @@ struct CompareArgs {
 	size_t width = 80;
 	std::vector<std::string> absent; /* LABEL=REASON */
 	std::string out; /* plot only */
+	bool no_order_panel = false; /* plot only */
 };
 
 /* --kmod PATH: load pgtbench.ko for this command (and unload it after, if we loaded it). */
@@ -363,7 +364,7 @@ int cmdCompare(const CompareArgs &a)
 int cmdPlot(const CompareArgs &a)
 {
 	checkPlotOutput(a.out);
-	plotComparison(comparisonFor(a), a.out);
+	plotComparison(comparisonFor(a), a.out, {.order_panel = !a.no_order_panel});
 	fmt::print(stderr, "plot: {}\n", a.out);
 	return kExitOk;
 }
@@ -574,6 +575,8 @@ void addCompareAndPlot(Cli &c)
 		c.app.add_subcommand("plot", "bar and line plots of results files (plots/pgtbench_plot.py)");
 	addCompareOptions(plot, c.plot);
 	plot->add_option("--out", c.plot.out, "FILE.png or FILE.svg")->required();
+	plot->add_flag("--no-order-panel", c.plot.no_order_panel,
+		       "leave out the panel of each variant's samples in run order (drift)");
 }
 
 void addTools(Cli &c)

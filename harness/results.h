@@ -192,6 +192,11 @@ struct RecordedVariant {
 	 */
 	std::vector<std::string> metric_order;
 	std::map<std::string, ResultsMetric> metrics;
+	/*
+	 * Per repetition, its place among its run's repetitions and (merged files) its run;
+	 * empty where the file does not say (older files, imports).
+	 */
+	std::vector<int> run_order, sample_runs;
 
 	const nlohmann::json *param(const std::string &key) const;
 	bool ok() const { return status == Status::Ok; }

@@ -84,6 +84,22 @@ std::vector<std::string> nameOrder(const std::string &name)
 	return out;
 }
 
+/* run_order, sample_runs: came later than samples, checked when present. */
+std::vector<int> repetitionIndices(const Reader &r, const nlohmann::json &e, const std::string &where,
+				   const char *key)
+{
+	std::vector<int> out;
+	if (!e.contains(key))
+		return out;
+	const auto &v = e[key];
+	auto index = [](const nlohmann::json &k) { return k.is_number_integer() && k.get<int64_t>() >= 0; };
+	if (!v.is_array() || !std::all_of(v.begin(), v.end(), index))
+		r.fail(fmt::format("{}.{}", where, key), "expected an array of indices");
+	for (const auto &k : v)
+		out.push_back(k.get<int>());
+	return out;
+}
+
 RecordedVariant parseEntry(const Reader &r, const nlohmann::json &e, const std::string &where)
 {
 	RecordedVariant out;
@@ -137,6 +153,8 @@ RecordedVariant parseEntry(const Reader &r, const nlohmann::json &e, const std::
 	if (!out.metrics.count(out.primary_metric))
 		r.fail(where + ".primary_metric", fmt::format("\"{}\" is not among its metrics", out.primary_metric));
 	out.metric_order.insert(out.metric_order.begin(), out.primary_metric);
+	out.run_order = repetitionIndices(r, e, where, "run_order");
+	out.sample_runs = repetitionIndices(r, e, where, "sample_runs");
 
 	/* Counters came later than metrics: files without them are fine. */
 	if (!e.contains("counters"))

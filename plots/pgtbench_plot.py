@@ -11,8 +11,12 @@ One figure, one panel per metric: a bar per row (label) for each column (variant
 machine), the 95% confidence interval of the mean as error bar, and the % change of
 the mean vs the first row with its (I)/(R) mark above each bar. When the columns sweep
 size or folio order (three values or more), a line panel per swept parameter shows
-the metric against it, one line per label and remaining variant. The title names the
-machines and kernels.
+the metric against it, one line per label and remaining variant. For each primary
+metric, a panel of its samples in run order, a small plot per variant and label (at
+most 24, in the bars' colours): a machine that drifted shows as a slope, and the cells
+whose trend test flags drift (compare's notes) say so in red; the runs of a merged
+file (pgtbench merge) are shaded in turn. --no-order-panel leaves it out. The title
+names the machines and kernels.
 
 Needs Debian's python3-matplotlib (for /usr/bin/python3); uses the Agg backend, so no
 display. Writes through a temporary file and a rename: never a half-written plot.
@@ -31,6 +35,13 @@ PROG = "pgtbench_plot"
 FORMATS = (".png", ".svg")
 SWEEPS = (("size_bytes", "size"), ("order", "folio order"))
 MIN_SWEEP_VALUES = 3
+# The run-order panel: beyond this many variants it draws the first ones and says so,
+# in a grid at most ORDER_COLUMNS wide (fewer when the figure is narrow).
+MAX_ORDER_CELLS = 24
+ORDER_COLUMNS = 6
+ORDER_CELL_WIDTH = 2.3  # inches: below it the small plots' ticks collide
+COLORS = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
+DRIFT_COLOR = "#b00000"
 
 
 class UsageError(Exception):
@@ -325,7 +336,97 @@ def draw_sweep(ax, doc, series, colors, key, name, metric, unit):
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.005, 1))
 
 
-def plot(doc, out):
+def order_cells(doc, cols, cells):
+    """The cells of the run-order panel, variant by variant and row by row: those with
+    two samples or more (one sample has no order to show)."""
+    return [cells[(r, i)] for i in cols for r in range(len(doc["rows"]))
+            if usable(cells.get((r, i))) and len(cells[(r, i)]["samples"]) >= 2]
+
+
+def run_positions(cell):
+    """x of each sample, and the spans [(first x, last x)] of the runs of a merged file.
+    A merged file's run_order restarts with each run: the runs are laid side by side,
+    each as wide as the positions it used. Without run_order a sample's index stands in
+    (samples are stored in the order taken)."""
+    n = len(cell["samples"])
+    order = cell.get("run_order")
+    recorded = bool(cell.get("run_order_recorded")) and isinstance(order, list) and len(order) == n
+    if not recorded:
+        order = list(range(n))
+    runs = cell.get("sample_runs")
+    if not isinstance(runs, list) or len(runs) != n:
+        return order, []
+    xs, spans, offset, start = [], [], 0, 0
+    for k, (pos, run) in enumerate(zip(order, runs)):
+        if k and run != runs[k - 1]:
+            spans.append((xs[start], xs[-1]))
+            if recorded:
+                offset = max(xs[start:]) + 1
+            start = k
+        xs.append(offset + pos)
+    spans.append((xs[start], xs[-1]))
+    return xs, spans
+
+
+def cell_title(doc, cell, single_scenario, width_chars):
+    """The row and the variant, "base: order:9 map:pte", wrapped to the small plot."""
+    col = doc["columns"][cell["column"]]
+    parts = [doc["rows"][cell["row"]]["name"] + ":"]
+    if not single_scenario:
+        parts.append(col["scenario"])
+    if col.get("machine"):
+        parts.append(col["machine"])
+    parts += [v if k in ("kernel", "label") else f"{k}:{v}" for k, v in col["keys"] if k != "machine"]
+    return "\n".join(textwrap.wrap(" ".join(parts), width_chars, break_on_hyphens=False))
+
+
+def order_columns(shown, width):
+    """Columns of the run-order grid: as many as fit the figure, at most ORDER_COLUMNS."""
+    return min(shown, ORDER_COLUMNS, max(2, int(width // ORDER_CELL_WIDTH)))
+
+
+def draw_order(fig, doc, drawn, left_out, ncols, width, metric, unit):
+    """A small plot per cell of its samples against their place in the run."""
+    scenarios = {doc["columns"][c["column"]]["scenario"] for c in drawn}
+    nrows = math.ceil(len(drawn) / ncols)
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        if k >= len(drawn):
+            ax.set_visible(False)
+            continue
+        cell = drawn[k]
+        xs, spans = run_positions(cell)
+        # A merged file's runs (boots) in turn shaded: a step between them is a boot's.
+        for s, (lo, hi) in enumerate(spans):
+            if s % 2:
+                ax.axvspan(lo - 0.5, hi + 0.5, color="#eeeeee", zorder=0, linewidth=0)
+        ax.plot(xs, cell["samples"], color=COLORS[cell["row"] % len(COLORS)], marker="o", markersize=3,
+                linewidth=0.7, zorder=2)
+        title = cell_title(doc, cell, len(scenarios) == 1, int(width / ncols * 14))
+        drift = cell.get("drift")
+        flagged = bool(drift and drift.get("flagged"))
+        if flagged:
+            title += f"\ndrift tau={drift['tau']:+.2f} p={drift['p']:.2g}"
+        ax.set_title(title, fontsize=7, color=DRIFT_COLOR if flagged else "#222222",
+                     fontweight="bold" if flagged else "normal")
+        if flagged:
+            for spine in ax.spines.values():
+                spine.set_edgecolor(DRIFT_COLOR)
+        ax.tick_params(labelsize=6)
+        ax.grid(color="#eeeeee", zorder=0)
+        if k % ncols == 0:
+            ax.set_ylabel(f"[{unit}]", fontsize=7)
+        if k >= len(drawn) - ncols:
+            ax.set_xlabel("run position", fontsize=7)
+    title = f"{metric}: samples in run order"
+    if any(not c.get("run_order_recorded") for c in drawn):
+        title += " (sample index where the run order is not recorded)"
+    if left_out:
+        title += f" ({left_out} more not drawn)"
+    fig.suptitle(title, fontsize=10)
+
+
+def plot(doc, out, order_panel=True):
     plt = import_matplotlib()
     cells = cell_map(doc)
     groups = metric_groups(doc)
@@ -336,18 +437,34 @@ def plot(doc, out):
         panels.append(("bars", metric, unit, better, cols, None))
         for key, name, series in sweeps(doc, cols, cells):
             panels.append(("sweep", metric, unit, better, cols, (key, name, series)))
+        primary = [i for i in cols if doc["columns"][i].get("primary", True)]
+        if order_panel and order_cells(doc, primary, cells):
+            panels.append(("order", metric, unit, better, primary, None))
     if not panels:
         raise UsageError("nothing to plot: no cell has samples")
     widest = max(len(p[4]) for p in panels)
     width = min(16.0, max(7.0, 1.6 + 0.45 * widest * max(1, len(doc["rows"]))))
-    fig, axes = plt.subplots(len(panels), 1, figsize=(width, 3.9 * len(panels) + 0.9), squeeze=False,
-                             layout="constrained")
-    colors = ["#4c72b0", "#dd8452", "#55a868", "#c44e52", "#8172b3", "#937860", "#da8bc3", "#8c8c8c"]
-    for ax, (kind, metric, unit, better, cols, sweep) in zip(axes[:, 0], panels):
-        if kind == "bars":
-            draw_bars(ax, doc, cols, cells, colors, metric, unit, better)
+    heights = []
+    for p in panels:
+        if p[0] == "order":
+            shown = min(len(order_cells(doc, p[4], cells)), MAX_ORDER_CELLS)
+            heights.append(0.5 + 1.9 * math.ceil(shown / order_columns(shown, width)))
         else:
-            draw_sweep(ax, doc, sweep[2], colors, sweep[0], sweep[1], metric, unit)
+            heights.append(3.9)
+    fig = plt.figure(figsize=(width, sum(heights) + 0.9), layout="constrained")
+    subfigs = fig.subfigures(len(panels), 1, height_ratios=heights, squeeze=False)[:, 0]
+    for sub, (kind, metric, unit, better, cols, sweep) in zip(subfigs, panels):
+        if kind == "order":
+            every = order_cells(doc, cols, cells)
+            drawn = every[:MAX_ORDER_CELLS]
+            draw_order(sub, doc, drawn, len(every) - len(drawn), order_columns(len(drawn), width), width,
+                       metric, unit)
+            continue
+        ax = sub.subplots()
+        if kind == "bars":
+            draw_bars(ax, doc, cols, cells, COLORS, metric, unit, better)
+        else:
+            draw_sweep(ax, doc, sweep[2], COLORS, sweep[0], sweep[1], metric, unit)
     fig.suptitle(figure_title(doc, int(width * 11)), fontsize=11)
     notes = [n for n in doc.get("notes", []) if n.startswith("(I)") or n.startswith("no (I)")
              or n.startswith("single") or n.startswith("mean of")]
@@ -360,7 +477,9 @@ def plot(doc, out):
     os.close(fd)
     try:
         metadata = {"Software": None} if suffix == ".png" else {"Date": None}
-        fig.savefig(tmp, dpi=130, metadata=metadata)
+        # SVG text stays text rather than glyph paths: searchable, and editable later.
+        with plt.rc_context({"svg.fonttype": "none"}):
+            fig.savefig(tmp, dpi=130, metadata=metadata)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp made it 0600; a plot is for sharing
@@ -376,6 +495,8 @@ def main():
     ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
     ap.add_argument("--in", dest="input", help="comparison JSON (- for stdin)")
     ap.add_argument("--out", help="FILE.png or FILE.svg")
+    ap.add_argument("--no-order-panel", dest="order_panel", action="store_false",
+                    help="leave out the panel of each variant's samples in run order")
     ap.add_argument("--check", action="store_true", help="only check that matplotlib can be used")
     args = ap.parse_args()
     try:
@@ -388,7 +509,7 @@ def main():
             raise UsageError(f"{args.out}: the plot file must end in {' or '.join(FORMATS)}")
         if not os.path.isdir(os.path.dirname(os.path.abspath(args.out))):
             raise UsageError(f"{args.out}: no such directory")
-        plot(load(args.input), args.out)
+        plot(load(args.input), args.out, order_panel=args.order_panel)
     except UsageError as e:
         fail(2, str(e))
     except Exception as e:  # one line, whatever matplotlib raised

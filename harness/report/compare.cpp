@@ -502,6 +502,9 @@ void fillCells(Comparison &c, const Placement &placement)
 				cell.samples = cell.entry->metrics.at(c.columns[col].metric).samples;
 			cell.summary = summarize(cell.samples);
 			cell.ci95 = meanConfidence(cell.summary);
+			cell.trend = mannKendall(cell.samples);
+			cell.run_order = cell.entry->run_order;
+			cell.sample_runs = cell.entry->sample_runs;
 		}
 }
 
@@ -801,14 +804,12 @@ void addDriftNotes(Comparison &c)
 	for (size_t r = 0; r < c.rows.size(); r++)
 		for (size_t i = 0; i < c.columns.size(); i++) {
 			const Cell &cell = c.cells[r][i];
-			if (!cell.ok() || !c.columns[i].primary)
+			if (!cell.ok() || !c.columns[i].primary || !cell.drifts())
 				continue;
-			auto t = mannKendall(cell.samples);
-			if (t && t->p < kDriftAlpha)
-				c.notes.push_back(fmt::format("{} {}: samples drift in the order they were taken "
-							      "(Kendall tau {:+.2f}, p {:.2g}): interleave (run --order "
-							      "interleave) or repeat",
-							      c.rows[r], cell.entry->name, t->tau, t->p));
+			c.notes.push_back(fmt::format("{} {}: samples drift in the order they were taken "
+						      "(Kendall tau {:+.2f}, p {:.2g}): interleave (run --order "
+						      "interleave) or repeat",
+						      c.rows[r], cell.entry->name, cell.trend->tau, cell.trend->p));
 		}
 }
 

@@ -73,8 +73,16 @@ struct Cell {
 	std::optional<Interval> ci95;
 	bool compared = false; /* the baseline row has a value to compare with */
 	Change change;
+	/* The samples' trend in the order they were taken; nullopt below kMinTrendSamples. */
+	std::optional<Trend> trend;
+	/*
+	 * Per sample, its place among its run's repetitions and (merged files) its run, as
+	 * the entry records them; empty where it does not (older files).
+	 */
+	std::vector<int> run_order, sample_runs;
 
 	bool ok() const { return present && entry->ok() && summary.n > 0; }
+	bool drifts() const { return trend && trend->p < kDriftAlpha; }
 };
 
 /* Cells point into files: a Comparison moves, it is never copied. */

@@ -534,6 +534,29 @@ nlohmann::json changeJson(const Comparison &c, size_t r, size_t i)
 	return change;
 }
 
+/*
+ * What a plot of the samples in run order needs: each sample's place in its run (its
+ * index where the file does not say: samples are stored in the order taken), its run
+ * in a merged file, and the trend test the notes flag drift by.
+ */
+void addRunOrderJson(nlohmann::json &j, const Cell &cell)
+{
+	using nlohmann::json;
+	bool recorded = !cell.run_order.empty() && cell.run_order.size() == cell.samples.size();
+	std::vector<int> order = cell.run_order;
+	if (!recorded) {
+		order.resize(cell.samples.size());
+		for (size_t k = 0; k < order.size(); k++)
+			order[k] = static_cast<int>(k);
+	}
+	j["run_order"] = order;
+	j["run_order_recorded"] = recorded;
+	if (!cell.sample_runs.empty() && cell.sample_runs.size() == cell.samples.size())
+		j["sample_runs"] = cell.sample_runs;
+	j["drift"] = cell.trend ? json{{"tau", cell.trend->tau}, {"p", cell.trend->p}, {"flagged", cell.drifts()}}
+				: json(nullptr);
+}
+
 nlohmann::json cellJson(const Comparison &c, size_t r, size_t i)
 {
 	using nlohmann::json;
@@ -550,6 +573,7 @@ nlohmann::json cellJson(const Comparison &c, size_t r, size_t i)
 		j["samples"] = cell.samples;
 		j["summary"] = cell.summary.toJson();
 		j["ci95"] = cell.ci95 ? json{{"low", cell.ci95->low}, {"high", cell.ci95->high}} : json(nullptr);
+		addRunOrderJson(j, cell);
 	}
 	j["change"] = changeJson(c, r, i);
 	return j;

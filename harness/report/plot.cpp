@@ -106,7 +106,7 @@ void checkPlotOutput(const std::string &out)
 		throw UsageError(fmt::format("cannot plot: {}", r.err.empty() ? "the plot script failed" : r.err));
 }
 
-void plotComparison(const Comparison &c, const std::string &out)
+void plotComparison(const Comparison &c, const std::string &out, const PlotOptions &options)
 {
 	const char *tmpdir = getenv("TMPDIR");
 	std::string tmpl = fmt::format("{}/pgtbench-compare-XXXXXX.json", tmpdir && *tmpdir ? tmpdir : "/tmp");
@@ -120,7 +120,10 @@ void plotComparison(const Comparison &c, const std::string &out)
 		unlink(tmpl.c_str());
 		throw RuntimeError(fmt::format("cannot write {}", tmpl));
 	}
-	ScriptResult r = runScript({"--in", tmpl, "--out", out});
+	std::vector<std::string> args{"--in", tmpl, "--out", out};
+	if (!options.order_panel)
+		args.push_back("--no-order-panel");
+	ScriptResult r = runScript(args);
 	unlink(tmpl.c_str());
 	if (r.status == kExitUsage)
 		throw UsageError(r.err);

@@ -21,8 +21,13 @@ std::string plotScript();
  */
 void checkPlotOutput(const std::string &out);
 
+struct PlotOptions {
+	/* The primary metrics' samples in run order, a small plot per variant: drift shows. */
+	bool order_panel = true;
+};
+
 /* Draw the comparison into out; RuntimeError with the script's one-line reason. */
-void plotComparison(const Comparison &c, const std::string &out);
+void plotComparison(const Comparison &c, const std::string &out, const PlotOptions &options = {});
 
 /* "results/base-20261122-030000.json" -> "results/base-20261122-030000.png" */
 std::string plotPathFor(const std::string &results_path);

@@ -78,6 +78,23 @@ def halve_size(doc):
     doc["pgtbench"]["label"] = "half"
 
 
+# Samples in the order taken: a 2% rise a repetition, a flat zigzag, and too few to test.
+RISING = [2.5 * (1 + 0.02 * i) for i in range(12)]
+FLAT = [2.5, 2.6, 2.4, 2.55, 2.45, 2.52, 2.48, 2.58, 2.42, 2.53, 2.47, 2.51]
+FEW = [0.9, 0.95, 0.92, 0.91, 0.93]
+
+
+def samples_document(label, variants):
+    """A samples document for `pgtbench import` of fork variants {order: samples}, on the
+    machine of a synthetic_ab file."""
+    base = testlib.load_json(os.path.join(SOURCE, AB[0]))
+    return {"label": label, "created_utc": "2026-11-22T00:00:00Z", "command_line": ["test_compare.py"],
+            "config": base["pgtbench"]["config"], "env": base["pgtbench"]["env"],
+            "variants": [{"scenario": "fork", "params": {"size_bytes": 1 << 30, "order": order},
+                          "metrics": [{"name": "fork_ms", "unit": "ms", "samples": samples}]}
+                         for order, samples in variants.items()]}
+
+
 def cover_letter_cells(text):
     """{(row, n): cell} from every table of a cover letter (n counts columns across tables)."""
     cells, offset, width = {}, 0, 0
@@ -310,6 +327,99 @@ class Compare(unittest.TestCase):
                 self.assertEqual(proc.returncode, 0, proc.stderr)
                 self.assertEqual(proc.stderr.strip(), f"plot: {self.path(name)}")
                 self.assert_plot(self.path(name), b"\x89PNG" if name.endswith(".png") else b"<svg")
+
+    def imported(self, name, doc):
+        """The results file `pgtbench import` writes from a samples document."""
+        src, out = self.path(name + ".samples.json"), self.path(name)
+        with open(src, "w") as fh:
+            json.dump(doc, fh)
+        proc = run_pgt("import", src, "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        return out
+
+    def drifting_files(self):
+        return [self.imported("base.json", samples_document("base", {0: FLAT, 4: FEW})),
+                self.imported("drift.json", samples_document("drift", {0: RISING, 4: FEW}))]
+
+    def test_json_cells_carry_each_samples_run_position_and_the_drift_test_the_notes_flag(self):
+        doc = json.loads(run_pgt("compare", *self.drifting_files(), "--format", "json").stdout)
+        cells = {(doc["rows"][c["row"]]["name"], c["params"]["order"]): c for c in doc["cells"]}
+        flat, rising, few = cells[("base", 0)], cells[("drift", 0)], cells[("drift", 4)]
+        # No run_order in these files (imported, as older runs): each sample's index, said so.
+        for cell in (flat, rising, few):
+            self.assertEqual(cell["run_order"], list(range(len(cell["samples"]))))
+            self.assertIs(cell["run_order_recorded"], False)
+            self.assertNotIn("sample_runs", cell)
+        self.assertIs(rising["drift"]["flagged"], True)
+        self.assertLess(rising["drift"]["p"], 0.01)
+        self.assertIs(flat["drift"]["flagged"], False)
+        self.assertGreater(flat["drift"]["p"], 0.01)
+        for cell in (flat, rising):  # no ties: Mann-Kendall's tau is Kendall's with time
+            want = stats.kendalltau(range(len(cell["samples"])), cell["samples"])[0]
+            self.assertAlmostEqual(cell["drift"]["tau"], want)
+        self.assertIsNone(few["drift"])  # below 8 samples no trend is tested
+        flagged = [c["entry"] for c in doc["cells"] if c.get("drift") and c["drift"]["flagged"]]
+        self.assertEqual([n for n in doc["notes"] if "drift" in n],
+                         [f"drift {e}: samples drift in the order they were taken (Kendall tau +1.00, p "
+                          f"{rising['drift']['p']:.2g}): interleave (run --order interleave) or repeat"
+                          for e in flagged])
+
+    def test_json_cells_pass_on_the_run_order_and_runs_a_results_file_records(self):
+        doc = testlib.load_json(os.path.join(SOURCE, AB[0]))
+        entry = doc["entries"][0]
+        n = len(entry["metrics"][entry["primary_metric"]]["samples"])
+        entry["run_order"] = [2 * k for k in range(n)]
+        entry["sample_runs"] = [k * 2 // n for k in range(n)]
+        path = self.path("recorded.json")
+        with open(path, "w") as fh:
+            json.dump(doc, fh)
+        out = json.loads(run_pgt("compare", path, "--format", "json").stdout)
+        cell = next(c for c in out["cells"] if c["entry"] == entry["name"])
+        self.assertEqual(cell["run_order"], entry["run_order"])
+        self.assertIs(cell["run_order_recorded"], True)
+        self.assertEqual(cell["sample_runs"], entry["sample_runs"])
+
+    def test_plot_draws_each_variants_samples_in_run_order_and_marks_drift_unless_told_not_to(self):
+        files = self.drifting_files()
+        with_panel, without = self.path("order.svg"), self.path("no-order.svg")
+        for out, extra in ((with_panel, []), (without, ["--no-order-panel"])):
+            proc = run_pgt("plot", *files, *extra, "--out", out)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            self.assert_plot(out, b"<svg")
+        with open(with_panel) as fh:
+            svg = fh.read()
+        self.assertIn("fork_ms: samples in run order", svg)
+        self.assertEqual(re.findall(r"drift tau=[-+][\d.]+ p=[\d.e-]+", svg), ["drift tau=+1.00 p=8.3e-06"])
+        self.assertIn("fork_ms: samples in run order (sample index where the run order is not recorded)", svg)
+        with open(without) as fh:
+            svg = fh.read()
+        self.assertIn("fork_ms, mean and 95% CI", svg)
+        self.assertNotIn("samples in run order", svg)
+        self.assertNotIn("drift tau", svg)
+
+    def test_plot_draws_the_first_24_variants_in_run_order_and_says_how_many_it_left_out(self):
+        doc = samples_document("base", {0: FLAT})
+        doc["variants"] = [dict(doc["variants"][0], params={"size_bytes": (1 << 20) * (k + 1), "order": 0})
+                           for k in range(30)]
+        out = self.path("many.svg")
+        proc = run_pgt("plot", self.imported("many.json", doc), "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        with open(out) as fh:
+            self.assertIn("fork_ms: samples in run order (sample index where the run order is not recorded) "
+                          "(6 more not drawn)", fh.read())
+
+    def test_merged_runs_are_laid_side_by_side_in_the_run_order_panel(self):
+        sys.path.insert(0, os.path.join(SOURCE, "plots"))
+        import pgtbench_plot
+        # Two boots, each interleaved with another variant: positions restart with each run.
+        cell = {"samples": [1, 2, 3, 4, 5, 6], "run_order": [0, 2, 4, 1, 3, 5], "run_order_recorded": True,
+                "sample_runs": [0, 0, 0, 1, 1, 1]}
+        self.assertEqual(pgtbench_plot.run_positions(cell), ([0, 2, 4, 6, 8, 10], [(0, 4), (6, 10)]))
+        # Without run_order the index is each sample's place, runs and all.
+        cell = dict(cell, run_order=list(range(6)), run_order_recorded=False)
+        self.assertEqual(pgtbench_plot.run_positions(cell), ([0, 1, 2, 3, 4, 5], [(0, 2), (3, 5)]))
+        cell = {"samples": [1, 2, 3], "run_order": [0, 3, 6], "run_order_recorded": True}
+        self.assertEqual(pgtbench_plot.run_positions(cell), ([0, 3, 6], []))
 
     def test_plot_leaves_rows_not_measured_out_of_the_bars_and_names_them_in_the_title(self):
         proc = run_pgt("plot", *AB[:2], "--absent", "p2=did not boot", "--out", self.path("abs.png"))
