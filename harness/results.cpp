@@ -52,11 +52,16 @@ nlohmann::json variantJson(const VariantRecord &v)
 	j["cpu"] = v.cpu;
 	j["primary_metric"] = v.metrics.empty() ? "" : v.metrics.front().name;
 	nlohmann::json metrics = nlohmann::json::object();
+	/*
+	 * A metric this entry has no samples of (skipped, or a figure only some variants
+	 * give) has no summary at all: a summary of nothing would carry a median of 0 that a
+	 * consumer could take for a measurement.
+	 */
 	for (const auto &m : v.metrics)
 		metrics[m.name] = {{"unit", m.unit},
 				   {"better", m.lower_is_better ? "lower" : "higher"},
 				   {"samples", m.samples},
-				   {"summary", summarize(m.samples).toJson()}};
+				   {"summary", m.samples.empty() ? nlohmann::json(nullptr) : summarize(m.samples).toJson()}};
 	j["metrics"] = metrics;
 	j["knobs_changed"] = v.knobs_changed;
 	nlohmann::json counters = nlohmann::json::object();

@@ -148,14 +148,14 @@ def schema_errors(doc) -> list[str]:
 
 
 def median(entry, metric):
-    """The median of a results entry's metric; None when it has no such metric."""
-    return entry.get("metrics", {}).get(metric, {}).get("summary", {}).get("median")
+    """The median of a results entry's metric; None when it has no such metric or no samples of it."""
+    return (entry.get("metrics", {}).get(metric, {}).get("summary") or {}).get("median")
 
 
 def counter_median(entry, counter):
     """The median of a results entry's counter; None when it was not counted."""
     c = entry.get("counters", {}).get(counter, {})
-    return c.get("summary", {}).get("median") if c.get("available") else None
+    return (c.get("summary") or {}).get("median") if c.get("available") else None
 
 
 def import_map_mem_entries(label: str, entries, out_path: Path, *, release=None,

@@ -62,6 +62,8 @@ class Import(testlib.TempDirCase):
         self.assertEqual(ok["boots"], [{"rep": 1}])
         self.assertEqual(skipped["status"], "skipped")
         self.assertEqual(doc["pgtbench"]["exit_code"], 0)
+        # No samples, no summary: never a median of 0 that reads as a measurement.
+        self.assertIsNone(skipped["metrics"]["fork_ms"]["summary"])
         self.assertEqual(doc["context"]["date"], "2026-11-22T00:00:00Z")
         # One Google Benchmark iteration per sample of a timed primary metric.
         self.assertEqual([b["real_time"] for b in doc["benchmarks"]], [1.0, 2.0, 6.0])
