@@ -19,6 +19,7 @@
 	X(kmod_nop) /* ioctl round trip into pgtbench.ko */                                        \
 	X(map_mem) /* arm64 linear-map creation replayed in pgtbench.ko */                         \
 	X(vmalloc) /* test_vmalloc's cases in pgtbench.ko, from N pinned threads */                 \
+	X(test_vmalloc) /* test_vmalloc.ko itself, its Summary lines from the kernel log */         \
 	/* Add a new scenario here. */
 
 namespace pgt {

@@ -9,7 +9,14 @@
  *
  * Parameters in test_vmalloc's words: case (its test names without "_test"), p
  * (nr_pages), h (use_huge), loops (test_loop_count), threads (nr_threads), seed for the
- * random cases. Each repetition is one storm: every thread runs the case `loops` times.
+ * random cases. Each repetition is one storm: every thread runs the case `loops` times,
+ * with no clock read inside the loop, so that ns_per_op and case_us measure the case as
+ * test_vmalloc does (the test_vmalloc scenario runs test_vmalloc.ko itself on the same
+ * variants). With split:1 a second storm follows, outside the timed bracket, in which
+ * the module times every call: alloc_ns_per_op and free_ns_per_op come from it, less
+ * the module's calibrated cost of the clock (clock_ns). In an emulated guest a clock
+ * read costs about as much as a one-page vm_map_ram: timing every call in the storm
+ * that is reported as the case would double it.
  *
  * Counters follow the threads: the run's counters are opened inherited (like fork's), the
  * storm threads are created after them, so each counts its own kernel work and reading
@@ -49,15 +56,9 @@ pgtbench_vmalloc_storm stormArgs(const Params &p)
 	a.case_id = c->id;
 	a.nr_pages = p.has("p") ? static_cast<uint64_t>(p.integer("p")) : 0;
 	a.use_huge = p.has("h") ? static_cast<uint32_t>(p.integer("h")) : 0;
-	a.loops = static_cast<uint64_t>(p.integer("loops"));
+	a.loops = stormLoops(*c, p);
 	a.seed = p.has("seed") ? static_cast<uint64_t>(p.integer("seed")) : 0;
 	return a;
-}
-
-unsigned onlineCpus(const Env &env)
-{
-	auto list = parseCpuList(readLine(rooted(env.root, "/sys/devices/system/cpu/online")).value_or(""));
-	return list.empty() ? env.pus : static_cast<unsigned>(list.size());
 }
 
 /*
@@ -85,9 +86,11 @@ public:
 	StormThreads(const StormThreads &) = delete;
 	StormThreads &operator=(const StormThreads &) = delete;
 
-	void release()
+	/* Every thread issues the storm once more, with these PGTBENCH_VMALLOC_* flags. */
+	void release(uint64_t flags)
 	{
 		std::lock_guard<std::mutex> l(m_);
+		flags_ = flags;
 		done_ = 0;
 		generation_++;
 		go_cv_.notify_all();
@@ -131,6 +134,10 @@ private:
 			}
 			pgtbench_vmalloc_storm a = args_;
 			a.seed = args_.seed + i;
+			{
+				std::lock_guard<std::mutex> l(m_);
+				a.flags = flags_;
+			}
 			int rc = kmod_.ioctl(PGTBENCH_IOC_VMALLOC_STORM, &a);
 			std::lock_guard<std::mutex> l(m_);
 			results_[i] = a;
@@ -160,7 +167,7 @@ private:
 	std::vector<std::thread> threads_;
 	std::mutex m_;
 	std::condition_variable go_cv_, done_cv_;
-	uint64_t generation_ = 0;
+	uint64_t generation_ = 0, flags_ = 0;
 	size_t ready_ = 0, done_ = 0;
 	bool quit_ = false;
 	std::string error_;
@@ -181,16 +188,22 @@ void checkStorm(int cpu, int rc, const pgtbench_vmalloc_storm &r)
 					       cpu, r.alloc_calls, r.failures, r.free_calls));
 }
 
-/* The storm's figures from every thread's totals, cycles_per_op from the counters in s. */
-void putTotals(Sample &s, const StormTotals &t)
+/*
+ * The storm's figures from every thread's totals, cycles_per_op from the counters in s;
+ * the per-call times from the split storm's, when there was one.
+ */
+void putTotals(Sample &s, const StormTotals &t, const std::optional<StormTotals> &split)
 {
 	auto put = [&](const char *name, std::optional<double> v) {
 		if (v)
 			s.values[name] = *v;
 	};
 	put("ns_per_op", perOp(t.loop_ns, t.loops_done));
-	put("alloc_ns_per_op", perOp(t.alloc_ns, t.alloc_calls));
-	put("free_ns_per_op", perOp(t.free_ns, t.free_calls));
+	if (split) {
+		put("alloc_ns_per_op", perOp(split->alloc_ns, split->alloc_calls));
+		put("free_ns_per_op", perOp(split->free_ns, split->free_calls));
+		s.values["clock_ns"] = split->clock_ns;
+	}
 	s.values["case_us"] = t.case_ns / 1e3;
 	s.values["failures"] = static_cast<double>(t.failures);
 	if (t.pmd_chunks)
@@ -214,6 +227,7 @@ void putPurges(Sample &s, const SystemWideProbe &purge)
 nlohmann::json threadCheck(int cpu, const pgtbench_vmalloc_storm &r)
 {
 	return {{"cpu", cpu},
+		{"flags", r.flags},
 		{"seed", r.seed},
 		{"nr_pages", r.nr_pages_used},
 		{"loops_done", r.loops_done},
@@ -226,14 +240,28 @@ nlohmann::json threadCheck(int cpu, const pgtbench_vmalloc_storm &r)
 		{"failures", r.failures},
 		{"bytes_allocated", r.bytes_allocated},
 		{"pmd_chunks", r.pmd_chunks},
-		{"pmd_chunks_contig", r.pmd_chunks_contig}};
+		{"pmd_chunks_contig", r.pmd_chunks_contig},
+		{"clock_ns", r.clock_ns}};
+}
+
+/* Every thread's storm checked (throws for the first that failed), and what each returned. */
+nlohmann::json checkedThreads(const std::vector<int> &cpus, const StormThreads &threads)
+{
+	nlohmann::json out = nlohmann::json::array();
+	const auto &results = threads.results();
+	for (size_t i = 0; i < results.size(); i++) {
+		checkStorm(cpus[i], threads.rcs()[i], results[i]);
+		out.push_back(threadCheck(cpus[i], results[i]));
+	}
+	return out;
 }
 
 class VmallocVariant : public PreparedVariant
 {
 public:
 	VmallocVariant(const Params &p, const RunContext &ctx)
-		: ctx_(ctx), args_(stormArgs(p)), kmod_(requireKmod(ctx.env, KmodCap::VmallocStorm))
+		: ctx_(ctx), args_(stormArgs(p)), kmod_(requireKmod(ctx.env, KmodCap::VmallocStorm)),
+		  split_(p.integer("split") != 0)
 	{
 		unsigned n = static_cast<unsigned>(p.integer("threads"));
 		cpus_ = chooseThreadCpus(startCpus(), ctx.cpu, n);
@@ -252,20 +280,29 @@ public:
 		Elapsed wall = ctx_.timed(
 			s,
 			[&] {
-				threads_->release();
+				threads_->release(0);
 				threads_->wait();
 			},
 			{.probes = {purge_.get()}});
-		const auto &results = threads_->results();
-		for (size_t i = 0; i < results.size(); i++)
-			checkStorm(cpus_[i], threads_->rcs()[i], results[i]);
-		putTotals(s, sumStorms(results));
+		nlohmann::json threads = checkedThreads(cpus_, *threads_);
+		StormTotals totals = sumStorms(threads_->results());
+		s.checks["vmalloc"] = {{"wall_ns", wall.ns}, {"threads", threads}};
 		if (purge_)
 			putPurges(s, *purge_);
-		nlohmann::json threads = nlohmann::json::array();
-		for (size_t i = 0; i < results.size(); i++)
-			threads.push_back(threadCheck(cpus_[i], results[i]));
-		s.checks["vmalloc"] = {{"wall_ns", wall.ns}, {"threads", threads}};
+
+		/* After the bracket: the split storm is no part of the repetition's counters. */
+		std::optional<StormTotals> split;
+		if (split_) {
+			Elapsed split_wall = elapsed([&] {
+				threads_->release(PGTBENCH_VMALLOC_SPLIT);
+				threads_->wait();
+			});
+			nlohmann::json split_threads = checkedThreads(cpus_, *threads_);
+			split = sumStorms(threads_->results());
+			s.checks["vmalloc"]["clock_ns"] = split->clock_ns;
+			s.checks["vmalloc"]["split"] = {{"wall_ns", split_wall.ns}, {"threads", split_threads}};
+		}
+		putTotals(s, totals, split);
 		return s;
 	}
 
@@ -274,6 +311,7 @@ private:
 	pgtbench_vmalloc_storm args_;
 	std::unique_ptr<Kmod> kmod_;
 	std::vector<int> cpus_;
+	bool split_;
 	std::unique_ptr<SystemWideProbe> purge_;
 	std::unique_ptr<StormThreads> threads_;
 };
@@ -282,6 +320,9 @@ std::string vmallocSupported(const Params &p, const Env &env)
 {
 	if (std::string why = kmodMissing(env.kmod, KmodCap::VmallocStorm); !why.empty())
 		return why;
+	if (p.integer("split"))
+		if (std::string why = kmodMissing(env.kmod, KmodCap::VmallocSplit); !why.empty())
+			return why + " (or run split:0)";
 	auto n = static_cast<size_t>(p.integer("threads"));
 	if (n > startCpus().size())
 		return fmt::format("threads:{} needs a CPU per thread; this process may use {}", n,
@@ -304,70 +345,16 @@ std::string vmallocSupported(const Params &p, const Env &env)
 	return {};
 }
 
-std::vector<std::string> caseNames()
-{
-	std::vector<std::string> names;
-	for (const auto &c : vmallocCases())
-		names.push_back(c.name);
-	return names;
-}
-
-std::string caseHelp()
-{
-	std::string help = "test_vmalloc's case, without \"_test\":";
-	for (const auto &c : vmallocCases())
-		help += fmt::format(" {} ({});", c.name, c.help);
-	help.pop_back();
-	return help;
-}
-
 } /* namespace */
 
 extern const ScenarioSpec vmalloc_scenario;
 const ScenarioSpec vmalloc_scenario = {
 	.name = "vmalloc",
 	.description = "test_vmalloc's cases in pgtbench.ko, from N pinned threads at once",
-	.params =
+	.params = vmallocCaseParams(
+		false, "nr_threads: threads issuing the storm at once, each pinned to its own CPU (the "
+		       "measuring CPU first, then the others from the highest down)",
 		{
-			{.name = "case",
-			 .kind = ParamKind::Choice,
-			 .help = caseHelp(),
-			 .choices = caseNames(),
-			 /* test_vmalloc's default run_test_mask (7) since mid 2025. */
-			 .defaults = {"fix_size_alloc", "full_fit_alloc", "long_busy_list_alloc"},
-			 .list = true},
-			{.name = "p",
-			 .kind = ParamKind::Int,
-			 .help = "nr_pages: pages per allocation of fix_size_alloc, vm_map_ram and vmap "
-				 "(the other cases have fixed sizes, as in test_vmalloc); 0 = test_vmalloc's "
-				 "own (1 page; vmap 256)",
-			 .min = 0,
-			 .max = static_cast<int64_t>(PGTBENCH_VMALLOC_MAX_PAGES),
-			 .defaults = {"0"},
-			 .list = true},
-			{.name = "h",
-			 .kind = ParamKind::Int,
-			 .help = "use_huge: 1 allocates fix_size_alloc's areas with vmalloc_huge() (PMD "
-				 "mappings from p:512 on with 4K pages)",
-			 .min = 0,
-			 .max = 1,
-			 .defaults = {"0"},
-			 .list = true},
-			{.name = "loops",
-			 .kind = ParamKind::Int,
-			 .help = "test_loop_count: loops of the case per thread and repetition",
-			 .min = 1,
-			 .max = static_cast<int64_t>(PGTBENCH_VMALLOC_MAX_LOOPS),
-			 .defaults = {"10000"},
-			 .list = true},
-			{.name = "threads",
-			 .kind = ParamKind::Int,
-			 .help = "nr_threads: threads issuing the storm at once, each pinned to its own "
-				 "CPU (the measuring CPU first, then the others from the highest down)",
-			 .min = 1,
-			 .max = 4096,
-			 .defaults = {"1"},
-			 .list = true},
 			{.name = "seed",
 			 .kind = ParamKind::Int,
 			 .help = "seeds the random cases (thread i uses seed + i): the same seed draws "
@@ -375,19 +362,36 @@ const ScenarioSpec vmalloc_scenario = {
 			 .min = 0,
 			 .max = INT64_MAX,
 			 .defaults = {"1"}},
-		},
+			{.name = "split",
+			 .kind = ParamKind::Int,
+			 .help = "1: after the timed storm, a second one outside the repetition's bracket "
+				 "in which every call is timed (alloc_ns_per_op, free_ns_per_op, clock_ns); "
+				 "0: none",
+			 .min = 0,
+			 .max = 1,
+			 .defaults = {"1"}},
+		}),
 	.metrics =
 		{
 			{"ns_per_op", "ns", Better::Lower,
-			 "one loop of the case (its allocations, touches and frees), per thread"},
-			{"alloc_ns_per_op", "ns", Better::Lower, "one allocating call (vmalloc, vmap, ...)"},
-			{"free_ns_per_op", "ns", Better::Lower, "one freeing call (vfree, vunmap, ...)"},
+			 "one loop of the case (its allocations, touches and frees; pcpu_alloc: one object "
+			 "allocated and freed), per thread, no clock read inside the loop"},
+			{"alloc_ns_per_op", "ns", Better::Lower,
+			 "split:1: one allocating call (vmalloc, vmap, ...), timed alone in the split storm, "
+			 "less clock_ns"},
+			{"free_ns_per_op", "ns", Better::Lower,
+			 "split:1: one freeing call (vfree, vunmap, ...), timed alone in the split storm, less "
+			 "clock_ns"},
+			{"clock_ns", "ns", Better::Lower,
+			 "split:1: what timing one call adds by itself, calibrated in the module (median of "
+			 "back-to-back ktime_get_ns() pairs) and taken off every timed call"},
 			{"cycles_per_op", "count", Better::Lower,
 			 "CPU cycles of the storm threads (the whole ioctl, setup included) per loop"},
 			{"purge_count", "count", Better::Lower,
 			 "lazy vmap purges (__purge_vmap_area_lazy calls) on all CPUs during the storm"},
 			{"case_us", "us", Better::Lower,
-			 "the whole case per thread, setup included: test_vmalloc's \"avg: N usec\""},
+			 "the whole case per thread, setup included, no clock read inside: what "
+			 "test_vmalloc's \"avg: N usec\" measures"},
 			{"failures", "count", Better::Lower, "allocations that returned NULL"},
 			{"pmd_mapped_pct", "%", Better::Higher,
 			 "h:1 only, allocations of a PMD or more: PMD-sized pieces of each thread's first "
@@ -398,16 +402,7 @@ const ScenarioSpec vmalloc_scenario = {
 	},
 	.supported = vmallocSupported,
 	.knobs = {},
-	.memory_bytes = [](const Params &p, const Env &env) -> uint64_t {
-		const VmallocCase *c = findVmallocCase(p.choice("case"));
-		if (!c)
-			return 0;
-		pgtbench_vmalloc_storm a = stormArgs(p);
-		uint64_t page = env.page_size_bytes ? env.page_size_bytes : 4096;
-		return static_cast<uint64_t>(p.integer("threads")) *
-		       vmallocStormBytes(*c, a.nr_pages ? a.nr_pages : c->default_pages, a.use_huge,
-					 page, onlineCpus(env));
-	},
+	.memory_bytes = vmallocVariantBytes,
 	.prepare = prepareVariant<VmallocVariant>(),
 	/* The storm runs in threads created after the counters: they follow them there. */
 	.counters_inherit = true,

@@ -29,7 +29,9 @@ ParamValue checkedValue(const ParamSpec &spec, const toml::node &node, const std
 	};
 	if (spec.kind == ParamKind::Choice) {
 		if (!node.is_string())
-			throw fail(fmt::format("expected a string, one of {}", fmt::join(spec.choices, ", ")));
+			throw fail(spec.choices.empty() ? std::string("expected a string")
+							: fmt::format("expected a string, one of {}",
+								      fmt::join(spec.choices, ", ")));
 		try {
 			return parseParamValue(spec, node.as_string()->get());
 		} catch (const UsageError &e) {
@@ -188,6 +190,12 @@ ParamValue parseParamValue(const ParamSpec &spec, const std::string &text)
 {
 	switch (spec.kind) {
 	case ParamKind::Choice:
+		/* A choice without choices is free text: a path (test_vmalloc's module). */
+		if (spec.choices.empty()) {
+			if (text.empty())
+				throw UsageError("expected a non-empty string");
+			return text;
+		}
 		for (const auto &c : spec.choices)
 			if (c == text)
 				return text;

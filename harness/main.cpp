@@ -174,7 +174,7 @@ std::string paramLine(const ParamSpec &p)
 		range = fmt::format("integer {}..{}", p.min, p.max);
 		break;
 	case ParamKind::Choice:
-		range = fmt::format("one of {}", fmt::join(p.choices, ", "));
+		range = p.choices.empty() ? "a string" : fmt::format("one of {}", fmt::join(p.choices, ", "));
 		break;
 	}
 	return fmt::format("    {:<8} {}; {}{}; default {}\n", p.name, p.help, range, p.list ? ", list" : "",
@@ -319,6 +319,10 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 		cautions.push_back(std::move(c));
 	fmt::print("{}", formatRunTable(run.variants, env, label, cpu, cautions));
 	printCoverTables(run.variants, written);
+	for (const ScenarioSpec *spec : scenarios())
+		if (spec->run_report)
+			if (std::string report = spec->run_report(written); !report.empty())
+				fmt::print("\n{}", report);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
 	if (a.plot && run.exitCode() != kExitSkipped) {

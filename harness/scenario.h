@@ -202,6 +202,11 @@ struct ScenarioSpec {
 		std::string rows;
 		std::vector<std::string> columns;
 	} cover;
+	/*
+	 * A table of its own that `run` prints after the others, from the results just
+	 * written ("" = none): test_vmalloc puts its figures next to the vmalloc scenario's.
+	 */
+	std::function<std::string(const ResultsFile &)> run_report;
 
 	const ParamSpec *param(const std::string &name) const;
 	const MetricSpec *metric(const std::string &name) const;

@@ -60,6 +60,8 @@ struct pgtbench_counts {
 #define PGTBENCH_CAP_NOP		(1ULL << 0)
 #define PGTBENCH_CAP_VMALLOC_STORM	(1ULL << 1)
 #define PGTBENCH_CAP_MAP_MEM_REPLAY	(1ULL << 2)
+#define PGTBENCH_CAP_VMALLOC_SPLIT	(1ULL << 3)	/* VMALLOC_STORM takes
+							 * PGTBENCH_VMALLOC_SPLIT */
 
 /* utsname release is at most 64 characters plus NUL; rounded up to keep 8-byte fields. */
 #define PGTBENCH_RELEASE_LEN 72
@@ -142,8 +144,13 @@ struct pgtbench_nop {
  * every setup step. With PGTBENCH_VMALLOC_VALIDATE_ONLY it checks the arguments and
  * whether the case can run here, and returns without allocating anything.
  *
- * Times come from ktime_get_ns() around each call, so every alloc and free time includes
- * one clock read (see PGTBENCH_IOC_NOP for the timer's own cost).
+ * Without PGTBENCH_VMALLOC_SPLIT nothing inside the loop reads the clock, so loop_ns and
+ * case_ns time the case as test_vmalloc does, and alloc_ns, free_ns and clock_ns are 0.
+ * With it every allocating and freeing call is timed with ktime_get_ns(), and clock_ns
+ * is what one such bracket costs by itself (the median of back-to-back ktime_get_ns()
+ * pairs, measured before the case): alloc_ns and free_ns have it taken off per call,
+ * while loop_ns and case_ns include every clock read (in an emulated guest they can
+ * double a one-page vm_map_ram).
  */
 #define PGTBENCH_VMALLOC_FIX_SIZE_ALLOC		0
 #define PGTBENCH_VMALLOC_FULL_FIT_ALLOC		1
@@ -161,6 +168,8 @@ struct pgtbench_nop {
 
 /* pgtbench_vmalloc_storm.flags */
 #define PGTBENCH_VMALLOC_VALIDATE_ONLY	(1ULL << 0)	/* check arguments, run nothing */
+#define PGTBENCH_VMALLOC_SPLIT		(1ULL << 1)	/* time each call: alloc_ns, free_ns */
+#define PGTBENCH_VMALLOC_FLAGS		(PGTBENCH_VMALLOC_VALIDATE_ONLY | PGTBENCH_VMALLOC_SPLIT)
 
 struct pgtbench_vmalloc_storm {
 	__u32 case_id;		/* in: PGTBENCH_VMALLOC_*, below PGTBENCH_VMALLOC_NR_CASES */
@@ -170,16 +179,17 @@ struct pgtbench_vmalloc_storm {
 	__u64 nr_pages;		/* in: 0 (case default) or 1..PGTBENCH_VMALLOC_MAX_PAGES */
 	__u64 seed;		/* in: seeds the random_* and pcpu cases' PRNG; any value, so a
 				 * run can be repeated exactly */
-	__u64 flags;		/* in: PGTBENCH_VMALLOC_VALIDATE_ONLY or 0; other bits EINVAL */
+	__u64 flags;		/* in: PGTBENCH_VMALLOC_FLAGS bits; other bits EINVAL */
 	__u64 reserved_in[3];	/* in: zero */
 
 	__u64 loops_done;	/* out: loops completed (< loops only if a signal came) */
 	__u64 nr_pages_used;	/* out: the nr_pages the case ran with (its default for 0) */
-	__u64 alloc_calls;	/* out: allocating calls timed (vmalloc, vmap, ...), failed too */
-	__u64 free_calls;	/* out: freeing calls timed (vfree, vunmap, ...) */
-	__u64 alloc_ns;		/* out: time inside the allocating calls, summed */
-	__u64 free_ns;		/* out: time inside the freeing calls, summed */
-	__u64 loop_ns;		/* out: the timed loop as a whole: the calls, the touches, the
+	__u64 alloc_calls;	/* out: allocating calls (vmalloc, vmap, ...), failed too */
+	__u64 free_calls;	/* out: freeing calls (vfree, vunmap, ...) */
+	__u64 alloc_ns;		/* out: SPLIT: time inside the allocating calls, summed, less
+				 * clock_ns per call; 0 without SPLIT */
+	__u64 free_ns;		/* out: SPLIT: the same for the freeing calls; 0 without */
+	__u64 loop_ns;		/* out: the loop as a whole: the calls, the touches, the
 				 * draws, cond_resched(); pcpu_alloc's last frees included */
 	__u64 case_ns;		/* out: setup + loop + teardown: what test_vmalloc times as one
 				 * case (its "avg: N usec" per repeat) */
@@ -193,7 +203,9 @@ struct pgtbench_vmalloc_storm {
 				 * PMD entries (its order-0 fallback practically never is) */
 	struct pgtbench_counts counts;	/* out: zero: the command issues no TLBI/DSB/ISB of
 					 * its own; vmalloc's own are inside the kernel */
-	__u64 reserved_out[4];	/* out: zero */
+	__u64 clock_ns;		/* out: SPLIT: the cost of one timed bracket, taken off
+				 * alloc_ns and free_ns per call; 0 without SPLIT */
+	__u64 reserved_out[3];	/* out: zero */
 };
 
 #define PGTBENCH_IOC_VMALLOC_STORM \

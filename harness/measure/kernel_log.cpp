@@ -119,40 +119,54 @@ KernelLogWatch::~KernelLogWatch()
 		close(fd_);
 }
 
-KernelLogScan KernelLogWatch::finish()
+std::string KernelLogWatch::drain(bool &lost, const std::function<void(std::string_view)> &each)
 {
-	KernelLogScan scan;
-	if (fd_ < 0) {
-		scan.reason = reason_.empty() ? "already read" : reason_;
-		return scan;
-	}
-	scan.available = true;
+	if (fd_ < 0)
+		return reason_.empty() ? "already read" : reason_;
 	/* A record is at most CONSOLE_EXT_LOG_MAX (8K); a smaller buffer makes read() fail. */
 	std::vector<char> buf(16384);
 	for (;;) {
-		ssize_t n = read(fd_, buf.data(), buf.size());
+		ssize_t n = ::read(fd_, buf.data(), buf.size());
 		if (n > 0) {
-			scan.add(std::string_view(buf.data(), static_cast<size_t>(n)));
+			each(std::string_view(buf.data(), static_cast<size_t>(n)));
 			continue;
 		}
 		if (n == 0)
-			break; /* not a kmsg device (a file in the tests): its end */
+			return {}; /* not a kmsg device (a file in the tests): its end */
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN)
-			break; /* every record read */
+			return {}; /* every record read */
 		if (errno == EPIPE) {
 			/* The ring wrapped past our position; the next read() resumes at the oldest. */
-			scan.lost = true;
+			lost = true;
 			continue;
 		}
-		scan.available = false;
-		scan.reason = fmt::format("cannot read {}: {}", path_, strerror(errno));
-		break;
+		return fmt::format("cannot read {}: {}", path_, strerror(errno));
 	}
-	close(fd_);
-	fd_ = -1;
+}
+
+KernelLogScan KernelLogWatch::finish()
+{
+	KernelLogScan scan;
+	std::string why = drain(scan.lost, [&](std::string_view record) { scan.add(record); });
+	scan.available = why.empty();
+	scan.reason = why;
+	if (fd_ >= 0) {
+		close(fd_);
+		fd_ = -1;
+	}
 	return scan;
+}
+
+KernelLogWatch::Records KernelLogWatch::read()
+{
+	Records r;
+	r.reason = drain(r.lost, [&](std::string_view record) {
+		if (auto k = parseKmsgRecord(record))
+			r.records.push_back(std::move(*k));
+	});
+	return r;
 }
 
 } /* namespace pgt */

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,7 +72,22 @@ public:
 	/* Every record logged since the watch began; the watch ends. */
 	KernelLogScan finish();
 
+	/*
+	 * The records logged since the watch began or since the last read(), parsed; the
+	 * watch goes on (a scenario reading what a module it loaded printed). An unreadable
+	 * log gives its reason, records overwritten before they were read set lost.
+	 */
+	struct Records {
+		std::vector<KmsgRecord> records;
+		bool lost = false;
+		std::string reason; /* "" when the log could be read */
+	};
+	Records read();
+
 private:
+	/* Hands each record to `each`; "" or why the log could not be read. */
+	std::string drain(bool &lost, const std::function<void(std::string_view)> &each);
+
 	std::string path_;
 	std::string reason_;
 	int fd_ = -1;

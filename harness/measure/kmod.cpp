@@ -66,6 +66,7 @@ constexpr CapNames kCaps[] = {
 	{KmodCap::Nop, "nop", "NOP"},
 	{KmodCap::VmallocStorm, "vmalloc_storm", "VMALLOC_STORM"},
 	{KmodCap::MapMemReplay, "map_mem_replay", "MAP_MEM_REPLAY"},
+	{KmodCap::VmallocSplit, "vmalloc_split", "VMALLOC_STORM with PGTBENCH_VMALLOC_SPLIT"},
 };
 
 const CapNames &namesOf(KmodCap cap)

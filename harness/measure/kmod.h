@@ -22,6 +22,7 @@ enum class KmodCap : uint64_t {
 	Nop = PGTBENCH_CAP_NOP,
 	VmallocStorm = PGTBENCH_CAP_VMALLOC_STORM,
 	MapMemReplay = PGTBENCH_CAP_MAP_MEM_REPLAY,
+	VmallocSplit = PGTBENCH_CAP_VMALLOC_SPLIT,
 };
 
 /* An open ctl file whose module passed the version handshake. */

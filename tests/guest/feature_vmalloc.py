@@ -4,13 +4,15 @@
 In the guest, with the module inserted:
   vmalloc-einval       one refused storm (kmod_abi_check --vmalloc-einval-once): EINVAL
                        and exactly one line in the kernel log, no splat
-  vmalloc-cases        every test_vmalloc case at 50 loops, 1 and 2 threads, counters on:
-                       each ok with its per-op times, cycles and purge count (the two
-                       alignment cases run, or skip naming __vmalloc_node where the kernel
-                       does not export it), no failed allocation
+  vmalloc-cases        every test_vmalloc case at 50 loops (pcpu_alloc: its one pass of
+                       35000 objects), 1 and 2 threads, counters on: each ok with its
+                       per-op times (the split pass's, with the clock's cost), cycles and
+                       purge count (the two alignment cases run, or skip naming
+                       __vmalloc_node where the kernel does not export it), no failed
+                       allocation
   vmalloc-huge         fix_size_alloc p:64 and p:512, h:0 and h:1: p:512 h:1 is PMD-mapped
-  vmalloc-cases-again  every case again (one thread), after an rmmod/insmod
-  vmalloc-pcpu         pcpu_alloc, 2 x 70000 objects (twice test_vmalloc's 35000 each)
+  vmalloc-cases-again  every case again (one thread, no split pass), after an rmmod/insmod
+  vmalloc-pcpu         pcpu_alloc from 2 threads: 2 x 35000 objects, as test_vmalloc's
   vmalloc-sigint       Ctrl-C in the middle of a long storm (2 threads): the harness dies
                        of SIGINT long before the storm could have ended
 and around them snapshots of the kernel's vmalloc usage (vmalloc-snap-*): nothing leaks.
@@ -41,9 +43,11 @@ from testlib import key_values, median
 CASES = ["fix_size_alloc", "full_fit_alloc", "long_busy_list_alloc", "random_size_alloc",
          "fix_align_alloc", "random_size_align_alloc", "pcpu_alloc", "vm_map_ram", "vmap"]
 ALIGN_CASES = {"fix_align_alloc", "random_size_align_alloc"}
+PCPU_OBJECTS = 35000  # test_vmalloc's pcpu_alloc_test: one pass, whatever loops says
 
 CASES_TOML = """\
-# tests/guest: every test_vmalloc case at its own size, 50 loops, from 1 and 2 threads.
+# tests/guest: every test_vmalloc case at its own size, 50 loops, from 1 and 2 threads
+# (pcpu_alloc: one pass of 35000 objects, whatever loops says).
 [run]
 reps = 1
 warmup = 0
@@ -79,10 +83,11 @@ counters = false
 case = [%s]
 loops = [50]
 threads = [1]
+split = 0
 """ % ", ".join(f'"{c}"' for c in CASES)
 
 PCPU_TOML = """\
-# tests/guest: two threads each allocating and freeing 70000 percpu objects.
+# tests/guest: two threads each allocating and freeing 35000 percpu objects.
 [run]
 reps = 1
 warmup = 0
@@ -90,8 +95,8 @@ counters = false
 
 [vmalloc]
 case = ["pcpu_alloc"]
-loops = [70000]
 threads = [2]
+split = 0
 """
 
 # Far longer than the guest may run (a million loops of 64 pages, 2 threads, 10 times):
@@ -108,6 +113,7 @@ case = ["fix_size_alloc"]
 p = [64]
 loops = [1000000]
 threads = [2]
+split = 0
 """
 LONG_LOOPS = 1000000
 
@@ -206,10 +212,11 @@ def kernel_lines_of_step(b, step):
     return lines
 
 
-def check_storm_doc(suite, b, doc, what, want_cases, threads, counted=True):
+def check_storm_doc(suite, b, doc, what, want_cases, threads, counted=True, split=True):
     """Every wanted case ran (or, for the alignment cases, skipped for the missing
     export) from each number of threads, each pinned to its own CPU, with its numbers
-    (and, when counted, its cycles and purge count)."""
+    (with split, the per-call times and the clock's cost; when counted, its cycles and
+    purge count)."""
     L = f"[{b.label}] {what}:"
     bad, ran = [], {}
     for e in doc["entries"]:
@@ -220,17 +227,22 @@ def check_storm_doc(suite, b, doc, what, want_cases, threads, counted=True):
         if e["status"] != "ok":
             bad.append(f"{e['name']}: {e['status']} {e['reason']}")
             continue
-        m = {k: median(e, k) for k in ("ns_per_op", "alloc_ns_per_op", "free_ns_per_op",
+        m = {k: median(e, k) for k in ("ns_per_op", "alloc_ns_per_op", "free_ns_per_op", "clock_ns",
                                       "cycles_per_op", "case_us", "failures", "purge_count")}
         vm = [c.get("vmalloc", {}) for c in e.get("checks", [])]
         cpus = [t.get("cpu") for t in (vm[0].get("threads", []) if vm else [])]
         loops = [t.get("loops_done") for t in (vm[0].get("threads", []) if vm else [])]
-        positive = ("ns_per_op", "alloc_ns_per_op", "free_ns_per_op", "case_us") + \
+        positive = ("ns_per_op", "case_us") + \
+            (("alloc_ns_per_op", "free_ns_per_op", "clock_ns") if split else ()) + \
             (("cycles_per_op",) if counted else ())
+        # pcpu_alloc takes no loops: test_vmalloc's one pass of 35000 objects.
+        want_loops = e["params"].get("loops", PCPU_OBJECTS)
         if not all(isinstance(m[k], (int, float)) and m[k] > 0 for k in positive) \
+                or (not split and any(e["metrics"].get(k, {}).get("samples")
+                                      for k in ("alloc_ns_per_op", "free_ns_per_op", "clock_ns"))) \
                 or m["failures"] != 0 \
                 or (counted and (m["purge_count"] is None or m["purge_count"] < 0)) \
-                or len(set(cpus)) != n or len(cpus) != n or loops != [e["params"]["loops"]] * n:
+                or len(set(cpus)) != n or len(cpus) != n or loops != [want_loops] * n:
             bad.append(f"{e['name']}: {json.dumps(m)} cpus {cpus} loops {loops}")
             continue
         ran.setdefault(case, set()).add(n)
@@ -295,7 +307,7 @@ def check(suite, b, series, figures, g):
                 figures[key] = "skipped: " + ((t[0] or {}).get("reason") or "?")[:60]
     if "vmalloc-cases-again" in docs:
         check_storm_doc(suite, b, docs["vmalloc-cases-again"], "every case again", CASES,
-                        threads={1}, counted=False)
+                        threads={1}, counted=False, split=False)
 
     long_ns = None
     if "vmalloc-huge" in docs:
@@ -312,11 +324,11 @@ def check(suite, b, series, figures, g):
             figures[f"vmalloc {series} fix_size p:512 h:0|h:1 ns/op"] = f"{v[0]:.0f} | {v[1]:.0f} ns"
         long_ns = median(g.find_entry(doc, "vmalloc", p=64, h=0, threads=2) or {}, "ns_per_op")
 
-    # percpu: a leak of even 1% of 140000 objects would outgrow what percpu itself keeps.
+    # percpu: a leak of even 1% of 70000 objects would outgrow what percpu itself keeps.
     if "vmalloc-pcpu" in docs:
         doc = docs["vmalloc-pcpu"]
-        check_storm_doc(suite, b, doc, "pcpu_alloc 2 x 70000", ["pcpu_alloc"], threads={2},
-                        counted=False)
+        check_storm_doc(suite, b, doc, "pcpu_alloc 2 x 35000", ["pcpu_alloc"], threads={2},
+                        counted=False, split=False)
         e = g.find_entry(doc, "vmalloc", case="pcpu_alloc")
         threads = ((e or {}).get("checks") or [{}])[0].get("vmalloc", {}).get("threads", [])
         cpus = doc["pgtbench"]["env"].get("pus") or 1  # every possible CPU gets a copy
@@ -326,7 +338,7 @@ def check(suite, b, series, figures, g):
             grew = (int(s3["percpu_kb"]) - int(s2["percpu_kb"])) * 1024
         except (KeyError, ValueError):
             grew = None
-        suite.check(f"{L} percpu after 140000 objects allocated and freed: grew by less than "
+        suite.check(f"{L} percpu after 70000 objects allocated and freed: grew by less than "
                     "1% of them", grew is not None and churned > 0 and grew < churned / 100,
                     f"Percpu {s2.get('percpu_kb')} -> {s3.get('percpu_kb')} kB; the storm "
                     f"allocated {churned / 1024:.0f} kB over {cpus} CPUs")

@@ -376,6 +376,15 @@ def cross_build(build_root, kdir, suite):
     return pgtbench, ko
 
 
+def kernels_and_cross_build(build_root, suite):
+    """What a guest test program after guest-suite starts from: the kernel cache, the
+    kernels (fetched, or found there), and pgtbench and pgtbench.ko for the 6.12 guest."""
+    cache = Path(os.environ.get("PGTBENCH_KERNEL_CACHE", build_root / "kernels")).resolve()
+    kernels = fetch_kernels(cache, suite)
+    pgtbench, ko = cross_build(build_root, Path(kernels["6.12"]["KDIR"]), suite)
+    return cache, kernels, pgtbench, ko
+
+
 def build_kmod_61(out_dir, kdir, suite):
     """pgtbench.ko for the 6.1 guest: kbuild straight from a copy of kmod/ (the meson
     cross build has room for one kernel_dir only). About 3 s."""

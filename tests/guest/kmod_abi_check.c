@@ -15,8 +15,10 @@
  *   INFO reserved != 0                                                -> EINVAL
  *   unknown command number, known number with another struct size    -> ENOTTY
  *   VMALLOC_STORM every case at 3 loops (fix_align/random_size_align may be EOPNOTSUPP),
- *                 p:512 h:1 PMD-mapped, validate-only runs nothing; bad case, loops,
- *                 nr_pages, use_huge, flags, reserved != 0 -> EINVAL, allocating nothing;
+ *                 plain (no call timed: alloc_ns, free_ns, clock_ns 0) and with SPLIT
+ *                 (calls timed, clock_ns calibrated), p:512 h:1 PMD-mapped, validate-only
+ *                 runs nothing (with SPLIT too); bad case, loops, nr_pages, use_huge,
+ *                 unknown flag bits, reserved != 0 -> EINVAL, allocating nothing;
  *                 bad pointer -> EFAULT (kmod_abi_check --vmalloc-einval-once: one EINVAL)
  *   MAP_MEM_REPLAY 2 MiB pte base: every count as worked out by hand; size 0, unaligned
  *                 or over the cap, bad granularity or strategy, reserved != 0 -> EINVAL;
@@ -211,32 +213,42 @@ static void check_vmalloc(int fd)
 	char name[64];
 	int e;
 
-	for (unsigned int c = 0; c < PGTBENCH_VMALLOC_NR_CASES; c++) {
+	for (unsigned int i = 0; i < 2 * PGTBENCH_VMALLOC_NR_CASES; i++) {
+		unsigned int c = i / 2;
+		int split = i % 2;
+
 		vmalloc_arg(&v, c, 3);
 		v.seed = 42;
+		v.flags = split ? PGTBENCH_VMALLOC_SPLIT : 0;
 		memset(&v.loops_done, 0xa5, sizeof(v) - offsetof(struct pgtbench_vmalloc_storm, loops_done));
 		e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
-		snprintf(name, sizeof(name), "vmalloc_%s_3_loops", names[c]);
+		snprintf(name, sizeof(name), "vmalloc_%s_3_loops%s", names[c], split ? "_split" : "");
 		if (e == EOPNOTSUPP && (c == PGTBENCH_VMALLOC_FIX_ALIGN_ALLOC ||
 					c == PGTBENCH_VMALLOC_RANDOM_SIZE_ALIGN_ALLOC)) {
 			result(name, 1, "EOPNOTSUPP: no __vmalloc_node() exported here");
 			continue;
 		}
-		/* pcpu_alloc is the one case without pages; each other reports the size it used. */
+		/*
+		 * pcpu_alloc is the one case without pages; each other reports the size it
+		 * used. Only a SPLIT storm times its calls and says what a clock read costs.
+		 */
 		result(name, e == 0 && v.loops_done == 3 &&
 			       (v.nr_pages_used > 0) == (c != PGTBENCH_VMALLOC_PCPU_ALLOC) &&
 			       v.alloc_calls >= 3 && v.free_calls == v.alloc_calls && v.failures == 0 &&
-			       v.alloc_ns > 0 && v.free_ns > 0 && v.loop_ns > 0 && v.case_ns >= v.loop_ns &&
+			       (split ? v.alloc_ns > 0 && v.free_ns > 0 && v.clock_ns > 0
+				      : v.alloc_ns == 0 && v.free_ns == 0 && v.clock_ns == 0) &&
+			       v.loop_ns > 0 && v.case_ns >= v.loop_ns &&
 			       v.bytes_allocated > 0 && v.pmd_chunks_contig <= v.pmd_chunks &&
 			       all_zero(&v.counts, sizeof(v.counts)) &&
 			       all_zero(v.reserved_out, sizeof(v.reserved_out)) &&
-			       v.case_id == c && v.loops == 3 && v.seed == 42 && v.nr_pages == 0,
-		       "%s, loops_done %llu nr_pages %llu calls %llu/%llu failures %llu ns %llu/%llu/%llu/%llu",
+			       v.case_id == c && v.loops == 3 && v.seed == 42 && v.nr_pages == 0 &&
+			       v.flags == (split ? PGTBENCH_VMALLOC_SPLIT : 0),
+		       "%s, loops_done %llu nr_pages %llu calls %llu/%llu failures %llu ns %llu/%llu/%llu/%llu clock %llu",
 		       errname(e), (unsigned long long)v.loops_done, (unsigned long long)v.nr_pages_used,
 		       (unsigned long long)v.alloc_calls, (unsigned long long)v.free_calls,
 		       (unsigned long long)v.failures, (unsigned long long)v.alloc_ns,
 		       (unsigned long long)v.free_ns, (unsigned long long)v.loop_ns,
-		       (unsigned long long)v.case_ns);
+		       (unsigned long long)v.case_ns, (unsigned long long)v.clock_ns);
 	}
 
 	/* A PMD's worth with use_huge: one PMD-aligned piece, backed by a contiguous run. */
@@ -248,10 +260,10 @@ static void check_vmalloc(int fd)
 	       "%s, pmd_chunks %u contig %u", errname(e), v.pmd_chunks, v.pmd_chunks_contig);
 
 	vmalloc_arg(&v, PGTBENCH_VMALLOC_LONG_BUSY_LIST_ALLOC, PGTBENCH_VMALLOC_MAX_LOOPS);
-	v.flags = PGTBENCH_VMALLOC_VALIDATE_ONLY;
+	v.flags = PGTBENCH_VMALLOC_VALIDATE_ONLY | PGTBENCH_VMALLOC_SPLIT;
 	e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
 	result("vmalloc_validate_only_runs_nothing", e == 0 && v.loops_done == 0 && v.alloc_calls == 0 &&
-		       v.case_ns == 0 && v.nr_pages_used == 100,
+		       v.case_ns == 0 && v.clock_ns == 0 && v.nr_pages_used == 100,
 	       "%s, loops_done %llu nr_pages_used %llu", errname(e), (unsigned long long)v.loops_done,
 	       (unsigned long long)v.nr_pages_used);
 
@@ -278,9 +290,13 @@ static void check_vmalloc(int fd)
 	vmalloc_arg(&v, PGTBENCH_VMALLOC_PCPU_ALLOC, 1);
 	v.nr_pages = 1;
 	expect_errno("vmalloc_pcpu_pages_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	/* The first bit after the known ones, and the last: unknown bits stay refused. */
 	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
-	v.flags = 1ULL << 1;
+	v.flags = PGTBENCH_VMALLOC_SPLIT | (PGTBENCH_VMALLOC_FLAGS + 1);
 	expect_errno("vmalloc_flags_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
+	v.flags = 1ULL << 63;
+	expect_errno("vmalloc_flags63_einval", fd, PGTBENCH_IOC_VMALLOC_STORM, &v, EINVAL);
 	for (int i = 0; i < 3; i++) {
 		vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 1);
 		v.reserved_in[i] = 1ULL << (8 * i + 5);
@@ -346,7 +362,8 @@ int main(int argc, char **argv)
 		       "%u", info.va_bits);
 		result("info_caps", (info.caps & PGTBENCH_CAP_NOP) &&
 			       (info.caps & PGTBENCH_CAP_MAP_MEM_REPLAY) &&
-			       (info.caps & PGTBENCH_CAP_VMALLOC_STORM),
+			       (info.caps & PGTBENCH_CAP_VMALLOC_STORM) &&
+			       (info.caps & PGTBENCH_CAP_VMALLOC_SPLIT),
 		       "0x%llx", (unsigned long long)info.caps);
 		result("info_release", memchr(info.release, 0, sizeof(info.release)) &&
 			       !strcmp(info.release, uts.release),

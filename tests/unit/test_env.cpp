@@ -545,18 +545,53 @@ TEST(KernelLogWatch, ALogThatCannotBeOpenedIsUnavailableWithTheReasonNotClean)
 	EXPECT_EQ(j["lines"], nlohmann::json::array());
 }
 
+namespace {
+
+/* A file standing for /dev/kmsg, holding one record logged before any watch; removed with it. */
+struct FakeKmsg {
+	std::string path;
+	explicit FakeKmsg(const std::string &before)
+	{
+		char t[] = "/tmp/pgtbench-kmsg-XXXXXX";
+		int fd = mkstemp(t);
+		if (fd < 0)
+			throw std::runtime_error("mkstemp");
+		close(fd);
+		path = t;
+		std::ofstream(path) << before;
+	}
+	~FakeKmsg() { unlink(path.c_str()); }
+	void log(const std::string &record) const { std::ofstream(path, std::ios::app) << record; }
+};
+
+} /* namespace */
+
 TEST(KernelLogWatch, OnlyWhatIsLoggedAfterTheWatchBeganIsRead)
 {
-	char path[] = "/tmp/pgtbench-kmsg-XXXXXX";
-	int fd = mkstemp(path);
-	ASSERT_GE(fd, 0);
-	close(fd);
-	std::ofstream(path) << "4,1,1,-;WARNING: before the run";
-	KernelLogWatch watch(path);
-	std::ofstream(path, std::ios::app) << "4,2,2,-;BUG: during the run";
+	FakeKmsg kmsg("4,1,1,-;WARNING: before the run");
+	KernelLogWatch watch(kmsg.path);
+	kmsg.log("4,2,2,-;BUG: during the run");
 	KernelLogScan scan = watch.finish();
-	unlink(path);
 	EXPECT_TRUE(scan.available) << scan.reason;
 	EXPECT_EQ(scan.lines, std::vector<std::string>{"BUG: during the run"});
 	EXPECT_FALSE(scan.lost);
+}
+
+TEST(KernelLogWatch, ReadGivesTheRecordsSinceTheLastReadAndTheWatchGoesOn)
+{
+	FakeKmsg kmsg("6,1,1,-;before the load");
+	KernelLogWatch watch(kmsg.path);
+	kmsg.log("6,2,2,-;Summary: one");
+	auto first = watch.read();
+	kmsg.log("6,3,3,-;Summary: two");
+	auto second = watch.read();
+	KernelLogScan scan = watch.finish();
+	EXPECT_EQ(first.reason, "");
+	ASSERT_EQ(first.records.size(), 1u);
+	EXPECT_EQ(first.records[0].text, "Summary: one");
+	ASSERT_EQ(second.records.size(), 1u);
+	EXPECT_EQ(second.records[0].seq, 3u);
+	EXPECT_TRUE(scan.available);
+	/* After finish() there is nothing more to read, and read() says why. */
+	EXPECT_EQ(watch.read().reason, "already read");
 }

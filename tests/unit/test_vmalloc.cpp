@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The vmalloc scenario's pure logic: test_vmalloc's cases and vocabulary, the variants a
- * config gives, the preflight's memory, the per-op arithmetic over the storm threads,
- * and the CPUs those threads get.
+ * The vmalloc and test_vmalloc scenarios' pure logic: test_vmalloc's cases and
+ * vocabulary, the variants a config gives, the preflight's memory, the per-op arithmetic
+ * over the storm threads, the CPUs those threads get, what test_vmalloc.ko is asked and
+ * what its Summary lines say, and the table that puts the two side by side.
  */
 #include <gtest/gtest.h>
 
 #include "env_fixture.h"
 
+#include <filesystem>
 #include <fstream>
 #include <sched.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "errors.h"
 #include "runner.h"
 #include "thread_cpus.h"
 #include "vmalloc_cases.h"
@@ -21,12 +24,27 @@ using namespace pgt;
 
 namespace {
 
+const ScenarioSpec &spec(const std::string &name)
+{
+	const ScenarioSpec *s = findScenario(name);
+	if (!s)
+		throw std::runtime_error("no scenario " + name);
+	return *s;
+}
+
 const ScenarioSpec &vmallocSpec()
 {
-	const ScenarioSpec *s = findScenario("vmalloc");
-	if (!s)
-		throw std::runtime_error("no vmalloc scenario");
-	return *s;
+	return spec("vmalloc");
+}
+
+/* The default config with one scenario in it. */
+RunConfig defaultConfigOf(const std::string &scenario)
+{
+	RunConfig c = defaultConfig();
+	std::erase_if(c.scenarios, [&](const ScenarioConfig &s) { return s.spec->name != scenario; });
+	if (c.scenarios.size() != 1)
+		throw std::runtime_error("no scenario " + scenario + " in the default config");
+	return c;
 }
 
 std::vector<std::string> names(const std::vector<Params> &points)
@@ -115,7 +133,7 @@ TEST(VmallocPoints, ParametersACaseDoesNotTakeAreLeftOutOfItsVariants)
 	EXPECT_EQ(got, (std::vector<std::string>{
 			       "vmalloc/case:fix_size_alloc/p:512/h:0/loops:100/threads:1",
 			       "vmalloc/case:fix_size_alloc/p:512/h:1/loops:100/threads:1",
-			       "vmalloc/case:pcpu_alloc/loops:100/threads:1/seed:7",
+			       "vmalloc/case:pcpu_alloc/threads:1/seed:7",
 			       "vmalloc/case:vm_map_ram/p:512/loops:100/threads:1",
 			       "vmalloc/case:random_size_alloc/loops:100/threads:1/seed:7",
 		       }));
@@ -139,12 +157,7 @@ TEST(VmallocPoints, PZeroBecomesTheCasesSizeAndCoincidingVariantsRunOnce)
 
 TEST(VmallocPlan, SkipsWithoutTheModuleNamingKmod)
 {
-	RunConfig c = defaultConfig();
-	c.scenarios.erase(std::remove_if(c.scenarios.begin(), c.scenarios.end(),
-					 [](const ScenarioConfig &s) { return s.spec->name != "vmalloc"; }),
-			  c.scenarios.end());
-	ASSERT_EQ(c.scenarios.size(), 1u);
-	auto entries = planVariants(c, fixtureEnv("altra-metal"));
+	auto entries = planVariants(defaultConfigOf("vmalloc"), fixtureEnv("altra-metal"));
 	/* The default storm: test_vmalloc's default run_test_mask 7 (its first three cases). */
 	ASSERT_EQ(entries.size(), 3u);
 	for (const auto &e : entries) {
@@ -187,6 +200,265 @@ TEST(VmallocTotals, PerOpDividesTheThreadsSumsByTheirCalls)
 	EXPECT_DOUBLE_EQ(*perOp(t.free_ns, t.free_calls), 1000000.0 / 300.0);
 	/* Each thread ran the whole case: their mean, as test_vmalloc reports per worker. */
 	EXPECT_DOUBLE_EQ(t.case_ns, 4000000.0);
+}
+
+TEST(VmallocTotals, EachThreadCalibratesItsOwnClockAndTheirMeanIsStated)
+{
+	auto a = storm(10, 10, 0, 0, 1, 1), b = storm(10, 10, 0, 0, 1, 1);
+	a.clock_ns = 300;
+	b.clock_ns = 500;
+	EXPECT_DOUBLE_EQ(sumStorms({a, b}).clock_ns, 400.0);
+}
+
+TEST(VmallocPoints, PcpuAllocRunsTestVmallocsOnePassWhateverLoopsSays)
+{
+	const VmallocCase &pcpu = *findVmallocCase("pcpu_alloc");
+	EXPECT_EQ(pcpu.fixed_loops, kTestVmallocPcpuObjects);
+	Params p;
+	p.values = {{"case", std::string("pcpu_alloc")}, {"threads", int64_t{1}}};
+	EXPECT_EQ(stormLoops(pcpu, p), 35000u);
+	/* Two loop counts give one variant: the pass does not depend on them. */
+	auto l = lists({"pcpu_alloc"}, {0}, {0});
+	l["loops"] = std::vector<ParamValue>{int64_t{100}, int64_t{1000}};
+	EXPECT_EQ(names(expandVmallocPoints(vmallocSpec(), l)),
+		  std::vector<std::string>{"vmalloc/case:pcpu_alloc/threads:1/seed:7"});
+}
+
+/* --- test_vmalloc.ko ------------------------------------------------------------- */
+
+TEST(TestVmallocScenario, TakesTheVmallocScenariosCaseParametersUnderTheSameNames)
+{
+	const ScenarioSpec &ours = vmallocSpec(), &theirs = spec("test_vmalloc");
+	for (const char *name : {"case", "p", "h", "loops", "threads"}) {
+		ASSERT_NE(theirs.param(name), nullptr) << name;
+		EXPECT_EQ(theirs.param(name)->min, ours.param(name)->min) << name;
+		EXPECT_EQ(theirs.param(name)->max, ours.param(name)->max) << name;
+		EXPECT_EQ(theirs.param(name)->defaults, ours.param(name)->defaults) << name;
+	}
+	/* Its cases are test_vmalloc's: vmap is pgtbench's own. */
+	std::vector<std::string> want;
+	for (const auto &c : vmallocCases())
+		if (c.name != "vmap")
+			want.push_back(c.name);
+	EXPECT_EQ(theirs.param("case")->choices, want);
+	EXPECT_EQ(theirs.param("seed"), nullptr);
+	EXPECT_EQ(theirs.metrics.front().name, "case_us");
+}
+
+TEST(TestVmallocScenario, RunTestMaskBitsAreTestVmallocsNumbering)
+{
+	/* 6.12's test_case_array: align_shift (64) and the kvfree_rcu pair (256, 512) are not ours. */
+	std::map<std::string, uint32_t> want = {
+		{"fix_size_alloc", 1},	       {"full_fit_alloc", 2},		 {"long_busy_list_alloc", 4},
+		{"random_size_alloc", 8},      {"fix_align_alloc", 16},		 {"random_size_align_alloc", 32},
+		{"pcpu_alloc", 128},	       {"vm_map_ram", 1024},		 {"vmap", 0},
+	};
+	for (const auto &c : vmallocCases())
+		EXPECT_EQ(c.test_vmalloc_mask, want.at(c.name)) << c.name;
+}
+
+TEST(TestVmallocScenario, ItsModuleParametersComeFromTheVariant)
+{
+	TestVmallocRun r{.c = findVmallocCase("fix_size_alloc"), .loops = 1000, .threads = 2, .nr_pages = 512,
+			 .use_huge = true};
+	EXPECT_EQ(testVmallocParams(r), "run_test_mask=1 test_loop_count=1000 test_repeat_count=1 nr_threads=2 "
+					"sequential_test_order=1 nr_pages=512 use_huge=1");
+	/* Where test_vmalloc would ignore them, they are not passed. */
+	TestVmallocRun busy{.c = findVmallocCase("long_busy_list_alloc"), .loops = 10, .nr_pages = 100};
+	EXPECT_EQ(testVmallocParams(busy), "run_test_mask=4 test_loop_count=10 test_repeat_count=1 nr_threads=1 "
+					   "sequential_test_order=1");
+	Params p;
+	p.values = {{"case", std::string("pcpu_alloc")}, {"threads", int64_t{1}}, {"module", std::string("auto")}};
+	TestVmallocRun pcpu = testVmallocRun(p);
+	EXPECT_EQ(pcpu.loops, 35000);
+	EXPECT_EQ(pcpu.repeat, 1);
+	EXPECT_EQ(testVmallocParams(pcpu), "run_test_mask=128 test_loop_count=35000 test_repeat_count=1 "
+					   "nr_threads=1 sequential_test_order=1");
+}
+
+TEST(TestVmallocSummary, ExactlyItsLineParses)
+{
+	auto s = parseTestVmallocSummary(
+		"Summary: vm_map_ram_test passed: 1 failed: 0 repeat: 1 loops: 1000 avg: 11532 usec");
+	ASSERT_TRUE(s.has_value());
+	EXPECT_EQ(s->test, "vm_map_ram_test");
+	EXPECT_EQ(s->passed, 1);
+	EXPECT_EQ(s->failed, 0);
+	EXPECT_EQ(s->repeat, 1);
+	EXPECT_EQ(s->loops, 1000);
+	EXPECT_EQ(s->avg_us, 11532u);
+	for (const char *other : {"All test took worker0=123456 cycles",
+				  "Summary: vm_map_ram_test passed: 1 failed: 0 repeat: 1 loops: 1000 avg: 11532",
+				  "Summary: vm_map_ram_test passed: 1 failed: 0 repeat: 1 loops: 1000 avg: x usec",
+				  "test: Summary: vm_map_ram_test passed: 1 failed: 0 repeat: 1 loops: 1 avg: 1 usec",
+				  "Summary: vm_map_ram passed: 1 failed: 0 repeat: 1 loops: 1000 avg: 1 usec", ""})
+		EXPECT_FALSE(parseTestVmallocSummary(other).has_value()) << other;
+}
+
+namespace {
+
+TestVmallocSummary summary(const std::string &test, int64_t passed, int64_t failed, int64_t loops = 1000)
+{
+	return {.test = test, .passed = passed, .failed = failed, .repeat = 1, .loops = loops, .avg_us = 812};
+}
+
+} /* namespace */
+
+TEST(TestVmallocSummary, ALoadPassesWithOnePassedLinePerWorkerForTheCaseAsked)
+{
+	TestVmallocRun r{.c = findVmallocCase("full_fit_alloc"), .loops = 1000, .threads = 2};
+	EXPECT_EQ(checkTestVmallocSummaries(r, {summary("full_fit_alloc_test", 1, 0),
+						 summary("full_fit_alloc_test", 1, 0)}),
+		  "");
+	EXPECT_EQ(checkTestVmallocSummaries(r, {}),
+		  "no \"Summary: full_fit_alloc_test ...\" line from test_vmalloc.ko in the kernel log");
+	EXPECT_EQ(checkTestVmallocSummaries(r, {summary("full_fit_alloc_test", 1, 0)}),
+		  "1 \"Summary: full_fit_alloc_test\" lines in the kernel log, one per worker expected (2)");
+	EXPECT_EQ(checkTestVmallocSummaries(r, {summary("full_fit_alloc_test", 0, 1), summary("full_fit_alloc_test", 1, 0)}),
+		  "test_vmalloc.ko: full_fit_alloc_test failed 1 of 1 repeats (passed 0)");
+	EXPECT_EQ(checkTestVmallocSummaries(r, {summary("full_fit_alloc_test", 1, 0, 10)}),
+		  "test_vmalloc.ko ran full_fit_alloc_test with repeat 1 loops 10, asked 1 and 1000");
+	EXPECT_EQ(checkTestVmallocSummaries(r, {summary("fix_size_alloc_test", 1, 0)}),
+		  "test_vmalloc.ko ran fix_size_alloc_test for run_test_mask=2 (asked full_fit_alloc_test): its "
+		  "cases are numbered otherwise than 6.12's");
+}
+
+namespace {
+
+/* A directory tree standing for a machine's root, removed with the test. */
+struct FakeRoot {
+	std::filesystem::path dir;
+	FakeRoot()
+	{
+		char t[] = "/tmp/pgtbench-modules-XXXXXX";
+		dir = mkdtemp(t);
+	}
+	~FakeRoot() { std::filesystem::remove_all(dir); }
+	void file(const std::string &rel, const std::string &text = "")
+	{
+		std::filesystem::create_directories((dir / rel).parent_path());
+		std::ofstream(dir / rel) << text;
+	}
+};
+
+} /* namespace */
+
+TEST(TestVmallocModule, TheRunningKernelsModuleIsWhereModulesDepSays)
+{
+	FakeRoot r;
+	const std::string mods = "lib/modules/6.12.1";
+	r.file(mods + "/modules.dep", "kernel/lib/crc7.ko.xz:\nextra/test/test_vmalloc.ko.zst:\n");
+	r.file(mods + "/extra/test/test_vmalloc.ko.zst");
+	r.file(mods + "/kernel/lib/test_vmalloc.ko");
+	std::string why;
+	EXPECT_EQ(findTestVmalloc(r.dir, "6.12.1", &why), r.dir.string() + "/" + mods + "/extra/test/test_vmalloc.ko.zst");
+}
+
+TEST(TestVmallocModule, WithoutModulesDepItIsUnderKernelLibPlainOrCompressed)
+{
+	FakeRoot r;
+	r.file("lib/modules/6.12.1/kernel/lib/test_vmalloc.ko.xz");
+	std::string why;
+	EXPECT_EQ(findTestVmalloc(r.dir, "6.12.1", &why), r.dir.string() + "/lib/modules/6.12.1/kernel/lib/test_vmalloc.ko.xz");
+	EXPECT_EQ(findTestVmalloc(r.dir, "6.13", &why), "");
+	EXPECT_EQ(why, "no test_vmalloc.ko under /lib/modules/6.13 (a kernel built with CONFIG_TEST_VMALLOC=m has it; "
+		       "or module = PATH)");
+	/* A name that only begins like it is another module. */
+	r.file("lib/modules/6.13/modules.dep", "kernel/lib/test_vmalloc.ko.old:\n");
+	r.file("lib/modules/6.13/kernel/lib/test_vmalloc.ko.old");
+	EXPECT_EQ(findTestVmalloc(r.dir, "6.13", &why), "");
+}
+
+TEST(TestVmallocModule, CompressedFilesAreDecompressedByTheKernel)
+{
+	for (const char *c : {"/a/test_vmalloc.ko.xz", "x.ko.zst", "x.ko.gz"})
+		EXPECT_TRUE(compressedModule(c)) << c;
+	for (const char *c : {"/a/test_vmalloc.ko", "x.xz", "x.ko.bz2", ""})
+		EXPECT_FALSE(compressedModule(c)) << c;
+}
+
+TEST(TestVmallocPlan, SkipsWhereTheKernelHasNoTestVmallocNamingTheConfig)
+{
+	auto entries = planVariants(defaultConfigOf("test_vmalloc"), fixtureEnv("altra-metal"));
+	ASSERT_EQ(entries.size(), 3u);
+	for (const auto &e : entries) {
+		EXPECT_EQ(e.status, Status::Skipped) << e.name;
+		EXPECT_NE(e.reason.find("CONFIG_TEST_VMALLOC=m"), std::string::npos) << e.reason;
+	}
+}
+
+TEST(TestVmallocPlan, AModuleThatIsNotThereIsAConfigError)
+{
+	RunConfig c = defaultConfigOf("test_vmalloc");
+	c.scenarios[0].lists["module"] = {std::string("/nonexistent/test_vmalloc.ko")};
+	try {
+		planVariants(c, fixtureEnv("altra-metal"));
+		FAIL() << "planned";
+	} catch (const UsageError &e) {
+		EXPECT_STREQ(e.what(), "test_vmalloc: module /nonexistent/test_vmalloc.ko: No such file or directory");
+	}
+}
+
+namespace {
+
+RecordedVariant entry(const std::string &scenario, const std::string &c, std::vector<double> case_us,
+		      Status status = Status::Ok)
+{
+	RecordedVariant e;
+	e.scenario = scenario;
+	e.status = status;
+	e.params = {{"case", c}};
+	if (c == "fix_size_alloc")
+		e.params.emplace_back("p", 1);
+	if (c != "pcpu_alloc")
+		e.params.emplace_back("loops", 1000);
+	e.params.emplace_back("threads", 1);
+	if (scenario == "vmalloc" && c == "pcpu_alloc")
+		e.params.emplace_back("seed", 1);
+	if (scenario == "vmalloc")
+		e.params.emplace_back("split", 1);
+	else
+		e.params.emplace_back("module", "auto");
+	e.name = recordName(scenario, e.params);
+	e.primary_metric = "case_us";
+	if (!case_us.empty())
+		e.metrics["case_us"] = {.unit = "us", .samples = case_us};
+	return e;
+}
+
+} /* namespace */
+
+TEST(VsTestVmalloc, EachCaseBothRanIsOneRowWithBothMediansAndTheirRatio)
+{
+	ResultsFile run;
+	run.entries = {entry("vmalloc", "fix_size_alloc", {1100, 1200, 1150}),
+		       entry("vmalloc", "vm_map_ram", {11000, 12000}),
+		       entry("vmalloc", "vmap", {5000}),
+		       entry("vmalloc", "pcpu_alloc", {40000}),
+		       entry("test_vmalloc", "pcpu_alloc", {50000}),
+		       entry("test_vmalloc", "vm_map_ram", {11500, 11500}),
+		       entry("test_vmalloc", "fix_size_alloc", {1000, 1000, 1000})};
+	EXPECT_EQ(formatVsTestVmalloc(run),
+		  "# pgtbench vs test_vmalloc: case_us (median of the repetitions, us) of vmalloc (pgtbench.ko) and "
+		  "test_vmalloc (test_vmalloc.ko's \"avg: N usec\"); ratio = pgtbench / test_vmalloc\n"
+		  "# variant                                         pgtbench  test_vmalloc   ratio\n"
+		  "case:fix_size_alloc/p:1/loops:1000/threads:1  1150.0 (n=3)  1000.0 (n=3)   1.150\n"
+		  "case:vm_map_ram/loops:1000/threads:1         11500.0 (n=2) 11500.0 (n=2)   1.000\n"
+		  "case:pcpu_alloc/threads:1                    40000.0 (n=1) 50000.0 (n=1)   0.800\n"
+		  "# pcpu_alloc: one pass of 35000 objects in both (test_vmalloc ignores test_loop_count for it)\n");
+}
+
+TEST(VsTestVmalloc, ACaseThatFailedOnOneSideSaysSoAndARunWithoutPairsHasNoTable)
+{
+	ResultsFile run;
+	run.entries = {entry("vmalloc", "full_fit_alloc", {900}),
+		       entry("test_vmalloc", "full_fit_alloc", {}, Status::Error)};
+	std::string t = formatVsTestVmalloc(run);
+	EXPECT_NE(t.find("case:full_fit_alloc/loops:1000/threads:1 900.0 (n=1)   n/a: error     n/a\n"),
+		  std::string::npos)
+		<< t;
+	run.entries.pop_back();
+	EXPECT_EQ(formatVsTestVmalloc(run), "");
 }
 
 TEST(VmallocTotals, NothingToDivideIsNoNumber)
