@@ -140,9 +140,11 @@ struct pgtbench_nop {
  * -ENOMEM when the setup cannot get its memory (everything it got is freed again).
  *
  * A storm stops early, frees everything and returns 0 with loops_done < loops when a
- * signal is pending for the caller (Ctrl-C, kill); it calls cond_resched() every loop and
- * every setup step. With PGTBENCH_VMALLOC_VALIDATE_ONLY it checks the arguments and
- * whether the case can run here, and returns without allocating anything.
+ * signal is pending for the caller (Ctrl-C, kill), checked every loop and setup step; it
+ * yields the CPU (cond_resched()) at most once a second, as test_vmalloc's loops, which
+ * never yield, leave the work they queue on their CPU out of their time. With
+ * PGTBENCH_VMALLOC_VALIDATE_ONLY it checks the arguments and whether the case can run
+ * here, and returns without allocating anything.
  *
  * Without PGTBENCH_VMALLOC_SPLIT nothing inside the loop reads the clock, so loop_ns and
  * case_ns time the case as test_vmalloc does, and alloc_ns, free_ns and clock_ns are 0.
@@ -190,7 +192,7 @@ struct pgtbench_vmalloc_storm {
 				 * clock_ns per call; 0 without SPLIT */
 	__u64 free_ns;		/* out: SPLIT: the same for the freeing calls; 0 without */
 	__u64 loop_ns;		/* out: the loop as a whole: the calls, the touches, the
-				 * draws, cond_resched(); pcpu_alloc's last frees included */
+				 * draws, the yields; pcpu_alloc's last frees included */
 	__u64 case_ns;		/* out: setup + loop + teardown: what test_vmalloc times as one
 				 * case (its "avg: N usec" per repeat) */
 	__u64 failures;		/* out: allocations that returned NULL (the loop goes on) */
