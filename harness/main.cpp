@@ -34,6 +34,7 @@
 #include "table.h"
 #include "tune.h"
 #include "util.h"
+#include "datadir.h"
 #include "version.h"
 
 using namespace pgt;
@@ -470,7 +471,7 @@ int cmdRestore()
  */
 int cmdTool(const std::string &name, const std::vector<std::string> &args)
 {
-	std::string tool = std::string(kSourceDir) + "/tools/" + name;
+	std::string tool = dataDir() + "/tools/" + name;
 	std::error_code ec;
 	auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
 	if (!ec)
@@ -670,7 +671,16 @@ int main(int argc, char **argv)
 	std::vector<std::string> args(argv, argv + argc);
 	Cli c;
 	c.app.require_subcommand(1);
-	c.app.set_version_flag("--version", kPgtbenchVersion);
+	/* The data directory too: which copy of the plots and tools this binary uses. */
+	c.app.set_version_flag("--version", [] {
+		std::string data;
+		try {
+			data = dataDir();
+		} catch (const std::exception &e) {
+			data = std::string("not found: ") + e.what();
+		}
+		return fmt::format("pgtbench {}\ndata: {}", kPgtbenchVersion, data);
+	});
 	addEnvAndList(c);
 	addRun(c);
 	addCompareAndPlot(c);

@@ -11,9 +11,9 @@
 
 #include <fmt/format.h>
 
+#include "datadir.h"
 #include "errors.h"
 #include "util.h"
-#include "version.h"
 
 namespace pgt {
 
@@ -76,7 +76,7 @@ ScriptResult runScript(const std::vector<std::string> &args)
 
 std::string plotScript()
 {
-	return std::string(kSourceDir) + "/plots/pgtbench_plot.py";
+	return dataDir() + "/plots/pgtbench_plot.py";
 }
 
 std::string plotPathFor(const std::string &results_path)

@@ -6,7 +6,7 @@ meson gives each layer only the include directories it may use, so a bare
 (`#include "../measure/env.h"`) would still compile; this test resolves every quoted
 include to the file it names and refuses the ones that cross a layer the wrong way:
 
-  base     harness/{errors.h,util,stats,results*}   uses nothing above it
+  base     harness/{datadir,errors.h,util,stats,results*}   uses nothing above it
   measure  harness/measure/                         base
   report   harness/report/                          base (never measure)
   core     harness/{config,scenario,runner,table}   base, measure
@@ -24,7 +24,7 @@ import tempfile
 import unittest
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
-BASE_FILES = {"errors", "util", "stats", "results", "results_emu", "results_read", "results_import",
+BASE_FILES = {"datadir", "errors", "util", "stats", "results", "results_emu", "results_read", "results_import",
               "version"}
 ALLOWED = {
     "base": {"base", "abi"},

@@ -349,7 +349,7 @@ def cross_build(build_root, kdir, suite):
         shutil.rmtree(cross_dir, ignore_errors=True)
         try:
             run(meson_cmd() + ["setup", cross_dir, REPO, "--cross-file", CROSS_FILE,
-                               f"-Dkernel_dir={kdir}"],
+                               "-Dwerror=true", f"-Dkernel_dir={kdir}"],
                 "configure the aarch64 cross build",
                 log_file=build_root / "guest-runs/setup.log")
         except Fatal as e:

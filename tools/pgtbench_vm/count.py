@@ -12,17 +12,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from . import paths
 from .cli import UsageError
 from .elf import ElfError, read_elf_file
 from .harness import HarnessError, check_harness, default_harness, merge_emu
 
-REPO = Path(__file__).resolve().parents[2]
 WINDOW_LOG = "emu-windows.jsonl"
 ET_DYN = 3
 
 
 def default_plugin() -> Path:
-    return REPO / "build" / "qemu-plugin" / "libpgtbench-count.so"
+    return paths.built("plugin", "qemu-plugin/libpgtbench-count.so")
 
 
 def check_plugin(plugin: Path) -> None:

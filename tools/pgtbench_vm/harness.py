@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from . import paths
 
 
 class HarnessError(Exception):
@@ -22,8 +22,9 @@ class HarnessError(Exception):
 
 
 def default_harness() -> Path:
-    """$PGTBENCH if set, else the build tools/setup makes: <repo>/build/pgtbench."""
-    return Path(os.environ.get("PGTBENCH") or REPO / "build" / "pgtbench")
+    """$PGTBENCH if set, else the build tools/setup makes (<repo>/build/pgtbench), or the
+    installed binary next to installed tools."""
+    return Path(os.environ.get("PGTBENCH") or paths.built("pgtbench", "pgtbench"))
 
 
 def check_harness(harness: Path, subcommand: str = "import") -> None:
