@@ -6,7 +6,11 @@
  * exits at once, or a munmap of the whole region. Nothing else runs between populating
  * and the timed call. Prints each repetition's time in ms on stdout.
  *
- *   fork-ref fork|munmap SIZE_MB 0|9pmd|9pte REPS [WARMUP]
+ *   fork-ref fork|munmap SIZE_MB 0|9pmd|9pte REPS [WARMUP [CPU]]
+ *
+ * CPU pins the process there, as the harness pins its subject: an unpinned parent's
+ * clone wakes its child on another, idle CPU, an IPI that a pinned one does not send
+ * (in a VM a costly exit), and a fixed cost in every fork.
  *
  * 9pte PTE-maps every THP as the harness does (mprotect of one subpage and back). Sets
  * nothing: order 9 needs THP "madvise" or "always". With a warm-up, the first warm-up
@@ -15,6 +19,7 @@
  *   # anon_huge_kb N
  */
 #define _GNU_SOURCE
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,7 +42,7 @@ static double now_ms(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fork-ref fork|munmap SIZE_MB 0|9pmd|9pte REPS [WARMUP]\n");
+	fprintf(stderr, "usage: fork-ref fork|munmap SIZE_MB 0|9pmd|9pte REPS [WARMUP [CPU]]\n");
 	exit(2);
 }
 
@@ -80,7 +85,7 @@ static char *map_region(size_t size, int huge)
 
 int main(int argc, char **argv)
 {
-	if (argc < 5 || argc > 6)
+	if (argc < 5 || argc > 7)
 		usage();
 	int fork_op = !strcmp(argv[1], "fork");
 	if (!fork_op && strcmp(argv[1], "munmap"))
@@ -92,6 +97,20 @@ int main(int argc, char **argv)
 	int reps = atoi(argv[4]), warmup = argc > 5 ? atoi(argv[5]) : 0;
 	if (!size || size % PMD_SIZE || reps < 1 || warmup < 0)
 		usage();
+	if (argc > 6) {
+		char *end;
+		long cpu = strtol(argv[6], &end, 10);
+		cpu_set_t set;
+
+		if (*end || cpu < 0 || cpu >= CPU_SETSIZE)
+			usage();
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set)) {
+			perror("fork-ref: sched_setaffinity");
+			return 1;
+		}
+	}
 
 	for (int r = 0; r < warmup + reps; r++) {
 		char *mem = map_region(size, huge);
