@@ -509,7 +509,8 @@ struct Cli {
 	std::map<std::string, CLI::App *> commands;
 };
 
-constexpr const char *kKmodHelp = "load this pgtbench.ko for the command (unloaded after if it was not loaded before)";
+constexpr const char *kKmodHelp = "load the module for the command: a name (pgtbench: looked up as modprobe does) or a "
+				  "file (.ko, .ko.xz, .ko.zst); unloaded after if it was not loaded before";
 
 void addEnvAndList(Cli &c)
 {

@@ -11,6 +11,7 @@
 #include <fmt/ranges.h>
 #include <hwloc.h>
 #include <perfmon/pfmlib.h>
+#include <zlib.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -183,11 +184,67 @@ std::string firmwareLine(const FirmwareInfo &f)
 	return out;
 }
 
-std::string kernelConfig(const std::string &root, const std::string &release)
+} /* namespace */
+
+std::optional<std::string> readGzipFile(const std::string &path)
 {
-	/* /proc/config.gz would need zlib; Debian and most distros ship /boot/config-*. */
-	return readFile(rooted(root, "/boot/config-" + release)).value_or("");
+	gzFile f = gzopen(path.c_str(), "rb");
+	if (!f)
+		return std::nullopt;
+	std::string out;
+	char buf[1 << 16];
+	int n;
+	while ((n = gzread(f, buf, sizeof(buf))) > 0)
+		out.append(buf, static_cast<size_t>(n));
+	/*
+	 * A truncated stream reads to its end without an error; gzclose() says it ended
+	 * mid-stream (Z_BUF_ERROR). Better no config than half of one.
+	 */
+	int closed = gzclose(f);
+	if (n < 0 || closed != Z_OK)
+		return std::nullopt;
+	return out;
 }
+
+KernelConfig kernelConfig(const std::string &root, const std::string &release)
+{
+	std::string boot = "/boot/config-" + release;
+	if (auto text = readFile(rooted(root, boot)); text && !release.empty())
+		return {*text, boot};
+	if (auto text = readGzipFile(rooted(root, "/proc/config.gz")))
+		return {*text, "/proc/config.gz"};
+	return {};
+}
+
+KernelSecurity parseKernelSecurity(const std::string &root)
+{
+	KernelSecurity k;
+	if (auto v = readLine(rooted(root, "/sys/kernel/security/lockdown")))
+		k.lockdown = thpSelected(trim(*v));
+	if (auto v = readLine(rooted(root, "/sys/module/module/parameters/sig_enforce")))
+		k.sig_enforce = trim(*v) == "Y";
+	/* The EFI variable: 4 bytes of attributes, then one byte, 1 = enabled. */
+	auto sb = readFile(rooted(root, "/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c"));
+	if (sb && sb->size() >= 5)
+		k.secure_boot = (*sb)[4] == 1;
+	else if (access(rooted(root, "/sys/firmware/efi").c_str(), F_OK) != 0)
+		k.secure_boot = false; /* no EFI at all: nothing to enforce it */
+	return k;
+}
+
+std::string moduleRefusalReason(const KernelSecurity &k)
+{
+	std::vector<std::string> why;
+	if (k.sig_enforce.value_or(false))
+		why.push_back("module.sig_enforce=1");
+	if (!k.lockdown.empty() && k.lockdown != "none")
+		why.push_back("lockdown=" + k.lockdown);
+	if (k.secure_boot.value_or(false))
+		why.push_back("Secure Boot");
+	return fmt::format("{}", fmt::join(why, ", "));
+}
+
+namespace {
 
 } /* namespace */
 
@@ -403,7 +460,10 @@ Env collectEnv(const EnvSources &src)
 	e.kernel_release = trim(readLine(rooted(src.root, "/proc/sys/kernel/osrelease")).value_or(""));
 	e.kernel_version = trim(readLine(rooted(src.root, "/proc/sys/kernel/version")).value_or(""));
 	e.cmdline = trim(readLine(rooted(src.root, "/proc/cmdline")).value_or(""));
-	e.cmdline_notes = cmdlineNotes(e.cmdline, kernelConfig(src.root, e.kernel_release));
+	KernelConfig config = kernelConfig(src.root, e.kernel_release);
+	e.kernel_config_source = config.source;
+	e.cmdline_notes = cmdlineNotes(e.cmdline, config.text);
+	e.security = parseKernelSecurity(src.root);
 	e.virt = detectVirt(src.root, e.arch, cpuinfo);
 	e.thp = parseThp(src.root, e.page_size_bytes);
 	auto mem = parseMeminfo(readFile(rooted(src.root, "/proc/meminfo")).value_or(""));
@@ -540,10 +600,15 @@ nlohmann::json Env::toJson() const
 	j["pus"] = pus;
 	j["numa_nodes"] = numa_nodes;
 	j["page_size_bytes"] = page_size_bytes;
+	auto opt = [](const std::optional<bool> &b) { return b ? json(*b) : json(nullptr); };
 	j["kernel"] = {{"release", kernel_release},
 		       {"version", kernel_version},
 		       {"cmdline", cmdline},
-		       {"cmdline_notes", cmdline_notes}};
+		       {"cmdline_notes", cmdline_notes},
+		       {"config_source", kernel_config_source},
+		       {"lockdown", security.lockdown.empty() ? json(nullptr) : json(security.lockdown)},
+		       {"module_sig_enforce", opt(security.sig_enforce)},
+		       {"secure_boot", opt(security.secure_boot)}};
 	j["virtualization"] = {{"vm", virt.vm ? json(*virt.vm) : json(nullptr)},
 			       {"hypervisor", virt.hypervisor},
 			       {"evidence", virt.evidence}};
@@ -595,6 +660,12 @@ std::string formatEnv(const Env &e)
 	row("page size", formatSize(e.page_size_bytes));
 	row("kernel", e.kernel_release + "  " + e.kernel_version);
 	row("cmdline", e.cmdline);
+	row("config", e.kernel_config_source.empty() ? "none found (/boot/config-<release>, /proc/config.gz)"
+						      : e.kernel_config_source);
+	auto yn = [](const std::optional<bool> &b) { return !b ? "unknown" : *b ? "yes" : "no"; };
+	row("modules", fmt::format("signatures enforced: {}, lockdown: {}, Secure Boot: {}", yn(e.security.sig_enforce),
+				   e.security.lockdown.empty() ? "unknown" : e.security.lockdown,
+				   yn(e.security.secure_boot)));
 	if (!e.cmdline_notes.empty()) {
 		std::vector<std::string> notes;
 		for (const auto &[k, v] : e.cmdline_notes)

@@ -72,6 +72,13 @@ struct CpuInfo {
 	unsigned logical_cpus = 0;	/* processors listed in /proc/cpuinfo */
 };
 
+/* What decides whether the kernel loads an unsigned module. */
+struct KernelSecurity {
+	std::string lockdown;		  /* none, integrity, confidentiality; "" unknown */
+	std::optional<bool> sig_enforce;  /* module.sig_enforce */
+	std::optional<bool> secure_boot;  /* the EFI SecureBoot variable; false without EFI */
+};
+
 struct Env {
 	std::string root = "/"; /* where /proc and /sys were read; not reported */
 	std::string arch;
@@ -84,6 +91,8 @@ struct Env {
 	std::string kernel_version;
 	std::string cmdline;
 	std::map<std::string, std::string> cmdline_notes;
+	std::string kernel_config_source; /* /boot/config-<release>, /proc/config.gz, "" none */
+	KernelSecurity security;
 	VirtInfo virt;
 	ThpInfo thp;
 	uint64_t mem_total_bytes = 0;
@@ -100,6 +109,20 @@ struct Env {
 	/* The mTHP size entry for an order, if any. */
 	const ThpSize *thpSize(unsigned order) const;
 };
+
+/* The running kernel's config: /boot/config-<release> (distributions), else
+ * /proc/config.gz (CONFIG_IKCONFIG_PROC: custom kernels, the guests); source "" none. */
+struct KernelConfig {
+	std::string text;
+	std::string source;
+};
+KernelConfig kernelConfig(const std::string &root, const std::string &release);
+/* A gzip file's contents; nullopt when unreadable, truncated or corrupt. */
+std::optional<std::string> readGzipFile(const std::string &path);
+KernelSecurity parseKernelSecurity(const std::string &root);
+/* "module.sig_enforce=1, lockdown=integrity, Secure Boot": what refuses unsigned
+ * modules here; "" when nothing does. */
+std::string moduleRefusalReason(const KernelSecurity &k);
 
 struct EnvSources {
 	std::string root = "/";

@@ -3,15 +3,18 @@
 
 #include <cerrno>
 #include <cstring>
+#include <map>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <libkmod.h>
 
 #include "env.h"
 #include "errors.h"
+#include "util.h"
 
 namespace pgt {
 
@@ -113,20 +116,128 @@ std::unique_ptr<Kmod> requireKmod(const Env &env, KmodCap cap)
 	return kmod;
 }
 
-KmodLoader::KmodLoader(const std::string &ko_path)
+bool kmodSpecIsPath(const std::string &spec)
+{
+	if (spec.find('/') != std::string::npos)
+		return true;
+	for (const char *ext : {".ko", ".ko.xz", ".ko.zst", ".ko.gz"})
+		if (spec.size() > strlen(ext) && spec.compare(spec.size() - strlen(ext), std::string::npos, ext) == 0)
+			return true;
+	return false;
+}
+
+std::string vermagicRelease(const std::string &vermagic)
+{
+	return vermagic.substr(0, vermagic.find(' '));
+}
+
+std::string kmodLoadError(const std::string &what, int err, const std::string &module_release,
+			  const std::string &kernel_release, const KernelSecurity &security)
+{
+	std::string msg = fmt::format("loading {}: {}", what, strerror(err));
+	std::string refusal = moduleRefusalReason(security);
+	if (!module_release.empty() && module_release != kernel_release)
+		return msg + fmt::format(" (built for {}, this kernel is {}: build it against this kernel's "
+					 "headers, or install pgtbench-dkms)",
+					 module_release, kernel_release);
+	if ((err == EKEYREJECTED || err == EPERM || err == EACCES || err == ENOKEY) && !refusal.empty()) {
+		msg += fmt::format(" (unsigned modules are refused here: {}; sign it with a key the kernel "
+				   "trusts, e.g. an enrolled MOK: kmod/README.md",
+				   refusal);
+		/* LOCKDOWN_DEBUGFS is in the integrity set: signing alone would not do. */
+		if (!security.lockdown.empty() && security.lockdown != "none")
+			msg += "; lockdown also refuses the debugfs ioctls the module is driven by";
+		return msg + ")";
+	}
+	if (err == ENOEXEC)
+		return msg + " (not a module for this kernel: see the kernel log)";
+	if (err == ENOENT)
+		return msg + " (a symbol it needs is missing: see the kernel log)";
+	return msg;
+}
+
+namespace {
+
+struct KmodCtx {
+	kmod_ctx *ctx = kmod_new(nullptr, nullptr);
+	kmod_module *mod = nullptr;
+	~KmodCtx()
+	{
+		if (mod)
+			kmod_module_unref(mod);
+		if (ctx)
+			kmod_unref(ctx);
+	}
+};
+
+/* The module's .modinfo (name, vermagic, ...): empty when it cannot be read. */
+std::map<std::string, std::string> moduleInfo(kmod_module *mod)
+{
+	std::map<std::string, std::string> out;
+	kmod_list *info = nullptr;
+	if (kmod_module_get_info(mod, &info) < 0)
+		return out;
+	kmod_list *l;
+	kmod_list_foreach(l, info)
+	{
+		out.emplace(kmod_module_info_get_key(l), kmod_module_info_get_value(l));
+	}
+	kmod_module_info_free_list(info);
+	return out;
+}
+
+} /* namespace */
+
+KmodLoader::KmodLoader(const std::string &spec)
 {
 	if (access("/sys/module/pgtbench", F_OK) == 0)
 		return; /* already loaded: use it, and leave it loaded */
-	int fd = ::open(ko_path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		throw UsageError(fmt::format("--kmod {}: {}", ko_path, strerror(errno)));
-	long rc = syscall(SYS_finit_module, fd, "", 0);
-	int err = errno;
-	close(fd);
-	if (rc != 0 && err != EEXIST)
-		throw RuntimeError(fmt::format("loading {}: {}{}", ko_path, strerror(err),
-					       err == ENOEXEC ? " (built for another kernel?)" : ""));
-	loaded_ = rc == 0;
+	KmodCtx k;
+	if (!k.ctx)
+		throw RuntimeError("libkmod: cannot set up a context");
+	std::string release = trim(readLine("/proc/sys/kernel/osrelease").value_or(""));
+	bool path = kmodSpecIsPath(spec);
+	if (path) {
+		if (access(spec.c_str(), R_OK) != 0)
+			throw UsageError(fmt::format("--kmod {}: {}", spec, strerror(errno)));
+		if (int err = kmod_module_new_from_path(k.ctx, spec.c_str(), &k.mod); err < 0)
+			throw UsageError(fmt::format("--kmod {}: {}", spec, strerror(-err)));
+	} else {
+		kmod_list *list = nullptr;
+		int err = kmod_module_new_from_lookup(k.ctx, spec.c_str(), &list);
+		if (err < 0 || !list)
+			throw RuntimeError(fmt::format("--kmod {}: no such module for {} (install it: make "
+						       "modules_install and depmod, or pgtbench-dkms; or name the "
+						       ".ko file)",
+						       spec, release));
+		k.mod = kmod_module_get_module(list);
+		kmod_module_unref_list(list);
+	}
+	/*
+	 * The name the module gives itself (modpost's name=), not the file's: a file may be
+	 * called pgtbench-6.1.ko. Where the file has no readable .modinfo, the file name.
+	 */
+	auto info = moduleInfo(k.mod);
+	const char *file_name = kmod_module_get_name(k.mod);
+	std::string name = info.count("name") ? info["name"] : file_name ? file_name : "?";
+	if (name != "pgtbench")
+		throw UsageError(fmt::format("--kmod {}: that is module {}, not pgtbench", spec, name));
+	std::string mod_release = info.count("vermagic") ? vermagicRelease(info["vermagic"]) : "";
+	/* Refused here rather than by the kernel: the same answer, without its log line. */
+	if (!mod_release.empty() && mod_release != release)
+		throw RuntimeError(fmt::format("loading {}: built for {}, this kernel is {} (build it against this "
+					       "kernel's headers, or install pgtbench-dkms)",
+					       spec, mod_release, release));
+	int rc = path ? kmod_module_insert_module(k.mod, 0, "")
+		      : kmod_module_probe_insert_module(k.mod, 0, nullptr, nullptr, nullptr, nullptr);
+	if (rc == -EEXIST)
+		return; /* loaded meanwhile by someone else: theirs to unload */
+	if (rc < 0) {
+		const char *file = kmod_module_get_path(k.mod);
+		throw RuntimeError(kmodLoadError(path ? spec : fmt::format("module {} ({})", spec, file ? file : "?"),
+						 -rc, mod_release, release, parseKernelSecurity("/")));
+	}
+	loaded_ = true;
 }
 
 KmodLoader::~KmodLoader()

@@ -16,6 +16,7 @@ namespace pgt {
 
 struct Env;
 struct KmodInfo;
+struct KernelSecurity;
 
 /* What a module scenario needs of the loaded module: a PGTBENCH_CAP_* bit. */
 enum class KmodCap : uint64_t {
@@ -60,14 +61,22 @@ std::string kmodMissing(const KmodInfo &kmod, KmodCap cap);
 std::unique_ptr<Kmod> requireKmod(const Env &env, KmodCap cap);
 
 /*
- * Load a module file for this run (finit_module). Unloads it again when destroyed
- * if it was this object that loaded it: a run leaves the machine as it found it.
+ * Load pgtbench.ko for this run: `spec` is a module name ("pgtbench": modprobe's
+ * semantics through libkmod, the running kernel's modules.dep, its options from
+ * modprobe.d) or a file (anything with a '/' or ending in .ko, .ko.xz, .ko.zst,
+ * .ko.gz; libkmod decompresses what the kernel cannot). Unloads it again when destroyed
+ * if it was this object that loaded it: a run leaves the machine as it found it. A
+ * module already loaded is used and left loaded.
  */
 class KmodLoader
 {
 public:
-	/* Throws UsageError for a missing/unreadable file, RuntimeError if the kernel refuses. */
-	explicit KmodLoader(const std::string &ko_path);
+	/*
+	 * Throws UsageError for a file that is missing or not pgtbench, RuntimeError with
+	 * the reason in one line when it cannot be loaded: no such module for this kernel,
+	 * built for another release (both named), unsigned where signatures are enforced.
+	 */
+	explicit KmodLoader(const std::string &spec);
 	~KmodLoader();
 	KmodLoader(const KmodLoader &) = delete;
 	KmodLoader &operator=(const KmodLoader &) = delete;
@@ -76,5 +85,16 @@ public:
 private:
 	bool loaded_ = false;
 };
+
+/* Whether --kmod names a file rather than a module to look up. */
+bool kmodSpecIsPath(const std::string &spec);
+/* The release in a module's vermagic ("6.12.57+deb13-arm64 SMP preempt mod_unload ..."). */
+std::string vermagicRelease(const std::string &vermagic);
+/*
+ * The one line for a module the kernel refused with errno err: the module's and the
+ * kernel's releases when they differ, what enforces signatures when one does.
+ */
+std::string kmodLoadError(const std::string &what, int err, const std::string &module_release,
+			  const std::string &kernel_release, const KernelSecurity &security);
 
 } /* namespace pgt */

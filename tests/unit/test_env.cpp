@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Env parsing against fixture /proc and /sys trees (tests/fixtures/env/<machine>). */
+#include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +13,7 @@
 
 #include "cpu_model.h"
 #include "env.h"
+#include "errors.h"
 #include "kernel_log.h"
 #include "kmod.h"
 #include "machine_state.h"
@@ -594,4 +598,162 @@ TEST(KernelLogWatch, ReadGivesTheRecordsSinceTheLastReadAndTheWatchGoesOn)
 	EXPECT_TRUE(scan.available);
 	/* After finish() there is nothing more to read, and read() says why. */
 	EXPECT_EQ(watch.read().reason, "already read");
+}
+
+/* --- the kernel's config and what refuses modules ------------------------------------------ */
+
+namespace {
+
+/* A scratch root for the files these tests write; removed afterwards. */
+struct ScratchRoot : ::testing::Test {
+	std::string root;
+	void SetUp() override
+	{
+		char tmpl[] = "/tmp/pgtbench-env-XXXXXX";
+		root = mkdtemp(tmpl);
+	}
+	void TearDown() override { std::filesystem::remove_all(root); }
+	void put(const std::string &rel, const std::string &text)
+	{
+		std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
+		std::ofstream(root + rel, std::ios::binary) << text;
+	}
+	void putGzip(const std::string &rel, const std::string &text)
+	{
+		std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
+		gzFile f = gzopen((root + rel).c_str(), "wb");
+		gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
+		gzclose(f);
+	}
+};
+
+using KernelConfigFrom = ScratchRoot;
+using KernelSecurityFrom = ScratchRoot;
+using KmodLoad = ScratchRoot;
+
+} /* namespace */
+
+TEST_F(KernelConfigFrom, BootConfigOfTheReleaseComesFirst)
+{
+	put("/boot/config-6.12.0-test", "CONFIG_RODATA_FULL_DEFAULT_ENABLED=y\n");
+	putGzip("/proc/config.gz", "# CONFIG_RODATA_FULL_DEFAULT_ENABLED is not set\n");
+	KernelConfig c = kernelConfig(root, "6.12.0-test");
+	EXPECT_EQ(c.source, "/boot/config-6.12.0-test");
+	EXPECT_EQ(c.text, "CONFIG_RODATA_FULL_DEFAULT_ENABLED=y\n");
+}
+
+TEST_F(KernelConfigFrom, ProcConfigGzWhereBootHasNoneAsOnACustomKernel)
+{
+	putGzip("/proc/config.gz", "CONFIG_ARM64_CONTPTE=y\nCONFIG_RODATA_FULL_DEFAULT_ENABLED=y\n");
+	put("/proc/sys/kernel/osrelease", "6.13.0-rc1-custom\n");
+	put("/proc/cmdline", "console=ttyAMA0\n");
+	KernelConfig c = kernelConfig(root, "6.13.0-rc1-custom");
+	EXPECT_EQ(c.source, "/proc/config.gz");
+	EXPECT_EQ(c.text, "CONFIG_ARM64_CONTPTE=y\nCONFIG_RODATA_FULL_DEFAULT_ENABLED=y\n");
+	/* And the facts taken from it: the rodata default, and where it came from. */
+	EnvSources src;
+	src.root = root;
+	src.arch = "aarch64";
+	Env e = collectEnv(src);
+	EXPECT_EQ(e.kernel_config_source, "/proc/config.gz");
+	EXPECT_EQ(e.cmdline_notes.at("rodata"), "full (kernel default)");
+	EXPECT_EQ(e.toJson()["kernel"]["config_source"], "/proc/config.gz");
+}
+
+TEST_F(KernelConfigFrom, ATruncatedConfigGzIsNoConfigNotHalfOfOne)
+{
+	std::string big;
+	for (int i = 0; i < 20000; i++)
+		big += "CONFIG_OPTION_" + std::to_string(i) + "=y\n";
+	putGzip("/proc/config.gz", big);
+	std::filesystem::resize_file(root + "/proc/config.gz", std::filesystem::file_size(root + "/proc/config.gz") / 2);
+	EXPECT_FALSE(readGzipFile(root + "/proc/config.gz").has_value()); /* not its first half */
+	EXPECT_EQ(kernelConfig(root, "6.13.0").source, "");
+}
+
+TEST_F(KernelSecurityFrom, NothingEnforcedOnADebianKernelWithoutSecureBoot)
+{
+	put("/sys/kernel/security/lockdown", "[none] integrity confidentiality\n");
+	put("/sys/module/module/parameters/sig_enforce", "N\n");
+	KernelSecurity k = parseKernelSecurity(root);
+	EXPECT_EQ(k.lockdown, "none");
+	EXPECT_EQ(k.sig_enforce, false);
+	EXPECT_EQ(k.secure_boot, false); /* no /sys/firmware/efi: no Secure Boot */
+	EXPECT_EQ(moduleRefusalReason(k), "");
+}
+
+TEST_F(KernelSecurityFrom, SecureBootWithItsLockdownAndEnforcementAreAllNamed)
+{
+	put("/sys/kernel/security/lockdown", "none [integrity] confidentiality\n");
+	put("/sys/module/module/parameters/sig_enforce", "Y\n");
+	put("/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c", std::string("\x06\0\0\0\x01", 5));
+	KernelSecurity k = parseKernelSecurity(root);
+	EXPECT_EQ(k.lockdown, "integrity");
+	EXPECT_EQ(k.sig_enforce, true);
+	EXPECT_EQ(k.secure_boot, true);
+	EXPECT_EQ(moduleRefusalReason(k), "module.sig_enforce=1, lockdown=integrity, Secure Boot");
+}
+
+TEST_F(KernelSecurityFrom, EfiWithoutTheVariableLeavesSecureBootUnknown)
+{
+	put("/sys/firmware/efi/runtime", "");
+	KernelSecurity k = parseKernelSecurity(root);
+	EXPECT_EQ(k.secure_boot, std::nullopt);
+	EXPECT_EQ(k.sig_enforce, std::nullopt);
+	EXPECT_EQ(k.lockdown, "");
+	nlohmann::json j = Env{.security = k}.toJson()["kernel"];
+	EXPECT_TRUE(j["secure_boot"].is_null() && j["module_sig_enforce"].is_null() && j["lockdown"].is_null());
+}
+
+TEST(KmodSpec, ANameIsLookedUpAndAnythingWithASlashOrAModuleSuffixIsAFile)
+{
+	EXPECT_FALSE(kmodSpecIsPath("pgtbench"));
+	EXPECT_TRUE(kmodSpecIsPath("pgtbench.ko"));
+	EXPECT_TRUE(kmodSpecIsPath("pgtbench.ko.xz"));
+	EXPECT_TRUE(kmodSpecIsPath("pgtbench.ko.zst"));
+	EXPECT_TRUE(kmodSpecIsPath("build/kmod/pgtbench.ko"));
+	EXPECT_TRUE(kmodSpecIsPath("./pgtbench"));
+	EXPECT_EQ(vermagicRelease("6.12.57+deb13-arm64 SMP preempt mod_unload modversions aarch64"), "6.12.57+deb13-arm64");
+}
+
+TEST(KmodLoadError, AModuleForAnotherReleaseNamesBoth)
+{
+	EXPECT_EQ(kmodLoadError("pgtbench.ko", ENOEXEC, "6.1.0-40-arm64", "6.12.57+deb13-arm64", {}),
+		  "loading pgtbench.ko: Exec format error (built for 6.1.0-40-arm64, this kernel is "
+		  "6.12.57+deb13-arm64: build it against this kernel's headers, or install pgtbench-dkms)");
+}
+
+TEST(KmodLoadError, AnUnsignedModuleRefusedSaysWhatEnforcesSignaturesAndThatLockdownBlocksDebugfs)
+{
+	KernelSecurity k{.lockdown = "none", .sig_enforce = true, .secure_boot = false};
+	std::string e = kmodLoadError("pgtbench.ko", EKEYREJECTED, "6.12.0", "6.12.0", k);
+	EXPECT_NE(e.find("unsigned modules are refused here: module.sig_enforce=1; sign it"), std::string::npos) << e;
+	EXPECT_EQ(e.find("debugfs"), std::string::npos) << e;
+	k.lockdown = "integrity";
+	k.secure_boot = true;
+	e = kmodLoadError("pgtbench.ko", EPERM, "6.12.0", "6.12.0", k);
+	EXPECT_NE(e.find("module.sig_enforce=1, lockdown=integrity, Secure Boot"), std::string::npos) << e;
+	EXPECT_NE(e.find("lockdown also refuses the debugfs ioctls"), std::string::npos) << e;
+	EXPECT_EQ(e.find('\n'), std::string::npos);
+	/* Nothing enforcing: no made-up reason. */
+	EXPECT_EQ(kmodLoadError("pgtbench.ko", EPERM, "6.12.0", "6.12.0", {}), "loading pgtbench.ko: Operation not permitted");
+}
+
+TEST_F(KmodLoad, AFileThatIsMissingOrNotPgtbenchIsAUsageErrorNamingIt)
+{
+	if (access("/sys/module/pgtbench", F_OK) == 0)
+		GTEST_SKIP() << "pgtbench.ko is loaded: the loader would use it";
+	try {
+		KmodLoader l(root + "/none.ko");
+		FAIL() << "loaded a file that does not exist";
+	} catch (const UsageError &e) {
+		EXPECT_EQ(std::string(e.what()), "--kmod " + root + "/none.ko: No such file or directory");
+	}
+	put("/other.ko", "not a module\n");
+	try {
+		KmodLoader l(root + "/other.ko");
+		FAIL() << "loaded a module that is not pgtbench";
+	} catch (const UsageError &e) {
+		EXPECT_EQ(std::string(e.what()), "--kmod " + root + "/other.ko: that is module other, not pgtbench");
+	}
 }
