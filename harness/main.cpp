@@ -553,9 +553,10 @@ void addRun(Cli &c)
 			"kernel functions whose calls are counted through the kprobe PMU "
 			"(default: the TLB flush paths of this architecture)");
 	run->add_flag("--no-counters", ra.no_counters, "time only, no counters");
-	run->add_option("--order", ra.order, "variants (default): each variant's repetitions in a row; "
-					     "interleave: one repetition of every variant per round; shuffle: "
-					     "rounds in a random order (--seed N, recorded)");
+	run->add_option("--order", ra.order, "interleave (default): one repetition of every variant per round, "
+					     "each visit with its warm-up and knobs; variants: each variant's "
+					     "repetitions in a row; shuffle: rounds in a random order (--seed N, "
+					     "recorded)");
 	run->add_option("--seed", ra.seed, "--order shuffle's seed")->check(CLI::NonNegativeNumber);
 	run->add_flag("--tune", ra.tune, "for every variant: performance governor, boost off, khugepaged "
 					 "and proactive compaction paused (put back after it, as the THP knobs)");

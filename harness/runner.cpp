@@ -215,8 +215,18 @@ std::vector<Visit> planVisits(const std::vector<std::unique_ptr<VariantRun>> &li
 				round.push_back(l.get());
 		if (config.order == "shuffle")
 			std::shuffle(round.begin(), round.end(), rng);
-		for (auto *l : round)
-			visits.push_back({l, 1});
+		for (auto *l : round) {
+			/*
+			 * Back-to-back repetitions of one variant are one visit: a lone variant,
+			 * or the rounds only the one with the most repetitions is left in (null's
+			 * 1000 after the others' 10), runs in a row with one warm-up, not as a
+			 * visit per repetition.
+			 */
+			if (!visits.empty() && visits.back().live == l)
+				visits.back().reps++;
+			else
+				visits.push_back({l, 1});
+		}
 	}
 	return visits;
 }

@@ -266,11 +266,12 @@ class Cli(unittest.TestCase):
             validate_results(doc)
             return doc, {e["scenario"]: e["run_order"] for e in doc["entries"]}
 
-        doc, order = run()
+        doc, order = run("--order", "variants")
         self.assertEqual(order, {"null": [0, 1, 2], "munmap": [3, 4, 5]})
         self.assertEqual(doc["pgtbench"]["config"]["order"], "variants")
-        doc, order = run("--order", "interleave")
+        doc, order = run()  # interleaved unless told otherwise
         self.assertEqual(order, {"null": [0, 2, 4], "munmap": [1, 3, 5]})
+        self.assertEqual(doc["pgtbench"]["config"]["order"], "interleave")
         # Google Benchmark's records still say 3 repetitions of each variant.
         reps = {(b["name"], b["repetitions"]) for b in doc["benchmarks"] if b["run_type"] == "iteration"}
         self.assertEqual({r for _, r in reps}, {3})
