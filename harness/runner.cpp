@@ -354,7 +354,8 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		live->sequence = &sequence;
 		lives.push_back(std::move(live));
 	}
-	for (const Visit &v : planVisits(lives, config)) {
+	std::vector<Visit> visits = planVisits(lives, config);
+	for (const Visit &v : visits) {
 		VariantRun *lp = v.live;
 		int reps = v.reps;
 		/*
@@ -377,11 +378,12 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		progress.clear();
 		out.gbench = parseGbenchJson(reporter.json());
 		/*
-		 * Interleaved, Google Benchmark saw each variant as one-repetition runs of the
-		 * same name: the writer makes its records from the samples instead, one per
-		 * repetition with the variant's real count, as compare.py expects.
+		 * Where a variant was visited more than once (interleaved), Google Benchmark saw
+		 * it as several runs of the same name: the writer makes its records from the
+		 * samples instead, one per repetition with the variant's real count, as
+		 * compare.py expects. One visit per variant: its own records are right.
 		 */
-		if (config.order != "variants")
+		if (visits.size() > lives.size())
 			out.gbench = {{"context", out.gbench.value("context", nlohmann::json::object())}};
 	} else {
 		out.gbench = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
