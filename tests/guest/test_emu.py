@@ -178,34 +178,53 @@ def check_map_mem(suite, b):
                 "; ".join(bad[:4]) + (f" (+{len(bad) - 4})" if len(bad) > 4 else ""))
 
 
+def modal(xs):
+    """The most frequent value (the smallest of equals); None for no values."""
+    return min(set(xs), key=lambda x: (-xs.count(x), x)) if xs else None
+
+
 def check_munmap(suite, b, figures):
     """With FEAT_TLBIRANGE (-cpu max) TLBIs follow the mmu_gather's flushes, not the
-    pages: a flush of a range is a handful of range TLBIs whatever its length. So 16M
-    and 32M, one flush each (tlb_finish_mmu, no tlb_flush_mmu), issue the same TLBIs: one
-    rvale1is for the leaf entries and one rvae1is for the freed page tables; 64M, whose
-    gather fills once (one tlb_flush_mmu more), issues more."""
+    pages: a flush of a range is a handful of range TLBIs whatever its length. 16M and
+    32M, one gather flush each (tlb_finish_mmu, no tlb_flush_mmu), issue one rvale1is
+    (tlb_end_vma's last-level flush at the end of the VMA: arm64 does not merge VMAs in
+    a gather) and one rvae1is (tlb_finish_mmu's, the page tables freed); 64M, whose
+    gather fills once (one tlb_flush_mmu more), issues more.
+
+    Now and then (6 of 400 windows in one boot, in 16M and 32M alike) a window has one
+    or two rvae1is more, issued by the window's own task at the very instruction of
+    tlb_finish_mmu's flush (mm/mmu_gather.c's tlb_flush) without another call of either
+    probed site: the page-table freeing flushing on its own, which tlb_remove_table does
+    when the GFP_NOWAIT page for its batch is refused. The kernel did issue them, so the
+    counts stay exact; what is pinned is every sample's rvale1is, the rvae1is of most
+    samples, and that the extra ones are only ever rvae1is."""
     doc = b.file_json("munmap.json")
     es = {mb: gs.find_entry(doc, "munmap", order=0, size_bytes=mb << 20) for mb in (16, 32, 64)}
     if not suite.check("[emu] munmap 16M, 32M and 64M ran",
                        all(e and e["status"] == "ok" for e in es.values()), ""):
         return
-    flushes, tlbi = {}, {}
+    flushes, tlbi, rvae = {}, {}, {}
     for mb, e in es.items():
         calls = [e["counters"].get(f"tlb_flush_calls.{s}", {}).get("samples") or [None]
                  for s in ("tlb_finish_mmu", "tlb_flush_mmu")]
         flushes[mb] = [a + b if a is not None and b is not None else None
                        for a, b in zip(*calls)]
         tlbi[mb] = emu(e, "emu.tlbi")
+        rvae[mb] = emu(e, "emu.tlbi.rvae1is")
         figures[f"munmap {mb}M order 0: emu.tlbi / mmu_gather flushes"] = (tlbi[mb], flushes[mb])
-    same = flushes[16] == flushes[32] == [1] * len(flushes[16])
+    small = (16, 32)
+    one_flush = all(flushes[mb] == [1] * len(flushes[mb]) for mb in small)
+    leaf = all(emu(es[mb], "emu.tlbi.rvale1is") == [1] * len(tlbi[mb]) for mb in small)
+    # Every TLBI beyond the rvale1is is an rvae1is, at least one, one in most samples.
+    tables = all(rvae[mb] and all(t == 1 + r and r >= 1 for t, r in zip(tlbi[mb], rvae[mb])) and
+                 rvae[mb].count(1) * 2 > len(rvae[mb]) for mb in small)
     suite.check("[emu] munmap 16M and 32M: one gather flush each, the same TLBIs (1 rvale1is + "
-                "1 rvae1is): range TLBIs do not scale with the size",
-                same and tlbi[16] == tlbi[32] == [2] * len(tlbi[16]) and
-                emu(es[16], "emu.tlbi.rvale1is") == emu(es[16], "emu.tlbi.rvae1is") ==
-                [1] * len(tlbi[16]), f"flushes {flushes}, tlbi {tlbi}")
+                "1 rvae1is, an extra rvae1is only from the page-table freeing's own flush): "
+                "range TLBIs do not scale with the size",
+                one_flush and leaf and tables, f"flushes {flushes}, tlbi {tlbi}, rvae1is {rvae}")
     suite.check("[emu] munmap 64M: one gather flush more, more TLBIs",
-                all(f == 2 for f in flushes[64]) and min(tlbi[64]) > max(tlbi[32]),
-                f"flushes {flushes[64]}, tlbi {tlbi[64]}")
+                all(f == 2 for f in flushes[64]) and tlbi[32] and
+                min(tlbi[64]) > modal(tlbi[32]), f"flushes {flushes[64]}, tlbi {tlbi[64]}")
 
 
 def check_markers_change_nothing(suite, counted, plain):
