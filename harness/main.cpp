@@ -75,7 +75,7 @@ struct CompareArgs {
 	bool no_order_panel = false; /* plot only */
 };
 
-/* --kmod PATH: load pgtbench.ko for this command (and unload it after, if we loaded it). */
+/* --kmod NAME or FILE: load pgtbench.ko for this command (and unload it after, if we loaded it). */
 std::unique_ptr<KmodLoader> loadKmod(const std::string &path)
 {
 	return path.empty() ? nullptr : std::make_unique<KmodLoader>(path);

@@ -99,7 +99,7 @@ std::vector<std::string> kmodCapNames(uint64_t caps)
 std::string kmodMissing(const KmodInfo &kmod, KmodCap cap)
 {
 	if (!kmod.usable)
-		return "needs pgtbench.ko (--kmod PATH): " + kmod.detail;
+		return "needs pgtbench.ko (--kmod pgtbench, or --kmod FILE): " + kmod.detail;
 	if (!(kmod.caps & static_cast<uint64_t>(cap)))
 		return notOffered(cap);
 	return {};

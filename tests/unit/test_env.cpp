@@ -205,7 +205,7 @@ TEST(Kmod, MissingSaysWhetherTheModuleOrTheCapabilityIsAbsent)
 {
 	KmodInfo k;
 	k.detail = "pgtbench.ko not loaded";
-	EXPECT_EQ(kmodMissing(k, KmodCap::Nop), "needs pgtbench.ko (--kmod PATH): pgtbench.ko not loaded");
+	EXPECT_EQ(kmodMissing(k, KmodCap::Nop), "needs pgtbench.ko (--kmod pgtbench, or --kmod FILE): pgtbench.ko not loaded");
 	k.usable = true;
 	k.caps = PGTBENCH_CAP_NOP | PGTBENCH_CAP_MAP_MEM_REPLAY;
 	EXPECT_EQ(kmodMissing(k, KmodCap::Nop), "");
