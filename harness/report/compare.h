@@ -116,6 +116,9 @@ std::string formatMarkdown(const Comparison &c);
 std::string formatCsv(const Comparison &c);
 nlohmann::json comparisonJson(const Comparison &c);
 
+/* One line naming a column: "Apple M2 VM 16G fork order:9 map:pte". */
+std::string columnTitle(const Column &col);
+
 /* "cover-letter", "markdown", "csv", "json" */
 std::string formatComparison(const Comparison &c, const std::string &format);
 extern const std::vector<std::string> kCompareFormats;

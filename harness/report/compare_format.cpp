@@ -424,19 +424,6 @@ std::string number(double v)
 	return fmt::format("{}", v);
 }
 
-/* One line naming a column: "Apple M2 VM 16G fork order:9 map:pte". */
-std::string columnTitle(const Column &col)
-{
-	std::vector<std::string> parts;
-	if (!col.machine.empty())
-		parts.push_back(col.machine);
-	KeyWords words = keyWords(col);
-	parts.insert(parts.end(), words.values.begin(), words.values.end());
-	parts.push_back(col.scenario);
-	parts.insert(parts.end(), words.params.begin(), words.params.end());
-	return fmt::format("{}", fmt::join(parts, " "));
-}
-
 const char *markName(const Change &ch)
 {
 	return ch.mark == Mark::Improvement ? "I" : ch.mark == Mark::Regression ? "R" : ch.conflicting ? "?" : "";
@@ -589,6 +576,19 @@ nlohmann::json cellsJson(const Comparison &c)
 }
 
 } /* namespace */
+
+/* One line naming a column: "Apple M2 VM 16G fork order:9 map:pte". */
+std::string columnTitle(const Column &col)
+{
+	std::vector<std::string> parts;
+	if (!col.machine.empty())
+		parts.push_back(col.machine);
+	KeyWords words = keyWords(col);
+	parts.insert(parts.end(), words.values.begin(), words.values.end());
+	parts.push_back(col.scenario);
+	parts.insert(parts.end(), words.params.begin(), words.params.end());
+	return fmt::format("{}", fmt::join(parts, " "));
+}
 
 std::string formatCoverLetter(const Comparison &c)
 {
