@@ -158,6 +158,45 @@ TEST(MachineName, VmOrMetalAndUnknownVirtualization)
 	EXPECT_EQ(n.kind, "16G");
 }
 
+/* env as a run on this platform records it (env.platform, env.firmware). */
+json platformEnv(const std::string &platform, const std::string &source, const std::string &evidence, json vm,
+		 uint64_t mem_total_bytes, const std::string &kernel = "6.12.0")
+{
+	json e = env("Neoverse-N1", vm, mem_total_bytes, kernel);
+	e["platform"] = {{"name", platform}, {"evidence", evidence}, {"source", source}};
+	return e;
+}
+
+/* env of a file recorded before env.platform, with the firmware it saw. */
+json firmwareEnv(const std::string &sys_vendor, const std::string &product, uint64_t mem_total_bytes)
+{
+	json e = env("Neoverse-N1", false, mem_total_bytes, "6.12.0");
+	e["firmware"] = {{"dmi", {{"sys_vendor", sys_vendor}, {"product_name", product}}}, {"soc", nullptr}};
+	return e;
+}
+
+TEST(MachineName, ThePlatformNamesTheMachineAndSaysWhatNamedIt)
+{
+	MachineName n = machineName(platformEnv("Ampere Altra", "dmi", "DMI sys_vendor Ampere(R), product Mt.Jade",
+						false, 527937536ull * 1024));
+	EXPECT_EQ(n.full(), "Ampere Altra Metal 512G");
+	EXPECT_EQ(n.source, "dmi");
+	EXPECT_EQ(n.evidence, "DMI sys_vendor Ampere(R), product Mt.Jade");
+	EXPECT_EQ(n.firmware, "");
+}
+
+TEST(MachineName, AFileWithoutPlatformIsNamedByItsCpuAndToldApartByItsFirmware)
+{
+	MachineName altra = machineName(firmwareEnv("Ampere(R)", "Mt.Jade", 527937536ull * 1024));
+	MachineName ec2 = machineName(firmwareEnv("Amazon EC2", "r6g.metal", 527000000ull * 1024));
+	EXPECT_EQ(altra.full(), "Neoverse-N1 Metal 512G");
+	EXPECT_EQ(altra.source, "cpu");
+	EXPECT_EQ(altra.firmware, "Ampere(R) Mt.Jade");
+	EXPECT_EQ(altra.full(), ec2.full());
+	EXPECT_FALSE(altra.sameMachine(ec2));
+	EXPECT_TRUE(altra.sameMachine(machineName(firmwareEnv("Ampere(R)", "Mt.Jade", 527937536ull * 1024))));
+}
+
 /* --- reading results files ------------------------------------------------------------- */
 
 TEST(ResultsFile, ParamsKeepTheNamesOrderNotJsonsAlphabet)
@@ -196,6 +235,13 @@ TEST(ResultsFile, ProblemsNameTheFileAndThePlace)
 		  "x.json: entries[0].primary_metric: \"nope_ms\" is not among its metrics");
 	EXPECT_EQ(broken([](json &d) { d["pgtbench"]["env"]["virtualization"]["vm"] = "yes"; }),
 		  "x.json: pgtbench.env.virtualization.vm: expected true, false or null");
+	EXPECT_EQ(broken([](json &d) { d["pgtbench"]["env"]["platform"] = {{"name", " "}}; }),
+		  "x.json: pgtbench.env.platform.name: expected a name, not an empty one");
+	EXPECT_EQ(broken([](json &d) {
+			  d["pgtbench"]["env"]["platform"] = {{"name", "Ampere Altra"}, {"evidence", ""}, {"source", "bios"}};
+		  }),
+		  "x.json: pgtbench.env.platform.source: \"bios\" is not one of override, ec2, dmi, soc0, "
+		  "devicetree, midr, cpu");
 	EXPECT_EQ(broken([](json &d) { d = json::array(); }),
 		  "x.json: top level: expected an object (is this a pgtbench results file?)");
 }
