@@ -394,7 +394,7 @@ void namePlatform(MachineName &n, const nlohmann::json &env)
 		const auto &hypervisor = memberOrNull(memberOrNull(env, "virtualization"), "hypervisor");
 		n.cpu = cpuMachineName(env["cpu"]["model"].get<std::string>(), stringOr(hypervisor));
 		n.source = "cpu";
-		n.evidence = "CPU model: the file records no platform";
+		n.evidence = "its CPU model; the file records no platform";
 	}
 	/* A name that is the CPU's says nothing of the system around it: the firmware does. */
 	if (n.source == "cpu")

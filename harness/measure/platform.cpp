@@ -263,7 +263,7 @@ Platform identifyPlatform(const PlatformFacts &facts)
 			return {p.name, *evidence, p.source};
 	/* Unknown: the CPU's name, as results files without env.platform are named. */
 	return {cpuMachineName(facts.cpu_model, facts.hypervisor),
-		fmt::format("CPU {}: no known platform", facts.cpu_model.empty() ? "unknown" : facts.cpu_model),
+		fmt::format("CPU model {}, no known platform", facts.cpu_model.empty() ? "unknown" : facts.cpu_model),
 		PlatformSource::Cpu};
 }
 

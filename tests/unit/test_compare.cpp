@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "compare.h"
+#include "env_fixture.h"
 #include "errors.h"
 #include "util.h"
 
@@ -284,7 +285,7 @@ TEST(Columns, ARowOnSeveralMachinesSpreadsOverMachineColumns)
 	EXPECT_EQ(c.column_dims, std::vector<std::string>{"machine"});
 	ASSERT_EQ(c.columns.size(), 4u);
 	EXPECT_EQ(c.columns[0].machine, "Apple M2 VM 16G");
-	EXPECT_EQ(c.columns[3].machine, "Neoverse-N1 Metal 512G");
+	EXPECT_EQ(c.columns[3].machine, "Ampere Altra Metal 512G");
 	EXPECT_EQ(c.rows.size(), 5u);
 }
 
@@ -299,6 +300,54 @@ TEST(Columns, RowsOnDifferentMachinesStayInOneColumnAndSaySo)
 	EXPECT_TRUE(c.column_dims.empty());
 	EXPECT_EQ(c.columns.size(), 1u);
 	EXPECT_TRUE(hasNote(c, "rows from different machines: n1 on Neoverse-N1 VM 64G; m2 on Apple M2 VM 16G"));
+}
+
+TEST(Columns, AnAltraAndAGraviton2OfOneSizeAreTwoColumnsWithTheirNames)
+{
+	/* Both are Neoverse-N1 with 512G: by the CPU they were one machine with two results a cell. */
+	json altra = fixtureEnv("altra-metal").toJson(), graviton = fixtureEnv("graviton2-metal").toJson();
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", {2, 2.1})}, "a.json", altra),
+				       file("base", {forkEntry(kGiB, 0, "", {3, 3.1})}, "b.json", graviton),
+				       file("patch", {forkEntry(kGiB, 0, "", {1.9, 2})}, "c.json", altra),
+				       file("patch", {forkEntry(kGiB, 0, "", {2.9, 3})}, "d.json", graviton)};
+	Comparison c = buildComparison(files, {});
+	EXPECT_EQ(c.column_dims, std::vector<std::string>{"machine"});
+	ASSERT_EQ(c.columns.size(), 2u);
+	EXPECT_EQ(c.columns[0].machine, "Ampere Altra Metal 512G");
+	EXPECT_EQ(c.columns[1].machine, "Graviton2 Metal 512G");
+	std::string table = formatCoverLetter(c);
+	EXPECT_NE(table.find("| Ampere Altra | Graviton2"), std::string::npos) << table;
+	EXPECT_TRUE(hasNote(c, "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R), product Mt.Jade, Neoverse-N1"));
+	EXPECT_TRUE(hasNote(c, "Graviton2 Metal 512G: named by EC2 instance type r6g.metal"));
+}
+
+TEST(Columns, MachinesNamedByTheirCpuWithOtherFirmwareAreNumberedColumns)
+{
+	/* Files recorded before env.platform: the CPU names both, the firmware tells them apart. */
+	json altra = firmwareEnv("Ampere(R)", "Mt.Jade", 527937536ull * 1024);
+	json graviton = firmwareEnv("Amazon EC2", "r6g.metal", 527000000ull * 1024);
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", {2, 2.1})}, "a.json", altra),
+				       file("base", {forkEntry(kGiB, 0, "", {3, 3.1})}, "b.json", graviton)};
+	Comparison c = buildComparison(files, {});
+	ASSERT_EQ(c.columns.size(), 2u);
+	EXPECT_EQ(c.columns[0].machine, "Neoverse-N1 #1 Metal 512G");
+	EXPECT_EQ(c.columns[1].machine, "Neoverse-N1 #2 Metal 512G");
+	EXPECT_TRUE(hasNote(c, "Neoverse-N1 #2 Metal 512G: named by its CPU model; the file records no platform"));
+}
+
+TEST(Columns, OnePlatformNamedByOtherEvidenceIsOneMachineWithEachEvidenceInItsNote)
+{
+	uint64_t mem = 527937536ull * 1024;
+	std::vector<ResultsFile> files{
+		file("base", {forkEntry(kGiB, 0, "", {2, 2.1})}, "a.json",
+		     platformEnv("Ampere Altra", "dmi", "DMI sys_vendor Ampere(R), product Mt.Jade", false, mem)),
+		file("patch", {forkEntry(kGiB, 0, "", {1.9, 2})}, "b.json",
+		     platformEnv("Ampere Altra", "soc0", "soc0 jep106:0a16:0001", false, mem))};
+	Comparison c = buildComparison(files, {});
+	EXPECT_TRUE(c.column_dims.empty());
+	EXPECT_TRUE(hasNote(c, "machine: Ampere Altra Metal 512G (aarch64)"));
+	EXPECT_TRUE(hasNote(c, "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R), product Mt.Jade; "
+			       "soc0 jep106:0a16:0001"));
 }
 
 TEST(Columns, DifferentSizesAreRefusedUntilSizeIsAColumn)

@@ -148,7 +148,7 @@ TEST(Platform, PlatformIsQemuVirtOnlyWithAnEmulatedCpu)
 TEST(Platform, AnUnknownMachineKeepsItsCpusName)
 {
 	expectPlatform(fixturePlatform("x86-intel-metal", "x86_64"), "Intel Xeon Silver 4314", PlatformSource::Cpu,
-		       "CPU Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz: no known platform");
+		       "CPU model Intel(R) Xeon(R) Silver 4314 CPU @ 2.40GHz, no known platform");
 	EXPECT_EQ(identifyPlatform(neoverseN1("Supermicro", "R12SPD-A")).name, "Neoverse-N1");
 }
 
