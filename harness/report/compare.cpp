@@ -716,17 +716,25 @@ void addMachineNote(Comparison &c)
 	c.notes.push_back(fmt::format("rows from different machines: {}", fmt::join(per_row, "; ")));
 }
 
-/* What named each machine: "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R), ...". */
+/*
+ * What named each machine: "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R),
+ * ...". One named by its CPU says its firmware too: what tells namesakes apart.
+ */
 void addMachineEvidenceNotes(Comparison &c)
 {
-	std::vector<std::string> machines;
+	std::vector<const MachineName *> machines;
 	std::map<std::string, std::vector<std::string>> evidence;
 	for (const auto &f : c.files) {
-		addOnce(machines, f.machine.full());
+		if (evidence.find(f.machine.full()) == evidence.end())
+			machines.push_back(&f.machine);
 		addOnce(evidence[f.machine.full()], f.machine.evidence);
 	}
-	for (const auto &m : machines)
-		c.notes.push_back(fmt::format("{}: named by {}", m, fmt::join(evidence[m], "; ")));
+	for (const auto *m : machines) {
+		std::string note = fmt::format("{}: named by {}", m->full(), fmt::join(evidence[m->full()], "; "));
+		if (!m->firmware.empty())
+			note += "; firmware " + m->firmware;
+		c.notes.push_back(note);
+	}
 }
 
 /* The kernels, unless the rows are kernels or labels that say them already. */

@@ -332,7 +332,8 @@ TEST(Columns, MachinesNamedByTheirCpuWithOtherFirmwareAreNumberedColumns)
 	ASSERT_EQ(c.columns.size(), 2u);
 	EXPECT_EQ(c.columns[0].machine, "Neoverse-N1 #1 Metal 512G");
 	EXPECT_EQ(c.columns[1].machine, "Neoverse-N1 #2 Metal 512G");
-	EXPECT_TRUE(hasNote(c, "Neoverse-N1 #2 Metal 512G: named by its CPU model; the file records no platform"));
+	EXPECT_TRUE(hasNote(c, "Neoverse-N1 #2 Metal 512G: named by its CPU model; the file records no platform; "
+			       "firmware Amazon EC2 r6g.metal"));
 }
 
 TEST(Columns, OnePlatformNamedByOtherEvidenceIsOneMachineWithEachEvidenceInItsNote)
