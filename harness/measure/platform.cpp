@@ -154,21 +154,21 @@ std::string matchedEvidence(const KnownPlatform &p, const PlatformFacts &f, cons
 	return "";
 }
 
-/* The conditions beyond the clue, as the evidence says them: ", Neoverse-N1, 128 CPUs a socket". */
+/* The conditions beyond the clue, as the evidence says them: ", Neoverse-N1, 128 CPUs in a socket". */
 std::optional<std::string> conditionsMet(const KnownPlatform &p, const PlatformFacts &f)
 {
 	std::string said;
 	if (*p.cores) {
-		if (!hasCore(f, p.cores))
-			return std::nullopt;
 		std::string pattern = p.cores;
 		auto core = std::find_if(f.cores.begin(), f.cores.end(), [&](auto c) { return coreMatches(pattern, c); });
+		if (core == f.cores.end())
+			return std::nullopt;
 		said += ", " + decodeMidr(core->first, core->second).core;
 	}
 	if (p.min_cpus_per_package) {
 		if (f.max_cpus_per_package < p.min_cpus_per_package)
 			return std::nullopt;
-		said += fmt::format(", {} CPUs a socket", f.max_cpus_per_package);
+		said += fmt::format(", {} CPUs in a socket", f.max_cpus_per_package);
 	}
 	return said;
 }

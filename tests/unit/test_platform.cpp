@@ -65,7 +65,7 @@ TEST(Platform, PlatformIsAmpereAltraMaxWithMoreThan80CoresASocket)
 	f.max_cpus_per_package = 128;
 	Platform p = identifyPlatform(f);
 	EXPECT_EQ(p.name, "Ampere Altra Max");
-	EXPECT_EQ(p.evidence, "soc0 jep106:0a16:0001, Neoverse-N1, 128 CPUs a socket");
+	EXPECT_EQ(p.evidence, "soc0 jep106:0a16:0001, Neoverse-N1, 128 CPUs in a socket");
 	f.max_cpus_per_package = 80; /* Altra Q80-30 */
 	EXPECT_EQ(identifyPlatform(f).name, "Ampere Altra");
 }
