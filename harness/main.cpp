@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <random>
 #include <unistd.h>
 
@@ -28,6 +29,7 @@
 #include "kmod.h"
 #include "knobs.h"
 #include "pin.h"
+#include "platform.h"
 #include "plot.h"
 #include "results.h"
 #include "runner.h"
@@ -59,6 +61,8 @@ struct RunArgs {
 	int cpu = -2;
 	bool plot = false;
 	std::string plot_path; /* empty with plot: next to the results file */
+	std::string machine_name; /* --machine as given */
+	std::optional<Platform> machine; /* --machine: the machine's name instead of what env found */
 };
 
 struct CompareArgs {
@@ -281,6 +285,8 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 {
 	RunConfig config = configFor(a);
 	Env env = probeEnv(config.cpu >= 0 ? config.cpu : defaultCpu());
+	if (a.machine)
+		env.platform = *a.machine;
 	std::string label = config.label.empty() ? labelFromKernel(env.kernel_release) : config.label;
 	std::string out = a.out.empty() ? defaultResultsPath(label) : a.out;
 	std::string journal = defaultJournalPath();
@@ -500,6 +506,7 @@ struct Cli {
 	std::string list_share;
 	RunArgs run;
 	CLI::Option *plot_opt = nullptr;
+	CLI::Option *machine_opt = nullptr;
 	CompareArgs compare, plot;
 	std::string import_samples, import_out;
 	std::string merge_results, merge_log, merge_out;
@@ -542,6 +549,9 @@ void addRun(Cli &c)
 	run->add_option("--warmup", ra.warmup, "discarded repetitions before measuring")
 		->check(CLI::Range(0, kMaxWarmup));
 	run->add_option("--label", ra.label, "name of this run in tables (default: kernel release)");
+	c.machine_opt = run->add_option("--machine", ra.machine_name,
+					"name of this machine in tables, for one the platform table does not know "
+					"(a guest on an Altra: \"Ampere Altra\"; default: env's platform)");
 	run->add_option("--out", ra.out, "results file (default: results/<label>-<time>.json)");
 	run->add_option("--cpu", ra.cpu, "CPU to pin the measuring thread to (default: last allowed)")
 		->check(CLI::Range(0, 65535));
@@ -642,6 +652,8 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 		return cmdList(c.list_config, c.list_share);
 	if (name == "run") {
 		c.run.plot = c.plot_opt->count() > 0;
+		if (c.machine_opt->count() > 0)
+			c.run.machine = overridePlatform(c.run.machine_name);
 		return cmdRun(c.run, args);
 	}
 	if (name == "compare")

@@ -61,6 +61,13 @@ struct MetricRecord {
 /* Where a counter's figures came from (results/schema.json's counter kinds). */
 inline const std::vector<std::string> kCounterKinds = {"hardware", "software", "flush_site", "emulator"};
 
+/*
+ * What named a machine (results/schema.json's env.platform.source), in the order of
+ * harness/measure/platform.h's PlatformSource.
+ */
+inline const std::vector<std::string> kPlatformSources = {"override", "ec2",  "dmi", "soc0",
+							   "devicetree", "midr", "cpu"};
+
 /* One counter across a variant's repetitions. */
 struct CounterRecord {
 	std::string event;
@@ -204,10 +211,20 @@ struct RecordedVariant {
 
 /* "Apple M2" / "VM 16G": the two lines a column header gives a machine. */
 struct MachineName {
-	std::string cpu;
+	std::string cpu;  /* the platform: "Ampere Altra", or the CPU where none is known */
 	std::string kind; /* "VM 16G", "Metal 512G", "16G" when it is not known which */
+	/* What named it (env.platform): "dmi", "soc0", ... "cpu"; "DMI sys_vendor ..." */
+	std::string source, evidence;
+	/*
+	 * Tells apart machines that a name alone would not: empty for a known platform
+	 * (its name says which); for one named by its CPU, its DMI vendor and product and
+	 * SoC ID as the file recorded them.
+	 */
+	std::string firmware;
 
 	std::string full() const { return kind.empty() ? cpu : cpu + " " + kind; }
+	/* The same name and the same platform: one machine in a table. */
+	bool sameMachine(const MachineName &o) const { return full() == o.full() && firmware == o.firmware; }
 };
 
 /* pgtbench.kernel_log: what the kernel logged of trouble during the run. */
@@ -240,11 +257,14 @@ ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
 
 /*
  * Short, stable names for a results file's machine, like the seeds' "M2 VM 16G" and
- * "Altra Metal 512G": the CPU without marketing noise, VM or Metal, and MemTotal
- * rounded up to the memory size it came from.
+ * "Altra Metal 512G": the platform env.platform names (the CPU without marketing noise
+ * in files recorded before it), VM or Metal, and MemTotal rounded up to the memory
+ * size it came from.
  */
 MachineName machineName(const nlohmann::json &env);
 std::string shortCpuName(const std::string &model);
+/* A machine named by its CPU: shortCpuName(), said whose when the CPU has no name. */
+std::string cpuMachineName(const std::string &model, const std::string &hypervisor);
 /* MemTotal is what the kernel left after its reservations: 527937536 kB -> "512G". */
 std::string installedMemory(uint64_t mem_total_bytes);
 

@@ -216,6 +216,21 @@ std::optional<RecordedKernelLog> parseKernelLog(const Reader &r, const nlohmann:
 	return out;
 }
 
+/* env.platform came later: absent in older files, checked when present. */
+void checkPlatform(const Reader &r, const nlohmann::json &env)
+{
+	if (!env.contains("platform"))
+		return;
+	const std::string where = "pgtbench.env.platform";
+	const auto &p = r.object(env, "pgtbench.env", "platform");
+	if (trim(r.string(p, where, "name")).empty())
+		r.fail(where + ".name", "expected a name, not an empty one");
+	r.string(p, where, "evidence");
+	std::string source = r.string(p, where, "source");
+	if (std::find(kPlatformSources.begin(), kPlatformSources.end(), source) == kPlatformSources.end())
+		r.fail(where + ".source", fmt::format("\"{}\" is not one of {}", source, fmt::join(kPlatformSources, ", ")));
+}
+
 } /* namespace */
 
 ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
@@ -244,6 +259,7 @@ ResultsFile parseResultsFile(const nlohmann::json &doc, const std::string &path)
 	const auto &mem = r.member(f.env, "pgtbench.env", "mem_total_bytes");
 	if (!mem.is_number_unsigned() && !(mem.is_number_integer() && mem.get<int64_t>() >= 0))
 		r.fail("pgtbench.env.mem_total_bytes", "expected a byte count");
+	checkPlatform(r, f.env);
 	f.machine = machineName(f.env);
 	f.kernel_log = parseKernelLog(r, pgt);
 
@@ -329,23 +345,71 @@ std::string installedMemory(uint64_t mem_total_bytes)
 	return fmt::format("{:.0f}{}", whole, unit);
 }
 
+std::string cpuMachineName(const std::string &model, const std::string &hypervisor)
+{
+	std::string name = shortCpuName(model);
+	/* An emulated CPU with no name ("part 0x051" under qemu -cpu max): say whose it is. */
+	if ((startsWith(name, "part ") || name == "unknown CPU") && !hypervisor.empty())
+		name = hypervisor + " " + name;
+	return name;
+}
+
+namespace {
+
+const nlohmann::json &memberOrNull(const nlohmann::json &obj, const char *key)
+{
+	static const nlohmann::json none;
+	return obj.is_object() && obj.contains(key) ? obj[key] : none;
+}
+
+std::string stringOr(const nlohmann::json &v, const std::string &otherwise = "")
+{
+	return v.is_string() ? v.get<std::string>() : otherwise;
+}
+
+/* "Ampere(R) Mt.Jade jep106:0a16:0001": what env.firmware recorded of the system's identity. */
+std::string firmwareIdentity(const nlohmann::json &env)
+{
+	const auto &firmware = memberOrNull(env, "firmware");
+	const auto &dmi = memberOrNull(firmware, "dmi");
+	const auto &soc = memberOrNull(firmware, "soc");
+	std::vector<std::string> parts;
+	for (const auto *v : {&memberOrNull(dmi, "sys_vendor"), &memberOrNull(dmi, "product_name"),
+			      &memberOrNull(soc, "soc_id")})
+		if (!stringOr(*v).empty())
+			parts.push_back(stringOr(*v));
+	return fmt::format("{}", fmt::join(parts, " "));
+}
+
+/* env.platform, or the CPU's name for files recorded before it. */
+void namePlatform(MachineName &n, const nlohmann::json &env)
+{
+	/* parseResultsFile checked env.platform where a file has one. */
+	const auto &platform = memberOrNull(env, "platform");
+	if (platform.is_object()) {
+		n.cpu = platform["name"].get<std::string>();
+		n.source = platform["source"].get<std::string>();
+		n.evidence = platform["evidence"].get<std::string>();
+	} else {
+		const auto &hypervisor = memberOrNull(memberOrNull(env, "virtualization"), "hypervisor");
+		n.cpu = cpuMachineName(env["cpu"]["model"].get<std::string>(), stringOr(hypervisor));
+		n.source = "cpu";
+		n.evidence = "its CPU model; the file records no platform";
+	}
+	/* A name that is the CPU's says nothing of the system around it: the firmware does. */
+	if (n.source == "cpu")
+		n.firmware = firmwareIdentity(env);
+}
+
+} /* namespace */
+
 MachineName machineName(const nlohmann::json &env)
 {
 	/* parseResultsFile checked cpu.model, virtualization.vm and mem_total_bytes; the rest may be absent. */
-	static const nlohmann::json none;
-	auto at = [](const nlohmann::json &obj, const char *key) -> const nlohmann::json & {
-		return obj.is_object() && obj.contains(key) ? obj[key] : none;
-	};
-	const nlohmann::json &virt = at(env, "virtualization");
 	MachineName n;
-	n.cpu = shortCpuName(env["cpu"]["model"].get<std::string>());
-	/* An emulated CPU with no name ("part 0x051" under qemu -cpu max): say whose it is. */
-	const auto &hypervisor = at(virt, "hypervisor");
-	if ((startsWith(n.cpu, "part ") || n.cpu == "unknown CPU") && hypervisor.is_string() &&
-	    !hypervisor.get<std::string>().empty())
-		n.cpu = hypervisor.get<std::string>() + " " + n.cpu;
+	namePlatform(n, env);
 	std::vector<std::string> kind;
-	const auto &vm = at(virt, "vm");
+	const auto &vm = memberOrNull(memberOrNull(env, "virtualization"), "vm");
 	if (vm.is_boolean())
 		kind.push_back(vm.get<bool>() ? "VM" : "Metal");
 	std::string mem = installedMemory(env["mem_total_bytes"].get<uint64_t>());

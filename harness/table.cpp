@@ -94,8 +94,8 @@ std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
 				wmetric = std::max(wmetric, name.size());
 	}
 	std::string out;
-	out += fmt::format("# pgtbench  label={}  {} {}  kernel {}  cpu {}\n", label, env.arch,
-			   env.cpu.model, env.kernel_release, cpu);
+	out += fmt::format("# pgtbench  label={}  machine {}  {} {}  kernel {}  cpu {}\n", label, env.platform.name,
+			   env.arch, env.cpu.model, env.kernel_release, cpu);
 	out += fmt::format("# {:<{}} {:<{}} {:>5} {:>10} {:>10} {:>7} {:>10} {:>10}  {}\n", "variant",
 			   wname - 2, "metric", wmetric, "n", "median", "mean", "cv", "min", "max", "folio");
 	bool notes = false;

@@ -482,6 +482,7 @@ Env collectEnv(const EnvSources &src)
 	e.noise.stdout_is_terminal = src.stdout_is_terminal;
 	e.topology = collectTopology(src.root, e.numa_nodes);
 	e.firmware = collectFirmware(src.root);
+	e.platform = identifyPlatform(platformFacts(src.root, e));
 	return e;
 }
 
@@ -645,6 +646,7 @@ nlohmann::json Env::toJson() const
 	j["noise"] = noise.toJson();
 	j["topology"] = topology.toJson();
 	j["firmware"] = firmware.toJson();
+	j["platform"] = platform.toJson();
 	return j;
 }
 
@@ -654,6 +656,8 @@ std::string formatEnv(const Env &e)
 	auto row = [&](std::string_view k, const std::string &v) {
 		out += fmt::format("{:<16} {}\n", k, v);
 	};
+	row("platform", fmt::format("{}  [{}: {}]", e.platform.name, platformSourceName(e.platform.source),
+				    e.platform.evidence));
 	row("arch", e.arch);
 	row("cpu", e.cpu.model + (e.cpu.midr.empty() ? "" : fmt::format(" (MIDR {})", fmt::join(e.cpu.midr, ", "))));
 	row("topology", fmt::format("{} cores, {} PUs, {} NUMA node(s)", e.cores, e.pus, e.numa_nodes));

@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "machine_state.h"
+#include "platform.h"
 
 namespace pgt {
 
@@ -102,6 +103,7 @@ struct Env {
 	NoiseFacts noise; /* the measuring CPU's state (machine_state.h) */
 	TopologyInfo topology;
 	FirmwareInfo firmware;
+	Platform platform; /* which machine this is, by name (platform.h) */
 
 	nlohmann::json toJson() const;
 	/* True when the kernel offers anonymous folios of this order. */

@@ -151,6 +151,31 @@ void addAbsentRows(Comparison &c)
 	}
 }
 
+/*
+ * Machines a name alone does not tell apart get a number each ("Neoverse-N1 #2 Metal
+ * 512G"): files named by their CPU whose firmware differs (an Altra and a Graviton2
+ * recorded before env.platform) are two machines, and a column holds one machine. A
+ * known platform is one machine whatever named it (DMI on one box, the SoC ID on
+ * another): its notes list each evidence.
+ */
+void numberNamesakes(std::vector<ResultsFile> &files)
+{
+	std::map<std::string, std::vector<MachineName>> seen; /* full name -> distinct machines */
+	for (const auto &f : files) {
+		auto &machines = seen[f.machine.full()];
+		if (std::none_of(machines.begin(), machines.end(), [&](const auto &m) { return m.sameMachine(f.machine); }))
+			machines.push_back(f.machine);
+	}
+	for (auto &f : files) {
+		const auto &machines = seen[f.machine.full()];
+		if (machines.size() < 2)
+			continue;
+		auto it = std::find_if(machines.begin(), machines.end(),
+				       [&](const auto &m) { return m.sameMachine(f.machine); });
+		f.machine.cpu += fmt::format(" #{}", it - machines.begin() + 1);
+	}
+}
+
 /* Without --columns: a row whose files come from several machines spreads over a column each. */
 std::vector<std::string> automaticDims(const std::vector<ResultsFile> &files,
 				       const std::vector<std::vector<size_t>> &row_files)
@@ -691,6 +716,27 @@ void addMachineNote(Comparison &c)
 	c.notes.push_back(fmt::format("rows from different machines: {}", fmt::join(per_row, "; ")));
 }
 
+/*
+ * What named each machine: "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R),
+ * ...". One named by its CPU says its firmware too: what tells namesakes apart.
+ */
+void addMachineEvidenceNotes(Comparison &c)
+{
+	std::vector<const MachineName *> machines;
+	std::map<std::string, std::vector<std::string>> evidence;
+	for (const auto &f : c.files) {
+		if (evidence.find(f.machine.full()) == evidence.end())
+			machines.push_back(&f.machine);
+		addOnce(evidence[f.machine.full()], f.machine.evidence);
+	}
+	for (const auto *m : machines) {
+		std::string note = fmt::format("{}: named by {}", m->full(), fmt::join(evidence[m->full()], "; "));
+		if (!m->firmware.empty())
+			note += "; firmware " + m->firmware;
+		c.notes.push_back(note);
+	}
+}
+
 /* The kernels, unless the rows are kernels or labels that say them already. */
 void addKernelNote(Comparison &c)
 {
@@ -821,6 +867,7 @@ void addNotes(Comparison &c, const std::string &row_param, size_t left_out,
 	addStatisticsNotes(c);
 	addEmulatedNote(c);
 	addMachineNote(c);
+	addMachineEvidenceNotes(c);
 	addKernelNote(c);
 	addMissingCellNotes(c);
 	addLeftOutNotes(c, row_param, left_out, not_run);
@@ -840,6 +887,7 @@ Comparison buildComparison(std::vector<ResultsFile> files, const CompareOptions 
 	Comparison c;
 	c.options = options;
 	c.files = std::move(files);
+	numberNamesakes(c.files);
 	size_t left_out = assignRows(c, row_param);
 	addAbsentRows(c);
 	c.column_dims = resolveDims(c.files, options, c.row_files);

@@ -443,6 +443,8 @@ nlohmann::json filesJson(const Comparison &c)
 				 {"machine", f.machine.full()},
 				 {"machine_cpu", f.machine.cpu},
 				 {"machine_kind", f.machine.kind},
+				 {"machine_source", f.machine.source},
+				 {"machine_evidence", f.machine.evidence},
 				 {"cpu_model", f.env["cpu"]["model"]},
 				 {"vm", f.env["virtualization"]["vm"]},
 				 {"mem_total_bytes", f.env["mem_total_bytes"]},

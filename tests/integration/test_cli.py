@@ -474,6 +474,33 @@ class Cli(unittest.TestCase):
             self.assertIn("# note: kernel log not watched (", proc.stdout)
         self.assertEqual(bool(log["lines"]), "# WARNING: the kernel logged" in proc.stdout)
 
+    def test_machine_names_the_machine_in_the_file_and_in_compare_and_a_blank_one_is_refused(self):
+        out = self.path("machine.json")
+        proc = self.run_pgt("run", "--filter", "^null$", "--reps", "3", "--no-counters", "--machine", "lab-altra",
+                            "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = load_json(out)
+        validate_results(doc)
+        self.assertEqual(doc["pgtbench"]["env"]["platform"],
+                         {"name": "lab-altra", "evidence": "--machine", "source": "override"})
+        table = self.run_pgt("compare", out)
+        self.assertEqual(table.returncode, 0, table.stderr)
+        self.assertRegex(table.stdout, r"\nmachine: lab-altra (VM |Metal )?\d+[GM] \(")
+        self.assertRegex(table.stdout, r"\nlab-altra (VM |Metal )?\d+[GM]: named by --machine\n")
+        for blank in ("", "  "):
+            never = self.path("never.json")
+            proc = self.run_pgt("run", "--filter", "^null$", "--machine", blank, "--out", never)
+            self.assert_usage_error(proc, "--machine")
+            self.assertFalse(os.path.exists(never))
+
+    def test_env_names_the_platform_and_what_named_it(self):
+        proc = self.run_pgt("env", "--json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        platform = json.loads(proc.stdout)["platform"]
+        self.assertTrue(platform["name"].strip())
+        self.assertIn(platform["source"], {"ec2", "dmi", "soc0", "devicetree", "midr", "cpu"})
+        self.assertTrue(platform["evidence"])
+
     def test_no_counters_means_none_opened(self):
         out = self.path("nc.json")
         proc = self.run_pgt("run", "--filter", "^null$", "--reps", "3", "--no-counters", "--out", out)

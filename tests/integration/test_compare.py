@@ -308,6 +308,34 @@ class Compare(unittest.TestCase):
         self.assertIn("size:512M", proc.stdout)
         self.assertIn("half: no base value to compare", proc.stdout)
 
+    def test_an_altra_and_a_graviton2_of_one_size_are_two_columns_named_by_their_platforms(self):
+        def graviton2(doc):
+            doc["pgtbench"]["env"]["platform"] = {"name": "Graviton2", "evidence": "EC2 instance type r6g.metal",
+                                                  "source": "ec2"}
+        altra = [f for f in AB if "altra" in f]
+        gravitons = [self.write_variant(f"g2-{i}.json", f, graviton2) for i, f in enumerate(altra)]
+        proc = run_pgt("compare", *altra, *gravitons)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        # Three variants a machine: a table each, headed by the machine's platform.
+        self.assertRegex(proc.stdout, r"(?m)^fork +\| Ampere Altra\n +\| Metal 512G$")
+        self.assertRegex(proc.stdout, r"(?m)^fork +\| Graviton2\n +\| Metal 512G$")
+        self.assertIn("\nGraviton2 Metal 512G: named by EC2 instance type r6g.metal\n", proc.stdout)
+
+        # Recorded before env.platform: both are Neoverse-N1, their DMI tells them apart.
+        def before_platform(vendor, product):
+            def edit(doc):
+                env = doc["pgtbench"]["env"]
+                del env["platform"]
+                env["firmware"] = {"dmi": {"sys_vendor": vendor, "product_name": product}, "soc": None}
+            return edit
+        old = [self.write_variant("old-altra.json", altra[0], before_platform("Ampere(R)", "Mt.Jade")),
+               self.write_variant("old-g2.json", altra[0], before_platform("Amazon EC2", "r6g.metal"))]
+        proc = run_pgt("compare", *old)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertRegex(proc.stdout, r"(?m)^fork +\| Neoverse-N1 #1$")
+        self.assertRegex(proc.stdout, r"(?m)^fork +\| Neoverse-N1 #2$")
+        self.assertIn("firmware Amazon EC2 r6g.metal", proc.stdout)
+
     # --- plots -----------------------------------------------------------------------
 
     def assert_plot(self, path, magic):

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "compare.h"
+#include "env_fixture.h"
 #include "errors.h"
 #include "util.h"
 
@@ -158,6 +159,45 @@ TEST(MachineName, VmOrMetalAndUnknownVirtualization)
 	EXPECT_EQ(n.kind, "16G");
 }
 
+/* env as a run on this platform records it (env.platform, env.firmware). */
+json platformEnv(const std::string &platform, const std::string &source, const std::string &evidence, json vm,
+		 uint64_t mem_total_bytes, const std::string &kernel = "6.12.0")
+{
+	json e = env("Neoverse-N1", vm, mem_total_bytes, kernel);
+	e["platform"] = {{"name", platform}, {"evidence", evidence}, {"source", source}};
+	return e;
+}
+
+/* env of a file recorded before env.platform, with the firmware it saw. */
+json firmwareEnv(const std::string &sys_vendor, const std::string &product, uint64_t mem_total_bytes)
+{
+	json e = env("Neoverse-N1", false, mem_total_bytes, "6.12.0");
+	e["firmware"] = {{"dmi", {{"sys_vendor", sys_vendor}, {"product_name", product}}}, {"soc", nullptr}};
+	return e;
+}
+
+TEST(MachineName, ThePlatformNamesTheMachineAndSaysWhatNamedIt)
+{
+	MachineName n = machineName(platformEnv("Ampere Altra", "dmi", "DMI sys_vendor Ampere(R), product Mt.Jade",
+						false, 527937536ull * 1024));
+	EXPECT_EQ(n.full(), "Ampere Altra Metal 512G");
+	EXPECT_EQ(n.source, "dmi");
+	EXPECT_EQ(n.evidence, "DMI sys_vendor Ampere(R), product Mt.Jade");
+	EXPECT_EQ(n.firmware, "");
+}
+
+TEST(MachineName, AFileWithoutPlatformIsNamedByItsCpuAndToldApartByItsFirmware)
+{
+	MachineName altra = machineName(firmwareEnv("Ampere(R)", "Mt.Jade", 527937536ull * 1024));
+	MachineName ec2 = machineName(firmwareEnv("Amazon EC2", "r6g.metal", 527000000ull * 1024));
+	EXPECT_EQ(altra.full(), "Neoverse-N1 Metal 512G");
+	EXPECT_EQ(altra.source, "cpu");
+	EXPECT_EQ(altra.firmware, "Ampere(R) Mt.Jade");
+	EXPECT_EQ(altra.full(), ec2.full());
+	EXPECT_FALSE(altra.sameMachine(ec2));
+	EXPECT_TRUE(altra.sameMachine(machineName(firmwareEnv("Ampere(R)", "Mt.Jade", 527937536ull * 1024))));
+}
+
 /* --- reading results files ------------------------------------------------------------- */
 
 TEST(ResultsFile, ParamsKeepTheNamesOrderNotJsonsAlphabet)
@@ -196,6 +236,13 @@ TEST(ResultsFile, ProblemsNameTheFileAndThePlace)
 		  "x.json: entries[0].primary_metric: \"nope_ms\" is not among its metrics");
 	EXPECT_EQ(broken([](json &d) { d["pgtbench"]["env"]["virtualization"]["vm"] = "yes"; }),
 		  "x.json: pgtbench.env.virtualization.vm: expected true, false or null");
+	EXPECT_EQ(broken([](json &d) { d["pgtbench"]["env"]["platform"] = {{"name", " "}}; }),
+		  "x.json: pgtbench.env.platform.name: expected a name, not an empty one");
+	EXPECT_EQ(broken([](json &d) {
+			  d["pgtbench"]["env"]["platform"] = {{"name", "Ampere Altra"}, {"evidence", ""}, {"source", "bios"}};
+		  }),
+		  "x.json: pgtbench.env.platform.source: \"bios\" is not one of override, ec2, dmi, soc0, "
+		  "devicetree, midr, cpu");
 	EXPECT_EQ(broken([](json &d) { d = json::array(); }),
 		  "x.json: top level: expected an object (is this a pgtbench results file?)");
 }
@@ -238,7 +285,7 @@ TEST(Columns, ARowOnSeveralMachinesSpreadsOverMachineColumns)
 	EXPECT_EQ(c.column_dims, std::vector<std::string>{"machine"});
 	ASSERT_EQ(c.columns.size(), 4u);
 	EXPECT_EQ(c.columns[0].machine, "Apple M2 VM 16G");
-	EXPECT_EQ(c.columns[3].machine, "Neoverse-N1 Metal 512G");
+	EXPECT_EQ(c.columns[3].machine, "Ampere Altra Metal 512G");
 	EXPECT_EQ(c.rows.size(), 5u);
 }
 
@@ -253,6 +300,55 @@ TEST(Columns, RowsOnDifferentMachinesStayInOneColumnAndSaySo)
 	EXPECT_TRUE(c.column_dims.empty());
 	EXPECT_EQ(c.columns.size(), 1u);
 	EXPECT_TRUE(hasNote(c, "rows from different machines: n1 on Neoverse-N1 VM 64G; m2 on Apple M2 VM 16G"));
+}
+
+TEST(Columns, AnAltraAndAGraviton2OfOneSizeAreTwoColumnsWithTheirNames)
+{
+	/* Both are Neoverse-N1 with 512G: by the CPU they were one machine with two results a cell. */
+	json altra = fixtureEnv("altra-metal").toJson(), graviton = fixtureEnv("graviton2-metal").toJson();
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", {2, 2.1})}, "a.json", altra),
+				       file("base", {forkEntry(kGiB, 0, "", {3, 3.1})}, "b.json", graviton),
+				       file("patch", {forkEntry(kGiB, 0, "", {1.9, 2})}, "c.json", altra),
+				       file("patch", {forkEntry(kGiB, 0, "", {2.9, 3})}, "d.json", graviton)};
+	Comparison c = buildComparison(files, {});
+	EXPECT_EQ(c.column_dims, std::vector<std::string>{"machine"});
+	ASSERT_EQ(c.columns.size(), 2u);
+	EXPECT_EQ(c.columns[0].machine, "Ampere Altra Metal 512G");
+	EXPECT_EQ(c.columns[1].machine, "Graviton2 Metal 512G");
+	std::string table = formatCoverLetter(c);
+	EXPECT_NE(table.find("| Ampere Altra | Graviton2"), std::string::npos) << table;
+	EXPECT_TRUE(hasNote(c, "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R), product Mt.Jade, Neoverse-N1"));
+	EXPECT_TRUE(hasNote(c, "Graviton2 Metal 512G: named by EC2 instance type r6g.metal"));
+}
+
+TEST(Columns, MachinesNamedByTheirCpuWithOtherFirmwareAreNumberedColumns)
+{
+	/* Files recorded before env.platform: the CPU names both, the firmware tells them apart. */
+	json altra = firmwareEnv("Ampere(R)", "Mt.Jade", 527937536ull * 1024);
+	json graviton = firmwareEnv("Amazon EC2", "r6g.metal", 527000000ull * 1024);
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", {2, 2.1})}, "a.json", altra),
+				       file("base", {forkEntry(kGiB, 0, "", {3, 3.1})}, "b.json", graviton)};
+	Comparison c = buildComparison(files, {});
+	ASSERT_EQ(c.columns.size(), 2u);
+	EXPECT_EQ(c.columns[0].machine, "Neoverse-N1 #1 Metal 512G");
+	EXPECT_EQ(c.columns[1].machine, "Neoverse-N1 #2 Metal 512G");
+	EXPECT_TRUE(hasNote(c, "Neoverse-N1 #2 Metal 512G: named by its CPU model; the file records no platform; "
+			       "firmware Amazon EC2 r6g.metal"));
+}
+
+TEST(Columns, OnePlatformNamedByOtherEvidenceIsOneMachineWithEachEvidenceInItsNote)
+{
+	uint64_t mem = 527937536ull * 1024;
+	std::vector<ResultsFile> files{
+		file("base", {forkEntry(kGiB, 0, "", {2, 2.1})}, "a.json",
+		     platformEnv("Ampere Altra", "dmi", "DMI sys_vendor Ampere(R), product Mt.Jade", false, mem)),
+		file("patch", {forkEntry(kGiB, 0, "", {1.9, 2})}, "b.json",
+		     platformEnv("Ampere Altra", "soc0", "soc0 jep106:0a16:0001", false, mem))};
+	Comparison c = buildComparison(files, {});
+	EXPECT_TRUE(c.column_dims.empty());
+	EXPECT_TRUE(hasNote(c, "machine: Ampere Altra Metal 512G (aarch64)"));
+	EXPECT_TRUE(hasNote(c, "Ampere Altra Metal 512G: named by DMI sys_vendor Ampere(R), product Mt.Jade; "
+			       "soc0 jep106:0a16:0001"));
 }
 
 TEST(Columns, DifferentSizesAreRefusedUntilSizeIsAColumn)
