@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 
 #include "compare.h"
+#include "gate.h"
 #include "config.h"
 #include "counters.h"
 #include "emu_window.h"
@@ -77,6 +78,7 @@ struct CompareArgs {
 	std::vector<std::string> absent; /* LABEL=REASON */
 	std::string out; /* plot only */
 	bool no_order_panel = false; /* plot only */
+	std::string fail_on; /* compare only: "regression[:PCT]" */
 };
 
 /* --kmod NAME or FILE: load pgtbench.ko for this command (and unload it after, if we loaded it). */
@@ -368,8 +370,27 @@ Comparison comparisonFor(const CompareArgs &a)
 
 int cmdCompare(const CompareArgs &a)
 {
-	fmt::print("{}", formatComparison(comparisonFor(a), a.format));
-	return kExitOk;
+	if (a.fail_on.empty()) {
+		fmt::print("{}", formatComparison(comparisonFor(a), a.format));
+		return kExitOk;
+	}
+	/* A gate's caller (git bisect run) must skip, not blame, what could not be compared. */
+	double min_percent = *parseFailOn(a.fail_on);
+	Comparison c;
+	try {
+		c = comparisonFor(a);
+	} catch (const std::exception &e) {
+		fmt::print(stderr, "pgtbench: {}\ngate: cannot tell: the files could not be compared\n", e.what());
+		return kGateCannotTell;
+	}
+	fmt::print("{}", formatComparison(c, a.format));
+	GateVerdict v = regressionGate(c, min_percent);
+	for (const auto &line : v.regressions)
+		fmt::print(stderr, "gate: regression: {}\n", line);
+	for (const auto &line : v.unknown)
+		fmt::print(stderr, "gate: unknown: {}\n", line);
+	fmt::print(stderr, "gate: {}\n", v.summary);
+	return v.exit_code;
 }
 
 int cmdPlot(const CompareArgs &a)
@@ -584,6 +605,15 @@ void addCompareAndPlot(Cli &c)
 	addCompareOptions(compare, c.compare);
 	compare->add_option("--format", c.compare.format, "cover-letter (default), markdown, csv or json")
 		->check(CLI::IsMember(kCompareFormats));
+	compare->add_option("--fail-on", c.compare.fail_on,
+			    "regression[:PCT]: exit 1 if any cell regressed significantly (by PCT % or more), "
+			    "125 if some could not be compared, else 0 (git bisect run's codes)")
+		->check(CLI::Validator(
+			[](std::string &v) {
+				return parseFailOn(v) ? std::string()
+						      : "expected regression or regression:PCT (a percentage >= 0)";
+			},
+			"regression[:PCT]"));
 	compare->add_flag("--stdev", c.compare.stdev, "add each cell's standard deviation (% of its mean)");
 	compare->add_option("--width", c.compare.width, "cover-letter: wrap into several tables beyond this width")
 		->check(CLI::Range(40, 1000));

@@ -301,6 +301,53 @@ class Compare(unittest.TestCase):
                 self.assert_usage_error(run_pgt("compare", *AB[:2], *args), *needles)
         self.assert_usage_error(run_pgt("compare", "--absent", "p2=x"), "files")
 
+    def test_fail_on_regression_exits_with_git_bisect_runs_codes(self):
+        regressed = run_pgt("compare", *AB, "--fail-on", "regression")
+        self.assertEqual(regressed.returncode, 1, regressed.stderr)
+        self.assertIn("base", regressed.stdout)  # the table as without --fail-on
+        self.assertIn("gate: regression: patched: fork/size:1G/order:0 fork_ms on Ampere Altra Metal 512G: +2.90%",
+                      regressed.stderr)
+        self.assertTrue(regressed.stderr.rstrip().splitlines()[-1].startswith("gate: 2 significant regressions"))
+        small = run_pgt("compare", *AB, "--fail-on", "regression:5%")
+        self.assertEqual(small.returncode, 0, small.stderr)
+        self.assertIn("gate: no significant regression of at least 5%", small.stderr)
+        absent = run_pgt("compare", *AB[:2], "--absent", "p2=build failed", "--fail-on", "regression:5")
+        self.assertEqual(absent.returncode, 125, absent.stderr)
+        self.assertIn("gate: unknown: p2: fork/size:1G/order:0 fork_ms on Ampere Altra Metal 512G: not measured: "
+                      "build failed", absent.stderr)
+        unreadable = run_pgt("compare", AB[0], "/nonexistent/x.json", "--fail-on", "regression")
+        self.assertEqual(unreadable.returncode, 125, unreadable.stderr)
+        self.assertEqual(unreadable.stderr.splitlines(),
+                         ["pgtbench: /nonexistent/x.json: cannot read: No such file or directory",
+                          "gate: cannot tell: the files could not be compared"])
+        for bad in ("regresion", "regression:", "regression:-3", "regression:x"):
+            with self.subTest(fail_on=bad):
+                self.assert_usage_error(run_pgt("compare", *AB, "--fail-on", bad), "--fail-on",
+                                        "regression:PCT")
+
+    def test_git_bisect_run_on_the_gate_finds_the_first_commit_that_regressed(self):
+        """The recipe of README.md: each commit's results compared with the good one's."""
+        repo = self.path("repo")
+        os.mkdir(repo)
+        git = functools.partial(subprocess.run, cwd=repo, check=True, capture_output=True, text=True)
+        git(["git", "init", "-q"])
+        git(["git", "config", "user.email", "t@example.org"])
+        git(["git", "config", "user.name", "t"])
+        good = testlib.load_json(os.path.join(SOURCE, AB[0]))
+        bad = testlib.load_json(os.path.join(SOURCE, AB[2]))
+        for i, doc in enumerate([good, good, good, bad, bad]):
+            doc = json.loads(json.dumps(doc))
+            doc["pgtbench"]["label"] = "candidate"
+            with open(os.path.join(repo, "candidate.json"), "w") as fh:
+                json.dump(doc, fh)
+            git(["git", "add", "candidate.json"])
+            git(["git", "commit", "-q", "--allow-empty", "-m", f"stage {i}"])
+        git(["git", "bisect", "start", "HEAD", "HEAD~4"])
+        proc = git(["git", "bisect", "run", os.path.abspath(PGTBENCH), "compare", os.path.join(SOURCE, AB[0]),
+                    "candidate.json", "--fail-on", "regression"])
+        self.assertIn("is the first bad commit", proc.stdout)
+        self.assertIn("stage 3", proc.stdout)
+
     def test_columns_size_puts_different_sizes_side_by_side(self):
         half = self.write_variant("half.json", AB[0], halve_size)
         proc = run_pgt("compare", AB[0], half, "--columns", "size")

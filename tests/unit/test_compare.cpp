@@ -14,6 +14,7 @@
 #include "compare.h"
 #include "env_fixture.h"
 #include "errors.h"
+#include "gate.h"
 #include "util.h"
 
 using namespace pgt;
@@ -776,4 +777,105 @@ TEST(Absent, WithoutResultsFilesThereIsStillNothingToCompare)
 	CompareOptions o;
 	o.absent = {{"broken", "build failed"}};
 	EXPECT_EQ(usageError([&] { buildComparison({}, o); }), "nothing to compare: no results files");
+}
+
+/* --- compare --fail-on: git bisect run's verdict ------------------------------------------- */
+
+namespace {
+
+json failedEntry(json e, const std::string &reason)
+{
+	e["status"] = "error";
+	e["reason"] = reason;
+	e["metrics"]["fork_ms"]["samples"] = json::array();
+	return e;
+}
+
+GateVerdict gate(const std::vector<double> &base, const std::vector<double> &other, double pct = 0)
+{
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", base)}, "a.json"),
+				       file("patched", {forkEntry(kGiB, 0, "", other)}, "b.json")};
+	return regressionGate(buildComparison(std::move(files), {}), pct);
+}
+
+const std::vector<double> kBase{1.00, 1.01, 0.99, 1.02, 0.98, 1.00};
+const std::vector<double> kSlower{1.10, 1.11, 1.09, 1.12, 1.08, 1.10}; /* +10% */
+
+} /* namespace */
+
+TEST(Gate, FailOnAcceptsRegressionAndAPercentage)
+{
+	EXPECT_EQ(parseFailOn("regression"), 0.0);
+	EXPECT_EQ(parseFailOn("regression:5"), 5.0);
+	EXPECT_EQ(parseFailOn("regression:2.5%"), 2.5);
+	for (const char *bad : {"", "regressions", "regression:", "regression:-1", "regression:5x", "improvement:5",
+				"regression:nan"})
+		EXPECT_FALSE(parseFailOn(bad)) << bad;
+}
+
+TEST(Gate, ASignificantSlowdownIsARegressionExit1)
+{
+	GateVerdict v = gate(kBase, kSlower);
+	EXPECT_EQ(v.exit_code, kGateRegression);
+	ASSERT_EQ(v.regressions.size(), 1u);
+	EXPECT_NE(v.regressions[0].find("patched: fork/size:1G/order:0 fork_ms: +10.00%"), std::string::npos) << v.regressions[0];
+	EXPECT_EQ(v.judged, 1u);
+}
+
+TEST(Gate, ASpeedupOrNoChangeIsGoodExit0)
+{
+	EXPECT_EQ(gate(kSlower, kBase).exit_code, kGateNoRegression);
+	EXPECT_EQ(gate(kBase, kBase).exit_code, kGateNoRegression);
+}
+
+TEST(Gate, ARegressionSmallerThanThePercentageIsGood)
+{
+	EXPECT_EQ(gate(kBase, kSlower, 10.5).exit_code, kGateNoRegression);
+	EXPECT_EQ(gate(kBase, kSlower, 9.5).exit_code, kGateRegression);
+}
+
+TEST(Gate, TooFewSamplesForTheTestToReachAlphaCannotTellExit125)
+{
+	/* 3 against 3: the smallest two-sided p is 2/20 = 0.1, never below 0.05 */
+	GateVerdict v = gate({1, 1.01, 0.99}, {2, 2.01, 1.99});
+	EXPECT_EQ(v.exit_code, kGateCannotTell);
+	ASSERT_EQ(v.unknown.size(), 1u);
+	EXPECT_NE(v.unknown[0].find("too few samples for the test to reach p < 0.05 (3 and 3)"), std::string::npos)
+		<< v.unknown[0];
+	/* 4 against 4 can: 2/70 */
+	EXPECT_EQ(gate({1, 1.01, 0.99, 1.02}, {2, 2.01, 1.99, 2.02}).exit_code, kGateRegression);
+}
+
+TEST(Gate, AVariantThatFailedOnOneSideCannotTell)
+{
+	std::vector<ResultsFile> files{
+		file("base", {forkEntry(kGiB, 0, "", kBase)}, "a.json"),
+		file("patched", {failedEntry(forkEntry(kGiB, 0, "", kBase), "fork: Cannot allocate memory")}, "b.json")};
+	GateVerdict v = regressionGate(buildComparison(std::move(files), {}), 0);
+	EXPECT_EQ(v.exit_code, kGateCannotTell);
+	ASSERT_EQ(v.unknown.size(), 1u);
+	EXPECT_NE(v.unknown[0].find("fork: Cannot allocate memory"), std::string::npos) << v.unknown[0];
+}
+
+TEST(Gate, ARegressionElsewhereStillFailsWhenSomeCellsCannotTell)
+{
+	std::vector<ResultsFile> files{
+		file("base", {forkEntry(kGiB, 0, "", kBase), forkEntry(kGiB, 9, "pte", kBase)}, "a.json"),
+		file("patched", {forkEntry(kGiB, 0, "", kSlower)}, "b.json")};
+	GateVerdict v = regressionGate(buildComparison(std::move(files), {}), 0);
+	EXPECT_EQ(v.exit_code, kGateRegression);
+	EXPECT_EQ(v.unknown.size(), 1u);
+}
+
+TEST(Gate, AStageThatWasNotMeasuredCannotTell)
+{
+	std::vector<ResultsFile> files{file("base", {forkEntry(kGiB, 0, "", kBase)}, "a.json"),
+				       file("patched", {forkEntry(kGiB, 0, "", kBase)}, "b.json")};
+	CompareOptions o;
+	o.absent = {{"broken", "build failed"}};
+	GateVerdict v = regressionGate(buildComparison(std::move(files), o), 0);
+	EXPECT_EQ(v.exit_code, kGateCannotTell);
+	ASSERT_EQ(v.unknown.size(), 1u);
+	EXPECT_NE(v.unknown[0].find("broken: fork/size:1G/order:0 fork_ms: not measured: build failed"), std::string::npos)
+		<< v.unknown[0];
 }
