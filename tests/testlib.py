@@ -2,8 +2,9 @@
 states its checks and none re-implements the plumbing: where the repository and its
 fixtures are, the pgtbench under test and running it, the arm64 test kernel, files for
 the guest, results files (reading, checking against results/schema.json, a metric's
-median), map_mem_boot results files made from captured boot logs, and the one-line
-usage error every program here answers bad input with.
+median), map_mem_boot results files made from captured boot logs, the THP sysfs settings
+(a run must put them back), and the one-line usage error every program here answers
+bad input with.
 
 A test puts tests/ on sys.path and imports it; it puts tools/ there in turn, so that
 tools/pgtbench_vm's modules import after it:
@@ -68,7 +69,9 @@ def main_or_skip():
     result = unittest.main(exit=False).result
     if not result.wasSuccessful():
         sys.exit(1)
-    sys.exit(77 if result.skipped and len(result.skipped) == result.testsRun else 0)
+    # A skip in setUpModule or setUpClass is recorded once, for no test that ran.
+    skipped_tests = [t for t, _ in result.skipped if isinstance(t, unittest.TestCase)]
+    sys.exit(77 if result.skipped and len(skipped_tests) == result.testsRun else 0)
 
 
 class TempDirCase(unittest.TestCase):
@@ -82,6 +85,34 @@ class TempDirCase(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.tmp, ignore_errors=True)
+
+
+# --- THP settings ----------------------------------------------------------------
+
+THP = "/sys/kernel/mm/transparent_hugepage"
+# Event counters, not settings: khugepaged moves them on its own.
+THP_COUNTERS = {"full_scans", "pages_collapsed"}
+
+
+def thp_settings():
+    """Every setting under the THP sysfs tree (stats and counters excluded)."""
+    out = {}
+    for root, dirs, files in os.walk(THP):
+        dirs[:] = [d for d in dirs if d != "stats"]
+        for f in files:
+            if f in THP_COUNTERS:
+                continue
+            path = os.path.join(root, f)
+            try:
+                with open(path) as fh:
+                    out[path] = fh.read()
+            except OSError:
+                pass
+    return out
+
+
+def can_change_thp():
+    return os.geteuid() == 0 and os.access(os.path.join(THP, "enabled"), os.W_OK)
 
 
 # --- the guest --------------------------------------------------------------------

@@ -18,14 +18,11 @@ import unittest
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import testlib  # noqa: E402
-from testlib import load_json, validate_results  # noqa: E402
+from testlib import THP, can_change_thp, load_json, thp_settings, validate_results  # noqa: E402
 
 PGTBENCH = str(testlib.PGTBENCH)
 SOURCE = os.environ.get("PGTBENCH_SOURCE", str(testlib.REPO))
-THP = "/sys/kernel/mm/transparent_hugepage"
 
-# Event counters, not settings: khugepaged moves them on its own.
-THP_COUNTERS = {"full_scans", "pages_collapsed"}
 KHUGEPAGED_SLEEP = THP + "/khugepaged/scan_sleep_millisecs"
 # What run --tune may change on a machine (those that exist).
 TUNE_FILES = [KHUGEPAGED_SLEEP, THP + "/khugepaged/alloc_sleep_millisecs",
@@ -43,27 +40,6 @@ def tune_settings():
         except OSError:
             pass
     return out
-
-
-def thp_settings():
-    """Every setting under the THP sysfs tree (stats and counters excluded)."""
-    out = {}
-    for root, dirs, files in os.walk(THP):
-        dirs[:] = [d for d in dirs if d != "stats"]
-        for f in files:
-            if f in THP_COUNTERS:
-                continue
-            path = os.path.join(root, f)
-            try:
-                with open(path) as fh:
-                    out[path] = fh.read()
-            except OSError:
-                pass
-    return out
-
-
-def can_change_thp():
-    return os.geteuid() == 0 and os.access(os.path.join(THP, "enabled"), os.W_OK)
 
 
 def harness_vmas():

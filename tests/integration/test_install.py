@@ -77,6 +77,7 @@ class Installed(unittest.TestCase):
             self.assertTrue((self.share / rel).is_file(), rel)
         self.assertTrue(os.access(self.share / "tools/vm", os.X_OK))
         self.assertFalse((self.share / "kmod/meson.build").exists())
+        self.assertFalse((self.share / "kmod/.gitignore").exists())
         self.assertTrue(os.access(self.prefix / self.opts["libexecdir"] / "pgtbench/fork-ref", os.X_OK))
         places = json.loads((self.share / "install.json").read_text())
         self.assertEqual((self.share / places["pgtbench"]).resolve(), self.bin.resolve())
