@@ -18,6 +18,7 @@
 #include "kmod.h"
 #include "machine_state.h"
 #include "table.h"
+#include "scratch_dir.h"
 
 using namespace pgt;
 
@@ -606,22 +607,13 @@ namespace {
 
 /* A scratch root for the files these tests write; removed afterwards. */
 struct ScratchRoot : ::testing::Test {
-	std::string root;
-	void SetUp() override
-	{
-		char tmpl[] = "/tmp/pgtbench-env-XXXXXX";
-		root = mkdtemp(tmpl);
-	}
-	void TearDown() override { std::filesystem::remove_all(root); }
-	void put(const std::string &rel, const std::string &text)
-	{
-		std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
-		std::ofstream(root + rel, std::ios::binary) << text;
-	}
+	ScratchDir dir{"env"};
+	const std::string root = dir.path();
+	void put(const std::string &rel, const std::string &text) { dir.put(rel, text); }
 	void putGzip(const std::string &rel, const std::string &text)
 	{
-		std::filesystem::create_directories(std::filesystem::path(root + rel).parent_path());
-		gzFile f = gzopen((root + rel).c_str(), "wb");
+		dir.put(rel);
+		gzFile f = gzopen(dir.at(rel).c_str(), "wb");
 		gzwrite(f, text.data(), static_cast<unsigned>(text.size()));
 		gzclose(f);
 	}

@@ -12,6 +12,7 @@
 #include "errors.h"
 #include "knobs.h"
 #include "util.h"
+#include "scratch_dir.h"
 
 using namespace pgt;
 namespace fs = std::filesystem;
@@ -23,15 +24,12 @@ class KnobGuardTest : public ::testing::Test
 protected:
 	void SetUp() override
 	{
-		char tmpl[] = "/tmp/pgtbench-knobs-XXXXXX";
-		dir_ = mkdtemp(tmpl);
 		a_ = dir_ + "/enabled";
 		b_ = dir_ + "/hugepages-64kB-enabled";
 		journal_ = dir_ + "/run/knobs.journal";
 		write(a_, "always [madvise] never\n");
 		write(b_, "always inherit madvise [never]\n");
 	}
-	void TearDown() override { fs::remove_all(dir_); }
 	static void write(const std::string &path, const std::string &text)
 	{
 		std::ofstream(path) << text;
@@ -54,7 +52,8 @@ protected:
 		return WTERMSIG(status);
 	}
 
-	std::string dir_, a_, b_, journal_;
+	ScratchDir scratch_{"knobs"};
+	std::string dir_ = scratch_.path(), a_, b_, journal_;
 };
 
 } /* namespace */

@@ -12,6 +12,7 @@
 #include "runner.h"
 #include "table.h"
 #include "folio.h"
+#include "scratch_dir.h"
 
 using namespace pgt;
 
@@ -129,15 +130,14 @@ TEST(Knobs, PlanRefusesToOverwriteAKilledRunsJournal)
 {
 	auto entries = planVariants(forkConfig({9}), fixture("altra-metal"));
 	/* Point the knobs at a private copy that needs changing. */
-	char tmpl[] = "/tmp/pgtbench-plan-XXXXXX";
-	std::string dir = mkdtemp(tmpl);
-	std::ofstream(dir + "/knob") << "always [madvise] never\n";
+	ScratchDir scratch("plan");
+	const std::string &dir = scratch.path();
+	scratch.put("/knob", "always [madvise] never\n");
 	for (auto &e : entries)
 		e.knobs = {{dir + "/knob", "always"}};
 	EXPECT_NO_THROW(checkKnobPlan(entries, dir + "/journal"));
 	std::ofstream(dir + "/journal") << "pid\t1\n";
 	EXPECT_THROW(checkKnobPlan(entries, dir + "/journal"), UsageError);
-	std::filesystem::remove_all(dir);
 }
 
 TEST(Run, EveryRepetitionIsKeptAsARawSample)

@@ -9,6 +9,7 @@
 #include "errors.h"
 #include "util.h"
 #include "version.h"
+#include "scratch_dir.h"
 
 using namespace pgt;
 
@@ -48,13 +49,8 @@ TEST(Sizes, FormatRoundTripsExactMultiples)
 namespace {
 
 struct DataDirs : ::testing::Test {
-	std::filesystem::path root;
-	void SetUp() override
-	{
-		char tmpl[] = "/tmp/pgtbench-datadir-XXXXXX";
-		root = mkdtemp(tmpl);
-	}
-	void TearDown() override { std::filesystem::remove_all(root); }
+	ScratchDir dir{"datadir"};
+	const std::filesystem::path root = dir.path();
 	/* A directory holding what marks pgtbench's data. */
 	std::string data(const std::string &rel)
 	{

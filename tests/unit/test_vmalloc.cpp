@@ -19,6 +19,7 @@
 #include "runner.h"
 #include "thread_cpus.h"
 #include "vmalloc_cases.h"
+#include "scratch_dir.h"
 
 using namespace pgt;
 
@@ -327,18 +328,9 @@ namespace {
 
 /* A directory tree standing for a machine's root, removed with the test. */
 struct FakeRoot {
-	std::filesystem::path dir;
-	FakeRoot()
-	{
-		char t[] = "/tmp/pgtbench-modules-XXXXXX";
-		dir = mkdtemp(t);
-	}
-	~FakeRoot() { std::filesystem::remove_all(dir); }
-	void file(const std::string &rel, const std::string &text = "")
-	{
-		std::filesystem::create_directories((dir / rel).parent_path());
-		std::ofstream(dir / rel) << text;
-	}
+	ScratchDir scratch{"modules"};
+	const std::filesystem::path dir = scratch.path();
+	void file(const std::string &rel, const std::string &text = "") { scratch.put("/" + rel, text); }
 };
 
 } /* namespace */
