@@ -50,7 +50,8 @@ static long pgtbench_cmd_info(void *arg)
 	info->va_bits = vabits_actual;
 #endif
 	/* Only what is implemented: each command's file owns its bit. */
-	info->caps = PGTBENCH_CAP_NOP | pgtbench_map_mem_caps | pgtbench_vmalloc_caps;
+	info->caps = PGTBENCH_CAP_NOP | pgtbench_map_mem_caps | pgtbench_vmalloc_caps |
+		     pgtbench_pte_walk_caps;
 	/* The caller's view, as uname(2) gives it, so the harness can compare the two. */
 	strscpy(info->release, utsname()->release, sizeof(info->release));
 	return 0;
@@ -114,6 +115,7 @@ static const struct pgtbench_cmd {
 	{ PGTBENCH_IOC_NOP,		pgtbench_cmd_nop },
 	{ PGTBENCH_IOC_VMALLOC_STORM,	pgtbench_cmd_vmalloc_storm },
 	{ PGTBENCH_IOC_MAP_MEM_REPLAY,	pgtbench_cmd_map_mem_replay },
+	{ PGTBENCH_IOC_PTE_WALK,	pgtbench_cmd_pte_walk },
 	/* Add a new command here, and its struct and number in pgtbench_abi.h. */
 };
 
@@ -123,6 +125,7 @@ union pgtbench_arg {
 	struct pgtbench_nop nop;
 	struct pgtbench_vmalloc_storm vmalloc_storm;
 	struct pgtbench_map_mem_replay map_mem_replay;
+	struct pgtbench_pte_walk pte_walk;
 };
 
 static long pgtbench_ioctl(struct file *file, unsigned int cmd, unsigned long uarg)

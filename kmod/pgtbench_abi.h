@@ -62,6 +62,7 @@ struct pgtbench_counts {
 #define PGTBENCH_CAP_MAP_MEM_REPLAY	(1ULL << 2)
 #define PGTBENCH_CAP_VMALLOC_SPLIT	(1ULL << 3)	/* VMALLOC_STORM takes
 							 * PGTBENCH_VMALLOC_SPLIT */
+#define PGTBENCH_CAP_PTE_WALK		(1ULL << 4)
 
 /* utsname release is at most 64 characters plus NUL; rounded up to keep 8-byte fields. */
 #define PGTBENCH_RELEASE_LEN 72
@@ -286,6 +287,45 @@ struct pgtbench_map_mem_replay {
 	_IOWR(PGTBENCH_IOC_MAGIC, 0x03, struct pgtbench_map_mem_replay)
 
 /* ---------------------------------------------------------------------------------- */
+/*
+ * PGTBENCH_IOC_PTE_WALK: how the calling process's page table maps [start, start +
+ * length) - the proof of the mapping a folio scenario's region really got: PMD blocks
+ * (PMD-mapped THP), arm64's contiguous PTEs (contpte: runs of CONT_PTES entries with
+ * PTE_CONT), plain PTEs. Read-only, and safe against the process changing its own
+ * region meanwhile: the mmap lock is held for reading and each PMD's worth is read
+ * with interrupts off, so a table freed or a THP split or collapsed during the walk is
+ * seen before or after the change, never freed under it. Every page of the range is in
+ * exactly one *_pages field: pud + pmd + cont + pte + absent = length / page size.
+ *
+ * Errors: -EINVAL when start or length is not page-aligned, length is 0 or above
+ * PGTBENCH_WALK_MAX_LENGTH, or the range is not below the user address limit;
+ * -EOPNOTSUPP off arm64 (PGTBENCH_CAP_PTE_WALK clear). Unmapped parts are no error:
+ * they are absent_pages.
+ */
+#define PGTBENCH_WALK_MAX_LENGTH	(1ULL << 40)
+
+struct pgtbench_pte_walk {
+	__u64 start;		/* in: a user address, page-aligned */
+	__u64 length;		/* in: bytes, a multiple of the page size, 1..MAX_LENGTH */
+	__u64 reserved_in[2];	/* in: zero */
+
+	__u64 pud_blocks;	/* out: PUD block entries the range meets */
+	__u64 pmd_blocks;	/* out: PMD block entries the range meets */
+	__u64 cont_blocks;	/* out: contiguous-PTE runs the range meets */
+	__u64 pud_pages;	/* out: pages of the range mapped by PUD blocks */
+	__u64 pmd_pages;	/* out: ... by PMD blocks */
+	__u64 cont_pages;	/* out: ... by present PTEs with PTE_CONT */
+	__u64 pte_pages;	/* out: ... by present PTEs without it */
+	__u64 absent_pages;	/* out: pages with no present entry (none, swap, migration) */
+	__u64 cont_ptes;	/* out: PTEs in one contiguous run (CONT_PTES: 16 at 4K) */
+	__u64 total_ns;		/* out: the walk's time */
+	struct pgtbench_counts counts;	/* out: zero: a walk issues none */
+	__u64 reserved_out[2];	/* out: zero */
+};
+
+#define PGTBENCH_IOC_PTE_WALK _IOWR(PGTBENCH_IOC_MAGIC, 0x04, struct pgtbench_pte_walk)
+
+/* ---------------------------------------------------------------------------------- */
 /* The sizes are the ABI: a change here must come with a new PGTBENCH_ABI_VERSION. */
 #ifdef __cplusplus
 #define PGTBENCH_ASSERT_SIZE(type, size) \
@@ -300,6 +340,7 @@ PGTBENCH_ASSERT_SIZE(struct pgtbench_info, 152);
 PGTBENCH_ASSERT_SIZE(struct pgtbench_nop, 72);
 PGTBENCH_ASSERT_SIZE(struct pgtbench_vmalloc_storm, 208);
 PGTBENCH_ASSERT_SIZE(struct pgtbench_map_mem_replay, 168);
+PGTBENCH_ASSERT_SIZE(struct pgtbench_pte_walk, 152);
 
 #undef PGTBENCH_ASSERT_SIZE
 

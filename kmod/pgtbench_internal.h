@@ -2,7 +2,7 @@
 /*
  * pgtbench_internal.h - what the module's source files share; not part of the ABI.
  *
- * One file per command (map_mem.c, vmalloc_storm.c), dispatched from pgtbench.c. Each
+ * One file per command (map_mem.c, vmalloc_storm.c, pte_walk.c), dispatched from pgtbench.c. Each
  * command validates its whole argument before doing anything, so -EINVAL never leaves
  * work half done.
  */
@@ -36,9 +36,11 @@ static inline bool pgtbench_reserved_ok(const void *reserved, size_t size)
 
 long pgtbench_cmd_map_mem_replay(void *arg);	/* map_mem.c */
 long pgtbench_cmd_vmalloc_storm(void *arg);	/* vmalloc_storm.c */
+long pgtbench_cmd_pte_walk(void *arg);		/* pte_walk.c */
 
 /* The PGTBENCH_CAP_* bit each of them contributes to pgtbench_info.caps (0 if not built). */
 extern const u64 pgtbench_map_mem_caps;
 extern const u64 pgtbench_vmalloc_caps;
+extern const u64 pgtbench_pte_walk_caps;
 
 #endif /* PGTBENCH_INTERNAL_H */

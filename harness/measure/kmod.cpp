@@ -70,6 +70,7 @@ constexpr CapNames kCaps[] = {
 	{KmodCap::VmallocStorm, "vmalloc_storm", "VMALLOC_STORM"},
 	{KmodCap::MapMemReplay, "map_mem_replay", "MAP_MEM_REPLAY"},
 	{KmodCap::VmallocSplit, "vmalloc_split", "VMALLOC_STORM with PGTBENCH_VMALLOC_SPLIT"},
+	{KmodCap::PteWalk, "pte_walk", "PTE_WALK"},
 };
 
 const CapNames &namesOf(KmodCap cap)

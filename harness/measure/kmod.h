@@ -24,6 +24,7 @@ enum class KmodCap : uint64_t {
 	VmallocStorm = PGTBENCH_CAP_VMALLOC_STORM,
 	MapMemReplay = PGTBENCH_CAP_MAP_MEM_REPLAY,
 	VmallocSplit = PGTBENCH_CAP_VMALLOC_SPLIT,
+	PteWalk = PGTBENCH_CAP_PTE_WALK,
 };
 
 /* An open ctl file whose module passed the version handshake. */

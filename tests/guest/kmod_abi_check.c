@@ -23,6 +23,11 @@
  *   MAP_MEM_REPLAY 2 MiB pte base: every count as worked out by hand; size 0, unaligned
  *                 or over the cap, bad granularity or strategy, reserved != 0 -> EINVAL;
  *                 1 TiB at pte (2 GiB of tables)                       -> ENOMEM
+ *   PTE_WALK      a populated 4 MiB of NOHUGEPAGE memory: 1024 plain PTEs; the same
+ *                 range unmapped: 1024 absent pages; every walk's pages add up to the
+ *                 range, counts and reserved zero, cont_ptes 16; start or length not
+ *                 page-aligned, length 0 or over the cap, beyond the user address
+ *                 limit, reserved != 0                                 -> EINVAL
  *   NOP, INFO and VMALLOC_STORM after setuid(65534) on the descriptor opened as root
  *                                                                    -> EPERM
  *
@@ -40,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -179,6 +185,77 @@ static void check_map_mem(int fd)
  * argument refused with EINVAL, and the refused calls allocating nothing (VmallocUsed
  * and Percpu unchanged across them).
  */
+static int walk(int fd, void *start, unsigned long long length, struct pgtbench_pte_walk *w)
+{
+	memset(w, 0, sizeof(*w));
+	w->start = (uintptr_t)start;
+	w->length = length;
+	return do_ioctl(fd, PGTBENCH_IOC_PTE_WALK, w);
+}
+
+/* The contract every successful walk keeps, whatever the memory. */
+static int walk_adds_up(const struct pgtbench_pte_walk *w)
+{
+	return w->pud_pages + w->pmd_pages + w->cont_pages + w->pte_pages + w->absent_pages ==
+		       w->length / 4096 &&
+	       w->cont_ptes == 16 && all_zero(&w->counts, sizeof(w->counts)) &&
+	       all_zero(w->reserved_in, sizeof(w->reserved_in)) &&
+	       all_zero(w->reserved_out, sizeof(w->reserved_out));
+}
+
+#define WALK_FIELDS(w)                                                                          \
+	(unsigned long long)(w).pmd_blocks, (unsigned long long)(w).cont_blocks,                \
+		(unsigned long long)(w).pte_pages, (unsigned long long)(w).cont_pages,          \
+		(unsigned long long)(w).absent_pages
+#define WALK_FMT "pmd_blocks %llu cont_blocks %llu pte %llu cont %llu absent %llu"
+
+/* va_bits: INFO's (vabits_actual), the user address limit's width too; 0: unknown. */
+static void check_pte_walk(int fd, unsigned int va_bits)
+{
+	const size_t len = 4u << 20;
+	struct pgtbench_pte_walk w;
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	int err;
+
+	if (p == MAP_FAILED) {
+		result("walk_mmap", 0, "%s", strerror(errno));
+		return;
+	}
+	/* Order 0 whatever THP and mTHP are set to: plain PTEs only. */
+	madvise(p, len, MADV_NOHUGEPAGE);
+	for (size_t off = 0; off < len; off += 4096)
+		p[off] = 1;
+	err = walk(fd, p, len, &w);
+	result("walk_populated", !err && walk_adds_up(&w) && w.pte_pages == 1024 && !w.pmd_blocks &&
+				 !w.cont_pages && !w.absent_pages,
+	       "%s, " WALK_FMT, errname(err), WALK_FIELDS(w));
+	munmap(p, len);
+	err = walk(fd, p, len, &w);
+	result("walk_unmapped", !err && walk_adds_up(&w) && w.absent_pages == 1024,
+	       "%s, " WALK_FMT, errname(err), WALK_FIELDS(w));
+
+	walk(fd, p, 0, &w);
+	expect_errno("walk_length_0", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	walk(fd, p + 1, 4096, &w);
+	expect_errno("walk_start_unaligned", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	walk(fd, p, 4097, &w);
+	expect_errno("walk_length_unaligned", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	walk(fd, p, PGTBENCH_WALK_MAX_LENGTH + 4096, &w);
+	expect_errno("walk_length_over_cap", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	walk(fd, (void *)(uintptr_t)(1ULL << 56), 4096, &w);
+	expect_errno("walk_beyond_user_space", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	if (va_bits) {
+		walk(fd, (void *)(uintptr_t)((1ULL << va_bits) - 4096), 8192, &w);
+		expect_errno("walk_crosses_user_limit", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	}
+	walk(fd, p, 4096, &w);
+	w.reserved_in[1] = 1;
+	expect_errno("walk_reserved_in", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+	walk(fd, p, 4096, &w);
+	w.reserved_out[0] = 1;
+	expect_errno("walk_reserved_out", fd, PGTBENCH_IOC_PTE_WALK, &w, EINVAL);
+}
+
 static void vmalloc_arg(struct pgtbench_vmalloc_storm *v, unsigned int case_id, unsigned long long loops)
 {
 	memset(v, 0, sizeof(*v));
@@ -363,7 +440,8 @@ int main(int argc, char **argv)
 		result("info_caps", (info.caps & PGTBENCH_CAP_NOP) &&
 			       (info.caps & PGTBENCH_CAP_MAP_MEM_REPLAY) &&
 			       (info.caps & PGTBENCH_CAP_VMALLOC_STORM) &&
-			       (info.caps & PGTBENCH_CAP_VMALLOC_SPLIT),
+			       (info.caps & PGTBENCH_CAP_VMALLOC_SPLIT) &&
+			       (info.caps & PGTBENCH_CAP_PTE_WALK),
 		       "0x%llx", (unsigned long long)info.caps);
 		result("info_release", memchr(info.release, 0, sizeof(info.release)) &&
 			       !strcmp(info.release, uts.release),
@@ -431,6 +509,7 @@ int main(int argc, char **argv)
 	check_vmalloc(fd);
 
 	check_map_mem(fd);
+	check_pte_walk(fd, info.va_bits);
 
 	/* A bad pointer: EFAULT, not a crash. */
 	expect_errno("nop_bad_pointer_efault", fd, PGTBENCH_IOC_NOP, (void *)16, EFAULT);
