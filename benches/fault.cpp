@@ -6,6 +6,7 @@
  */
 #include "scenario.h"
 #include "folio.h"
+#include "mapping.h"
 
 namespace pgt {
 
@@ -23,6 +24,7 @@ Sample faultSample(const Params &p, const RunContext &ctx)
 	Sample s;
 	s.values["fault_ms"] = ctx.timed(s, [&] { region.populate(); }).ms();
 	s.checks["folio"] = region.check(order > 0 && order == ctx.env.thp.pmd_order).toJson();
+	s.checks["mapping"] = walkOwnMapping(ctx.env, reinterpret_cast<uintptr_t>(region.data()), region.size(), "after");
 	return s;
 }
 

@@ -41,6 +41,7 @@ public:
 		s.values["fork_ms"] = fork.ms();
 		s.values["teardown_ms"] = teardown.ms();
 		s.checks["folio"] = subject_.check(region, ctx_.env, "after").toJson();
+		s.checks["mapping"] = subject_.mapping(region, ctx_.env, "after");
 		s.checks["subject"] = subjectCheck(subject_);
 		subject_.unmap(region);
 		return s;

@@ -30,6 +30,7 @@ public:
 		Sample s;
 		auto twin = subject_.populate(params_, ctx_.env);
 		s.checks["folio"] = subject_.check(twin, ctx_.env, "twin").toJson();
+		s.checks["mapping"] = subject_.mapping(twin, ctx_.env, "twin");
 		/* The twin in place of the region: the same VMAs as at the timed call. */
 		s.checks["subject"] = subjectCheck(subject_);
 		subject_.unmap(twin);

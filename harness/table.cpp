@@ -43,6 +43,55 @@ std::string folioColumn(const Variant &e)
 			   f["ok"].get<bool>() ? "" : "!");
 }
 
+/*
+ * The mapping check (benches/lib/mapping.h) in short: "pmd", "cont", "pte" when one
+ * kind maps every page, else each kind's share ("cont 50% pte 50%"); "" for none or n/a.
+ */
+std::string mappingText(const nlohmann::json &check)
+{
+	if (!check.is_object() || !check.value("available", false))
+		return "";
+	const std::pair<const char *, const char *> kinds[] = {{"pud", "pud_pages"},
+							       {"pmd", "pmd_pages"},
+							       {"cont", "cont_pages"},
+							       {"pte", "pte_pages"},
+							       {"absent", "absent_pages"}};
+	uint64_t total = 0;
+	for (const auto &[name, key] : kinds)
+		total += check.value(key, uint64_t{0});
+	if (!total)
+		return "";
+	std::vector<std::string> parts;
+	for (const auto &[name, key] : kinds) {
+		uint64_t n = check.value(key, uint64_t{0});
+		if (n == total)
+			return name;
+		if (n)
+			parts.push_back(fmt::format("{} {:.0f}%", name,
+						    100.0 * static_cast<double>(n) / static_cast<double>(total)));
+	}
+	return fmt::format("{}", fmt::join(parts, " "));
+}
+
+/* The mappings an entry's repetitions got, each once, in the order first seen. */
+std::string mappingColumn(const Variant &e)
+{
+	std::vector<std::string> seen;
+	for (const auto &c : e.checks) {
+		std::string t = c.contains("mapping") ? mappingText(c["mapping"]) : "";
+		if (!t.empty() && std::find(seen.begin(), seen.end(), t) == seen.end())
+			seen.push_back(t);
+	}
+	return fmt::format("{}", fmt::join(seen, " / "));
+}
+
+/* "9:100% pmd": the folios the repetitions got, then how they were mapped, where known. */
+std::string folioCell(const Variant &e)
+{
+	std::string folio = folioColumn(e), mapping = mappingColumn(e);
+	return folio.empty() || mapping.empty() ? folio + mapping : folio + " " + mapping;
+}
+
 } /* namespace */
 
 std::string formatValue(double v)
@@ -114,7 +163,7 @@ std::string formatRunTable(const std::vector<Variant> &variants, const Env &env,
 			out += fmt::format("{:<{}} {:<{}} {:>5} {:>10} {:>10} {:>6.1f}% {:>10} {:>10}  {}\n",
 					   first ? e.name : "", wname, m.name, wmetric, s.n,
 					   formatValue(s.median), formatValue(s.mean), s.cv * 100.0,
-					   formatValue(s.min), formatValue(s.max), first ? folioColumn(e) : "");
+					   formatValue(s.min), formatValue(s.max), first ? folioCell(e) : "");
 			first = false;
 		}
 		for (const auto &[name, c] : e.counters) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "folio.h"
 
+#include "mapping.h"
+
 #include <algorithm>
 #include <bit>
 #include <cerrno>
@@ -442,6 +444,8 @@ Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &m
 	if (prepare)
 		prepare(*region);
 	Sample s;
+	s.checks["mapping"] =
+		walkOwnMapping(ctx.env, reinterpret_cast<uintptr_t>(region->data()), region->size(), "before");
 	Elapsed e = ctx.timed(s, [&] { op(*region); });
 	if (after)
 		after(*region);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "subject.h"
 
+#include "mapping.h"
+
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -43,6 +45,7 @@ const char *stepName(uint32_t step)
 	case SUBJECT_STEP_WAIT: return "waitpid";
 	case SUBJECT_STEP_MUNMAP: return "munmap";
 	case SUBJECT_STEP_COUNTERS: return "counter fd";
+	case SUBJECT_STEP_PTE_WALK: return "pgtbench.ko PTE_WALK";
 	default: return "call";
 	}
 }
@@ -306,6 +309,17 @@ unsigned Subject::vmaCount() const
 	while (std::getline(in, line))
 		n++;
 	return n;
+}
+
+nlohmann::json Subject::mapping(const Region &r, const Env &env, const std::string &when)
+{
+	if (std::string why = mappingUnavailable(env); !why.empty())
+		return mappingNa(why);
+	subject_request q{};
+	q.op = SUBJECT_PTE_WALK;
+	q.addr = r.addr;
+	q.size = r.size;
+	return mappingJson(call(q, "the PTE walk").walk, when);
 }
 
 nlohmann::json subjectCheck(const Subject &subject)

@@ -48,6 +48,8 @@ public:
 
 	/* What the kernel gave the region: pagemap + kpageflags of the subject. */
 	FolioCheck check(const Region &r, const Env &env, std::string when) const;
+	/* pgtbench.ko's PTE_WALK of the region, in the subject (mapping.h); n/a with the reason where unavailable. */
+	nlohmann::json mapping(const Region &r, const Env &env, const std::string &when);
 	/* Its VMAs now (/proc/<pid>/maps): what fork() copies. */
 	unsigned vmaCount() const;
 

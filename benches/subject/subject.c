@@ -202,6 +202,20 @@ static int do_munmap(const struct subject_request *q, struct subject_reply *r)
 	return rc ? fail(r, SUBJECT_STEP_MUNMAP) : 0;
 }
 
+static int do_pte_walk(const struct subject_request *q, struct subject_reply *r)
+{
+	int fd = open(PGTBENCH_CTL_PATH, O_RDONLY | O_CLOEXEC);
+	int rc;
+
+	if (fd < 0)
+		return fail(r, SUBJECT_STEP_PTE_WALK);
+	r->walk.start = q->addr;
+	r->walk.length = q->size;
+	rc = ioctl(fd, PGTBENCH_IOC_PTE_WALK, &r->walk);
+	close(fd);
+	return rc ? fail(r, SUBJECT_STEP_PTE_WALK) : 0;
+}
+
 static int do_setup(const struct subject_request *q, struct subject_reply *r)
 {
 	if (q->nr_fds > SUBJECT_MAX_COUNTER_FDS)
@@ -256,6 +270,7 @@ int main(int argc, char **argv)
 			case SUBJECT_FORK: do_fork(&r); break;
 			case SUBJECT_RELEASE: do_release(&r); break;
 			case SUBJECT_MUNMAP: do_munmap(&q, &r); break;
+			case SUBJECT_PTE_WALK: do_pte_walk(&q, &r); break;
 			case SUBJECT_EXIT: return 0;
 			default: errno = EINVAL; fail(&r, SUBJECT_STEP_REQUEST); break;
 			}

@@ -22,6 +22,8 @@
 
 #include <stdint.h>
 
+#include "pgtbench_abi.h"
+
 #define SUBJECT_MAX_COUNTER_FDS	32
 
 enum subject_op {
@@ -41,6 +43,12 @@ enum subject_op {
 	SUBJECT_MUNMAP,
 	/* Exit at once (the harness also closes its request pipe: the subject exits on EOF). */
 	SUBJECT_EXIT,
+	/*
+	 * pgtbench.ko's PTE_WALK of [addr, addr+size) in the subject's own page table: the
+	 * module walks its caller's. The harness did the module's handshake (INFO) and
+	 * asks only where the module offers PGTBENCH_CAP_PTE_WALK. Reply walk.
+	 */
+	SUBJECT_PTE_WALK,
 };
 
 /* Request flags. */
@@ -69,6 +77,7 @@ struct subject_reply {
 	int64_t pid;		/* FORK: the child */
 	int32_t status;		/* RELEASE: the child's wait status */
 	uint32_t reserved;
+	struct pgtbench_pte_walk walk;	/* PTE_WALK */
 };
 
 /* Atomic pipe writes: each message is written and read whole (POSIX's PIPE_BUF >= 512). */
@@ -92,6 +101,7 @@ enum subject_step {
 	SUBJECT_STEP_WAIT,
 	SUBJECT_STEP_MUNMAP,
 	SUBJECT_STEP_COUNTERS,
+	SUBJECT_STEP_PTE_WALK,	/* opening pgtbench.ko's ctl file or its PTE_WALK ioctl */
 };
 
 #endif /* PGTBENCH_SUBJECT_PROTO_H */

@@ -195,9 +195,10 @@ echo "pgtbench-guest-test: step end" > /dev/kmsg
 # ---------------------------------------------------------------------------
 
 import feature_map_mem  # noqa: E402
+import feature_pte_walk  # noqa: E402
 import feature_vmalloc  # noqa: E402
 
-FEATURES = [feature_map_mem, feature_vmalloc]
+FEATURES = [feature_map_mem, feature_vmalloc, feature_pte_walk]
 
 
 def with_features(script, out_dir, series, files):
@@ -579,6 +580,19 @@ def validate_results(suite, label, doc, what):
     return ok
 
 
+def step_results(suite, b, step, rel):
+    """The results file a step wrote, once the step passed and the file came back whole and
+    valid; None (each failure checked and named) otherwise."""
+    if not check_step(suite, b, step):
+        return None
+    try:
+        doc = b.file_json(rel)
+    except (OSError, ValueError) as e:
+        suite.check(f"[{b.label}] {rel} came back and parses", False, str(e))
+        return None
+    return doc if validate_results(suite, b.label, doc, rel) else None
+
+
 def find_entry(doc, scenario, **params):
     for e in doc.get("entries", []):
         if e.get("scenario") != scenario:
@@ -639,14 +653,8 @@ def check_matrix(suite, b, kernel_612):
         suite.check(f"{L} THP sysfs tree identical before and after",
                     before == after and before.strip() != "",
                     "; ".join(sorted(set(after.splitlines()) ^ set(before.splitlines())))[:300])
-    if not check_step(suite, b, "matrix"):
-        return
-    try:
-        doc = b.file_json("matrix.json")
-    except (OSError, ValueError) as e:
-        suite.check(f"{L} matrix.json came back and parses", False, str(e))
-        return
-    if not validate_results(suite, b.label, doc, "matrix.json"):
+    doc = step_results(suite, b, "matrix", "matrix.json")
+    if doc is None:
         return
     want = {0, 2, 3, 4, 5, 6, 7, 8, 9} if kernel_612 else {0, 9}
     bad, ran = [], {}
