@@ -29,6 +29,7 @@
 #include "kernel_log.h"
 #include "kmod.h"
 #include "knobs.h"
+#include "listing.h"
 #include "pin.h"
 #include "platform.h"
 #include "plot.h"
@@ -169,48 +170,21 @@ int cmdEnv(bool json)
 	return kExitOk;
 }
 
-std::string paramLine(const ParamSpec &p)
-{
-	std::string range;
-	switch (p.kind) {
-	case ParamKind::Size:
-		range = fmt::format("size {}..{}", formatSize(static_cast<uint64_t>(p.min)),
-				    formatSize(static_cast<uint64_t>(p.max)));
-		break;
-	case ParamKind::Int:
-		range = fmt::format("integer {}..{}", p.min, p.max);
-		break;
-	case ParamKind::Choice:
-		range = p.choices.empty() ? "a string" : fmt::format("one of {}", fmt::join(p.choices, ", "));
-		break;
-	}
-	return fmt::format("    {:<8} {}; {}{}; default {}\n", p.name, p.help, range, p.list ? ", list" : "",
-			   fmt::join(p.defaults, ", "));
-}
-
-int cmdList(const std::string &config_path, const std::string &share)
+int cmdList(const std::string &config_path, const std::string &share, bool json)
 {
 	RunConfig c = config_path.empty() ? defaultConfig() : loadConfig(config_path);
 	if (!share.empty())
 		shareRepetitions(c, share); /* refused here as `run --share` would refuse it */
 	Env env = probeEnv();
-	std::vector<Variant> variants = planVariants(c, env);
-	for (const ScenarioSpec *s : scenarios()) {
-		fmt::print("{} - {}\n", s->name, s->description);
-		for (const auto &p : s->params)
-			fmt::print("{}", paramLine(p));
-		for (const auto &m : s->metrics)
-			fmt::print("    metric {} [{}, {} is better]: {}\n", m.name, m.unit,
-				   m.better == Better::Lower ? "lower" : "higher", m.help);
-		for (const auto &e : variants) {
-			if (e.spec != s)
-				continue;
-			if (e.runnable())
-				fmt::print("  run   {}\n", e.name);
-			else
-				fmt::print("  skip  {}: {}\n", e.name, e.reason);
-		}
-	}
+	nlohmann::ordered_json list = listJson(planVariants(c, env));
+	fmt::print("{}", json ? list.dump(2) + "\n" : formatList(list));
+	return kExitOk;
+}
+
+int cmdEvents(bool all, bool json)
+{
+	nlohmann::ordered_json doc = eventsJson(probeEnv(), all);
+	fmt::print("{}", json ? doc.dump(2) + "\n" : formatEvents(doc));
 	return kExitOk;
 }
 
@@ -525,6 +499,8 @@ struct Cli {
 	bool env_json = false;
 	std::string list_config;
 	std::string list_share;
+	bool list_json = false;
+	bool events_json = false;
 	RunArgs run;
 	CLI::Option *plot_opt = nullptr;
 	CLI::Option *machine_opt = nullptr;
@@ -551,6 +527,7 @@ void addEnvAndList(Cli &c)
 	list->add_option("config", c.list_config, "TOML config (default: every scenario with its defaults)")
 		->check(CLI::ExistingFile);
 	list->add_option("--kmod", c.kmod_path, kKmodHelp);
+	list->add_flag("--json", c.list_json, "machine-readable output");
 	list->add_option("--share", c.list_share, "K/R: check that every variant's repetitions can be "
 						  "shared over R rounds (run --share)");
 }
@@ -658,6 +635,7 @@ void addTools(Cli &c)
 		"events", "what can be counted here: libpfm4 PMU models and events, flush sites, mesh DVM events");
 	events->add_flag("--all", c.events_all, "every event of every PMU model, not only TLB/cycle/"
 						"instruction/fault ones");
+	events->add_flag("--json", c.events_json, "machine-readable output");
 
 	auto *vm = c.commands["vm"] = c.app.add_subcommand(
 		"vm", "run a pgtbench command in emulated arm64 guests (tools/vm; `pgtbench vm --help` for its options)");
@@ -679,7 +657,7 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 	if (name == "env")
 		return cmdEnv(c.env_json);
 	if (name == "list")
-		return cmdList(c.list_config, c.list_share);
+		return cmdList(c.list_config, c.list_share, c.list_json);
 	if (name == "run") {
 		c.run.plot = c.plot_opt->count() > 0;
 		if (c.machine_opt->count() > 0)
@@ -698,11 +676,8 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 		return cmdMerge(c.merge_runs, c.merge_runs_out, c.merge_runs_info, args);
 	if (name == "restore")
 		return cmdRestore();
-	if (name == "events") {
-		Env env = probeEnv();
-		fmt::print("{}", describeEvents(env, c.events_all));
-		return kExitOk;
-	}
+	if (name == "events")
+		return cmdEvents(c.events_all, c.events_json);
 	if (name == "vm" || name == "stack")
 		return cmdTool(name, cmd->remaining());
 	return kExitUsage;

@@ -271,6 +271,49 @@ class Cli(unittest.TestCase):
         for bad in ("0/2", "3/2", "1", "1/2x", "a/b"):
             self.assert_usage_error(self.run_pgt("list", cfg, "--share", bad), "expected K/R")
 
+    # --- machine-readable output: TAP, LAVA, JSON lists; progress in CI logs -----------
+
+    # One variant that runs (null) and one that never can (anon order 1): cheap, no knobs.
+    MIXED = "[run]\nreps = 3\nwarmup = 0\ncounters = false\n[null]\n[fork]\nsize = \"2M\"\norder = [1]\n"
+    SKIPPED = "[fork]\nsize = \"2M\"\norder = [1]\n"
+
+    def test_list_json_and_the_text_list_say_the_same(self):
+        text = self.run_pgt("list", "configs/quick.toml")
+        proc = self.run_pgt("list", "configs/quick.toml", "--json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertEqual([s["name"] for s in doc["scenarios"]],
+                         [line.split(" - ")[0] for line in text.stdout.splitlines() if not line.startswith(" ")])
+        fork = next(s for s in doc["scenarios"] if s["name"] == "fork")
+        size = next(p for p in fork["params"] if p["name"] == "size")
+        self.assertEqual((size["kind"], size["defaults"]), ("size", ["1G"]))
+        self.assertLess(size["min"], size["max"])
+        self.assertEqual(fork["metrics"][0]["name"], "fork_ms")
+        self.assertEqual(fork["metrics"][0]["unit"], "ms")
+        variants = [v for s in doc["scenarios"] for v in s["variants"]]
+        self.assertTrue(variants)
+        for v in variants:
+            if v["runnable"]:
+                self.assertIn(f"  run   {v['name']}\n", text.stdout)
+            else:
+                self.assertIn(f"  skip  {v['name']}: {v['reason']}\n", text.stdout)
+        params = next(v for v in fork["variants"] if v["name"] == "fork/size:64M/order:0")["params"]
+        self.assertEqual((params["size_bytes"], params["order"]), (64 << 20, 0))
+
+    def test_events_json_and_the_text_events_say_the_same(self):
+        text = self.run_pgt("events")
+        proc = self.run_pgt("events", "--json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertTrue(doc["flush_sites"])
+        for site in doc["flush_sites"]:
+            state = "probe-able" if site["probeable"] else "n/a: " + site["reason"]
+            self.assertRegex(text.stdout, rf"\n  {site['site']} +{state}\n")
+        for pmu in doc["pmus"]:
+            self.assertIn(f"{pmu['name']} ({pmu['description']}): {pmu['events_total']} events\n", text.stdout)
+            for event in pmu["events"]:
+                self.assertIn(f"  {event}\n", text.stdout)
+
     # --- bad input: one line, exit 2, nothing written ------------------------------
 
     def test_config_errors_name_file_and_line_and_write_nothing(self):
