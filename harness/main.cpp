@@ -36,6 +36,7 @@
 #include "results.h"
 #include "runner.h"
 #include "table.h"
+#include "testresults.h"
 #include "tune.h"
 #include "util.h"
 #include "datadir.h"
@@ -65,6 +66,8 @@ struct RunArgs {
 	std::string plot_path; /* empty with plot: next to the results file */
 	std::string machine_name; /* --machine as given */
 	std::optional<Platform> machine; /* --machine: the machine's name instead of what env found */
+	bool tap = false;  /* stdout: TAP 13, the table on stderr */
+	bool lava = false; /* stdout: lava-test-case lines, the table on stderr */
 };
 
 struct CompareArgs {
@@ -193,7 +196,7 @@ int cmdEvents(bool all, bool json)
  * the linear-map series posted it) get that table too, built from the results just
  * written, exactly as `pgtbench compare --rows R --columns C` would print it.
  */
-void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &written)
+void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &written, FILE *to)
 {
 	std::vector<const ScenarioSpec *> done;
 	for (const auto &e : variants) {
@@ -209,7 +212,7 @@ void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &w
 		o.rows = spec->cover.rows;
 		o.columns = spec->cover.columns;
 		try {
-			fmt::print("\n{}", formatCoverLetter(buildComparison({std::move(one)}, o)));
+			fmt::print(to, "\n{}", formatCoverLetter(buildComparison({std::move(one)}, o)));
 		} catch (const std::exception &ex) {
 			/* The run table above has every number; this one is a convenience. */
 			fmt::print(stderr, "pgtbench: no {} table: {}\n", spec->name, ex.what());
@@ -300,15 +303,28 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	std::vector<Caution> cautions = tunedCautions(runCautions(env, &activity_end, &kernel_log), config);
 	for (auto &c : driftCautions(run.variants))
 		cautions.push_back(std::move(c));
-	fmt::print("{}", formatRunTable(run.variants, env, label, cpu, cautions));
-	printCoverTables(run.variants, written);
+	/*
+	 * With --tap or --lava stdout belongs to the test framework: the table a person reads
+	 * goes to stderr, which CI keeps in the job's log next to the progress lines.
+	 */
+	FILE *human = a.tap || a.lava ? stderr : stdout;
+	fmt::print(human, "{}", formatRunTable(run.variants, env, label, cpu, cautions));
+	printCoverTables(run.variants, written, human);
 	for (const ScenarioSpec *spec : scenarios())
 		if (spec->run_report)
 			if (std::string report = spec->run_report(written); !report.empty())
-				fmt::print("\n{}", report);
+				fmt::print(human, "\n{}", report);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
-	if (a.plot && run.exitCode() != kExitSkipped) {
+	int exit_code = run.exitCode();
+	if (a.tap || a.lava) {
+		/* From the file as written: the outcome a later reader of it would see. */
+		std::vector<TestOutcome> outcomes = testOutcomes(written);
+		fmt::print("{}", a.tap ? formatTap(outcomes) : formatLava(outcomes));
+		fflush(stdout);
+		exit_code = testExitCode(outcomes);
+	}
+	if (a.plot && exit_code != kExitSkipped) {
 		/* The results file is safe on disk; a failing plot only changes the exit code. */
 		try {
 			plotComparison(buildComparison({std::move(written)}, runPlotOptions(run.variants)), plot);
@@ -318,7 +334,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 			return kExitRuntime;
 		}
 	}
-	return run.exitCode();
+	return exit_code;
 }
 
 Comparison comparisonFor(const CompareArgs &a)
@@ -572,6 +588,13 @@ void addRun(Cli &c)
 				     "then plot the results into FILE.png|svg (default: the results "
 				     "file's name with .png)")
 			     ->expected(0, 1);
+	auto *tap = run->add_flag("--tap", ra.tap,
+				  "stdout: TAP 13 as kselftest prints it, a line per variant (ok, not ok, "
+				  "SKIP); the table goes to stderr");
+	auto *lava = run->add_flag("--lava", ra.lava,
+				   "stdout: a lava-test-case line per variant for sh to run in a LAVA test "
+				   "shell (results/README.md); the table goes to stderr");
+	tap->excludes(lava);
 }
 
 void addCompareAndPlot(Cli &c)

@@ -277,6 +277,61 @@ class Cli(unittest.TestCase):
     MIXED = "[run]\nreps = 3\nwarmup = 0\ncounters = false\n[null]\n[fork]\nsize = \"2M\"\norder = [1]\n"
     SKIPPED = "[fork]\nsize = \"2M\"\norder = [1]\n"
 
+    def test_tap_has_a_plan_a_line_per_variant_and_the_results_file_is_still_written(self):
+        cfg = self.write("mixed.toml", self.MIXED)
+        out = self.path("tap.json")
+        proc = self.run_pgt("run", cfg, "--tap", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        doc = load_json(out)
+        validate_results(doc)
+        names = [e["name"] for e in doc["entries"]]
+        self.assertEqual(lines[:2], ["TAP version 13", f"1..{len(names)}"])
+        results = [line for line in lines if not line.startswith("#")][2:]
+        self.assertEqual(len(results), len(names), proc.stdout)
+        self.assertRegex(results[0], r"^ok 1 null # bracket_ns [0-9.]+ ns$")
+        self.assertRegex(results[1], r"^ok 2 fork/size:2M/order:1 # SKIP \S")
+        self.assertEqual(lines[-1], "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:1 error:0")
+        # The table a person reads went to stderr.
+        self.assertIn("bracket_ns", proc.stderr)
+
+    def test_tap_of_a_run_where_nothing_could_run_exits_4_like_ksft_skip(self):
+        cfg = self.write("skipped.toml", self.SKIPPED)
+        proc = self.run_pgt("run", cfg, "--tap", "--out", self.path("skip.json"))
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertEqual(proc.stdout.splitlines()[:2], ["TAP version 13", "1..1"])
+        self.assertRegex(proc.stdout.splitlines()[2], r"^ok 1 fork/size:2M/order:1 # SKIP \S")
+
+    def test_lava_lines_run_under_sh_call_lava_test_case_once_per_variant_with_safe_ids(self):
+        cfg = self.write("mixed.toml", self.MIXED)
+        out = self.path("lava.json")
+        proc = self.run_pgt("run", cfg, "--lava", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        cases = self.write("cases.sh", proc.stdout)
+        bin_dir = self.path("bin")
+        os.mkdir(bin_dir)
+        record = self.path("calls")
+        # LAVA's lava-test-case, faked: one line per call, its arguments tab-separated.
+        fake = self.write("bin/lava-test-case", f"#!/bin/sh\nIFS='\t'; printf '%s\\n' \"$*\" >> {record}\n")
+        os.chmod(fake, 0o755)
+        sh = subprocess.run(["sh", cases], capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, PATH=bin_dir + ":" + os.environ["PATH"]))
+        self.assertEqual(sh.returncode, 0, sh.stderr)
+        with open(record) as fh:
+            calls = [line.rstrip("\n").split("\t") for line in fh]
+        doc = load_json(out)
+        self.assertEqual(len(calls), len(doc["entries"]))
+        self.assertEqual(calls[0][:3], ["null", "--result", "pass"])
+        self.assertEqual(calls[0][3], "--measurement")
+        float(calls[0][4])
+        self.assertEqual(calls[0][5:], ["--units", "ns"])
+        self.assertEqual(calls[1], ["fork.size-2M.order-1", "--result", "skip"])
+        for call in calls:
+            self.assertRegex(call[0], r"^[A-Za-z0-9._-]+$")
+
+    def test_tap_and_lava_together_are_a_usage_error(self):
+        self.assert_usage_error(self.run_pgt("run", "--tap", "--lava"), "--tap", "--lava")
+
     def test_list_json_and_the_text_list_say_the_same(self):
         text = self.run_pgt("list", "configs/quick.toml")
         proc = self.run_pgt("list", "configs/quick.toml", "--json")
