@@ -332,6 +332,28 @@ class Cli(unittest.TestCase):
     def test_tap_and_lava_together_are_a_usage_error(self):
         self.assert_usage_error(self.run_pgt("run", "--tap", "--lava"), "--tap", "--lava")
 
+    def test_progress_goes_to_a_pipe_as_a_line_per_finished_variant(self):
+        cfg = self.write("progress.toml", self.MIXED)
+        proc = self.run_pgt("run", cfg, "--order", "variants", "--out", self.path("p1.json"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        progress = [line for line in proc.stderr.splitlines() if line.startswith("pgtbench: ")]
+        self.assertEqual(len(progress), 1, proc.stderr)
+        self.assertRegex(progress[0], r"^pgtbench: \[1/1\] null done, [0-9.]+ s elapsed, ETA \S+$")
+
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_interleaved_progress_is_a_line_per_round_then_per_finished_variant(self):
+        cfg = self.write("rounds.toml", "[run]\nreps = 3\nwarmup = 0\ncounters = false\n"
+                                        "[null]\n[munmap]\nsize = \"2M\"\norder = [0]\n")
+        proc = self.run_pgt("run", cfg, "--out", self.path("rounds.json"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        progress = [line for line in proc.stderr.splitlines() if line.startswith("pgtbench: ")]
+        tail = r", [0-9.]+ s elapsed, ETA \S+$"
+        self.assertEqual(len(progress), 4, proc.stderr)  # rounds 1 and 2, then both variants
+        self.assertRegex(progress[0], r"^pgtbench: round 1/3 done" + tail)
+        self.assertRegex(progress[1], r"^pgtbench: round 2/3 done" + tail)
+        self.assertRegex(progress[2], r"^pgtbench: \[1/2\] null done" + tail)
+        self.assertRegex(progress[3], r"^pgtbench: \[2/2\] munmap/size:2M/order:0 done" + tail)
+
     def test_list_json_and_the_text_list_say_the_same(self):
         text = self.run_pgt("list", "configs/quick.toml")
         proc = self.run_pgt("list", "configs/quick.toml", "--json")
