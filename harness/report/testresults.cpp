@@ -159,10 +159,12 @@ std::vector<std::string> lavaCaseIds(const std::vector<std::string> &names)
 	std::set<std::string> used;
 	for (const auto &n : names) {
 		std::string id = lavaCaseId(n);
-		for (int k = 2; used.count(id); k++) {
-			id = fmt::format("{}.{}", lavaCaseId(n), k);
-			if (taken.count(id))
-				id = lavaCaseId(n); /* keep looking: that one belongs to another variant */
+		if (used.count(id)) {
+			const std::string base = id;
+			int k = 2;
+			do
+				id = fmt::format("{}.{}", base, k++);
+			while (used.count(id) || taken.count(id));
 		}
 		used.insert(id);
 		ids.push_back(std::move(id));

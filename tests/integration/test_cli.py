@@ -8,6 +8,7 @@ Environment: PGTBENCH (the binary), PGTBENCH_SOURCE (the repository root).
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -385,7 +386,7 @@ class Cli(unittest.TestCase):
         self.assertTrue(doc["flush_sites"])
         for site in doc["flush_sites"]:
             state = "probe-able" if site["probeable"] else "n/a: " + site["reason"]
-            self.assertRegex(text.stdout, rf"\n  {site['site']} +{state}\n")
+            self.assertRegex(text.stdout, rf"\n  {re.escape(site['site'])} +{re.escape(state)}\n")
         for pmu in doc["pmus"]:
             self.assertIn(f"{pmu['name']} ({pmu['description']}): {pmu['events_total']} events\n", text.stdout)
             for event in pmu["events"]:
