@@ -29,12 +29,14 @@
 #include "kernel_log.h"
 #include "kmod.h"
 #include "knobs.h"
+#include "listing.h"
 #include "pin.h"
 #include "platform.h"
 #include "plot.h"
 #include "results.h"
 #include "runner.h"
 #include "table.h"
+#include "testresults.h"
 #include "tune.h"
 #include "util.h"
 #include "datadir.h"
@@ -64,6 +66,8 @@ struct RunArgs {
 	std::string plot_path; /* empty with plot: next to the results file */
 	std::string machine_name; /* --machine as given */
 	std::optional<Platform> machine; /* --machine: the machine's name instead of what env found */
+	bool tap = false;  /* stdout: TAP 13, the table on stderr */
+	bool lava = false; /* stdout: lava-test-case lines, the table on stderr */
 };
 
 struct CompareArgs {
@@ -169,48 +173,21 @@ int cmdEnv(bool json)
 	return kExitOk;
 }
 
-std::string paramLine(const ParamSpec &p)
-{
-	std::string range;
-	switch (p.kind) {
-	case ParamKind::Size:
-		range = fmt::format("size {}..{}", formatSize(static_cast<uint64_t>(p.min)),
-				    formatSize(static_cast<uint64_t>(p.max)));
-		break;
-	case ParamKind::Int:
-		range = fmt::format("integer {}..{}", p.min, p.max);
-		break;
-	case ParamKind::Choice:
-		range = p.choices.empty() ? "a string" : fmt::format("one of {}", fmt::join(p.choices, ", "));
-		break;
-	}
-	return fmt::format("    {:<8} {}; {}{}; default {}\n", p.name, p.help, range, p.list ? ", list" : "",
-			   fmt::join(p.defaults, ", "));
-}
-
-int cmdList(const std::string &config_path, const std::string &share)
+int cmdList(const std::string &config_path, const std::string &share, bool json)
 {
 	RunConfig c = config_path.empty() ? defaultConfig() : loadConfig(config_path);
 	if (!share.empty())
 		shareRepetitions(c, share); /* refused here as `run --share` would refuse it */
 	Env env = probeEnv();
-	std::vector<Variant> variants = planVariants(c, env);
-	for (const ScenarioSpec *s : scenarios()) {
-		fmt::print("{} - {}\n", s->name, s->description);
-		for (const auto &p : s->params)
-			fmt::print("{}", paramLine(p));
-		for (const auto &m : s->metrics)
-			fmt::print("    metric {} [{}, {} is better]: {}\n", m.name, m.unit,
-				   m.better == Better::Lower ? "lower" : "higher", m.help);
-		for (const auto &e : variants) {
-			if (e.spec != s)
-				continue;
-			if (e.runnable())
-				fmt::print("  run   {}\n", e.name);
-			else
-				fmt::print("  skip  {}: {}\n", e.name, e.reason);
-		}
-	}
+	nlohmann::ordered_json list = listJson(planVariants(c, env));
+	fmt::print("{}", json ? list.dump(2) + "\n" : formatList(list));
+	return kExitOk;
+}
+
+int cmdEvents(bool all, bool json)
+{
+	nlohmann::ordered_json doc = eventsJson(probeEnv(), all);
+	fmt::print("{}", json ? doc.dump(2) + "\n" : formatEvents(doc));
 	return kExitOk;
 }
 
@@ -219,7 +196,7 @@ int cmdList(const std::string &config_path, const std::string &share)
  * the linear-map series posted it) get that table too, built from the results just
  * written, exactly as `pgtbench compare --rows R --columns C` would print it.
  */
-void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &written)
+void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &written, FILE *to)
 {
 	std::vector<const ScenarioSpec *> done;
 	for (const auto &e : variants) {
@@ -235,7 +212,7 @@ void printCoverTables(const std::vector<Variant> &variants, const ResultsFile &w
 		o.rows = spec->cover.rows;
 		o.columns = spec->cover.columns;
 		try {
-			fmt::print("\n{}", formatCoverLetter(buildComparison({std::move(one)}, o)));
+			fmt::print(to, "\n{}", formatCoverLetter(buildComparison({std::move(one)}, o)));
 		} catch (const std::exception &ex) {
 			/* The run table above has every number; this one is a convenience. */
 			fmt::print(stderr, "pgtbench: no {} table: {}\n", spec->name, ex.what());
@@ -326,15 +303,28 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 	std::vector<Caution> cautions = tunedCautions(runCautions(env, &activity_end, &kernel_log), config);
 	for (auto &c : driftCautions(run.variants))
 		cautions.push_back(std::move(c));
-	fmt::print("{}", formatRunTable(run.variants, env, label, cpu, cautions));
-	printCoverTables(run.variants, written);
+	/*
+	 * With --tap or --lava stdout belongs to the test framework: the table a person reads
+	 * goes to stderr, which CI keeps in the job's log next to the progress lines.
+	 */
+	FILE *human = a.tap || a.lava ? stderr : stdout;
+	fmt::print(human, "{}", formatRunTable(run.variants, env, label, cpu, cautions));
+	printCoverTables(run.variants, written, human);
 	for (const ScenarioSpec *spec : scenarios())
 		if (spec->run_report)
 			if (std::string report = spec->run_report(written); !report.empty())
-				fmt::print("\n{}", report);
+				fmt::print(human, "\n{}", report);
 	fflush(stdout);
 	fmt::print(stderr, "results: {}\n", out);
-	if (a.plot && run.exitCode() != kExitSkipped) {
+	int exit_code = run.exitCode();
+	if (a.tap || a.lava) {
+		/* From the file as written: the outcome a later reader of it would see. */
+		std::vector<TestOutcome> outcomes = testOutcomes(written);
+		fmt::print("{}", a.tap ? formatTap(outcomes) : formatLava(outcomes));
+		fflush(stdout);
+		exit_code = testExitCode(outcomes);
+	}
+	if (a.plot && exit_code != kExitSkipped) {
 		/* The results file is safe on disk; a failing plot only changes the exit code. */
 		try {
 			plotComparison(buildComparison({std::move(written)}, runPlotOptions(run.variants)), plot);
@@ -344,7 +334,7 @@ int cmdRun(const RunArgs &a, const std::vector<std::string> &argv)
 			return kExitRuntime;
 		}
 	}
-	return run.exitCode();
+	return exit_code;
 }
 
 Comparison comparisonFor(const CompareArgs &a)
@@ -525,6 +515,8 @@ struct Cli {
 	bool env_json = false;
 	std::string list_config;
 	std::string list_share;
+	bool list_json = false;
+	bool events_json = false;
 	RunArgs run;
 	CLI::Option *plot_opt = nullptr;
 	CLI::Option *machine_opt = nullptr;
@@ -551,6 +543,7 @@ void addEnvAndList(Cli &c)
 	list->add_option("config", c.list_config, "TOML config (default: every scenario with its defaults)")
 		->check(CLI::ExistingFile);
 	list->add_option("--kmod", c.kmod_path, kKmodHelp);
+	list->add_flag("--json", c.list_json, "machine-readable output");
 	list->add_option("--share", c.list_share, "K/R: check that every variant's repetitions can be "
 						  "shared over R rounds (run --share)");
 }
@@ -595,6 +588,13 @@ void addRun(Cli &c)
 				     "then plot the results into FILE.png|svg (default: the results "
 				     "file's name with .png)")
 			     ->expected(0, 1);
+	auto *tap = run->add_flag("--tap", ra.tap,
+				  "stdout: TAP 13 as kselftest prints it, a line per variant (ok, not ok, "
+				  "SKIP); the table goes to stderr");
+	auto *lava = run->add_flag("--lava", ra.lava,
+				   "stdout: a lava-test-case line per variant for sh to run in a LAVA test "
+				   "shell (results/README.md); the table goes to stderr");
+	tap->excludes(lava);
 }
 
 void addCompareAndPlot(Cli &c)
@@ -658,6 +658,7 @@ void addTools(Cli &c)
 		"events", "what can be counted here: libpfm4 PMU models and events, flush sites, mesh DVM events");
 	events->add_flag("--all", c.events_all, "every event of every PMU model, not only TLB/cycle/"
 						"instruction/fault ones");
+	events->add_flag("--json", c.events_json, "machine-readable output");
 
 	auto *vm = c.commands["vm"] = c.app.add_subcommand(
 		"vm", "run a pgtbench command in emulated arm64 guests (tools/vm; `pgtbench vm --help` for its options)");
@@ -679,7 +680,7 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 	if (name == "env")
 		return cmdEnv(c.env_json);
 	if (name == "list")
-		return cmdList(c.list_config, c.list_share);
+		return cmdList(c.list_config, c.list_share, c.list_json);
 	if (name == "run") {
 		c.run.plot = c.plot_opt->count() > 0;
 		if (c.machine_opt->count() > 0)
@@ -698,11 +699,8 @@ int dispatch(Cli &c, const std::vector<std::string> &args)
 		return cmdMerge(c.merge_runs, c.merge_runs_out, c.merge_runs_info, args);
 	if (name == "restore")
 		return cmdRestore();
-	if (name == "events") {
-		Env env = probeEnv();
-		fmt::print("{}", describeEvents(env, c.events_all));
-		return kExitOk;
-	}
+	if (name == "events")
+		return cmdEvents(c.events_all, c.events_json);
 	if (name == "vm" || name == "stack")
 		return cmdTool(name, cmd->remaining());
 	return kExitUsage;

@@ -2,6 +2,8 @@
 #include "runner.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <random>
 #include <regex>
@@ -44,18 +46,54 @@ private:
 	std::ostringstream out_, err_;
 };
 
+/* "45s", "1m40s", "2h05m": an ETA is read at a glance, not to the second. */
+std::string shortDuration(double seconds)
+{
+	auto s = static_cast<long>(std::lround(std::max(seconds, 0.0)));
+	if (s < 60)
+		return fmt::format("{}s", s);
+	if (s < 3600)
+		return fmt::format("{}m{:02}s", s / 60, s % 60);
+	return fmt::format("{}h{:02}m", s / 3600, s % 3600 / 60);
+}
+
+/*
+ * Where the run is, on stderr. On a terminal: one line rewritten in place for every
+ * repetition. Elsewhere (a CI log, a pipe) rewriting is impossible and a line per
+ * repetition would flood the log (null runs 1000), while nothing for minutes looks hung:
+ * a line when a variant is done, and with interleaved orders, where every variant
+ * finishes only in the last round, a line per round as well. So there is at most one
+ * line per visit, and the elapsed time and ETA (from the fraction of repetitions done)
+ * on every line.
+ */
 class Progress
 {
 public:
-	explicit Progress(size_t total) : tty_(isatty(STDERR_FILENO)), total_(total) {}
+	Progress(size_t variants, int repetitions, int rounds)
+		: tty_(isatty(STDERR_FILENO)), variants_(variants), repetitions_(repetitions), rounds_(rounds),
+		  start_(std::chrono::steady_clock::now())
+	{
+	}
 	~Progress() { clear(); }
 	void show(size_t index, const std::string &name, int rep, int reps, bool warmup)
 	{
 		if (!tty_)
 			return;
-		fmt::print(stderr, "\r\033[K[{}/{}] {}  {} {}/{}", index + 1, total_, name,
+		fmt::print(stderr, "\r\033[K[{}/{}] {}  {} {}/{}", index + 1, variants_, name,
 			   warmup ? "warm-up" : "rep", rep + 1, reps);
 		fflush(stderr);
+	}
+	/* n more repetitions are behind us (a failed variant's remaining ones count as done). */
+	void repetitionsDone(int n) { repetitions_done_ += n; }
+	void variantDone(const std::string &name, bool failed)
+	{
+		++variants_done_;
+		line(fmt::format("[{}/{}] {} {}", variants_done_, variants_, name, failed ? "failed" : "done"));
+	}
+	void roundDone(int round)
+	{
+		if (rounds_ > 1)
+			line(fmt::format("round {}/{} done", round, rounds_));
 	}
 	void clear()
 	{
@@ -64,8 +102,21 @@ public:
 	}
 
 private:
+	void line(const std::string &what)
+	{
+		if (tty_)
+			return;
+		double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+		double fraction = repetitions_ ? static_cast<double>(repetitions_done_) / repetitions_ : 1.0;
+		std::string eta = fraction > 0 ? shortDuration(elapsed * (1 - fraction) / fraction) : "unknown";
+		fmt::print(stderr, "pgtbench: {}, {:.1f} s elapsed, ETA {}\n", what, elapsed, eta);
+		fflush(stderr);
+	}
+
 	bool tty_;
-	size_t total_;
+	size_t variants_, variants_done_ = 0;
+	int repetitions_, repetitions_done_ = 0, rounds_;
+	std::chrono::steady_clock::time_point start_;
 };
 
 benchmark::TimeUnit gbUnit(const std::string &unit)
@@ -110,6 +161,8 @@ struct VariantRun {
 		entry->status = Status::Error;
 		entry->reason = why;
 		finish();
+		progress->repetitionsDone(entry->reps - done);
+		progress->variantDone(entry->name, true);
 	}
 	void start(int cpu)
 	{
@@ -130,9 +183,17 @@ struct VariantRun {
 	}
 };
 
-/* One repetition of a visit of `visit_reps` repetitions; the visit's last one ends it. */
-void runOne(benchmark::State &state, VariantRun &live, int cpu, int visit_reps)
+/* Which variant runs how many repetitions when: config.order (config.h). */
+struct Visit {
+	VariantRun *live;
+	int reps;
+	int ends_round = 0; /* the last visit of round N (from 1) of an interleaved order; else 0 */
+};
+
+/* One repetition of a visit; the visit's last one ends it. */
+void runOne(benchmark::State &state, VariantRun &live, int cpu, const Visit &visit)
 {
+	const int visit_reps = visit.reps;
 	Variant &e = *live.entry;
 	if (!e.runnable()) {
 		state.SkipWithError(e.reason.c_str());
@@ -180,6 +241,7 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu, int visit_reps)
 		return;
 	}
 	++live.done;
+	live.progress->repetitionsDone(1);
 	/*
 	 * A visit ends with its knobs put back and its instance gone, so the next visit of
 	 * another variant finds the machine as this one found it.
@@ -187,21 +249,19 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu, int visit_reps)
 	if (++live.visit_done >= visit_reps || live.done >= e.reps) {
 		live.visit_done = 0;
 		live.finish();
+		if (live.done >= e.reps)
+			live.progress->variantDone(e.name, false);
+		else if (visit.ends_round)
+			live.progress->roundDone(visit.ends_round);
 	}
 }
-
-/* Which variant runs how many repetitions when: config.order (config.h). */
-struct Visit {
-	VariantRun *live;
-	int reps;
-};
 
 std::vector<Visit> planVisits(const std::vector<std::unique_ptr<VariantRun>> &lives, const RunConfig &config)
 {
 	std::vector<Visit> visits;
 	if (config.order == "variants") {
 		for (const auto &l : lives)
-			visits.push_back({l.get(), l->entry->reps});
+			visits.push_back({l.get(), l->entry->reps, 0});
 		return visits;
 	}
 	std::mt19937_64 rng(config.seed);
@@ -225,8 +285,10 @@ std::vector<Visit> planVisits(const std::vector<std::unique_ptr<VariantRun>> &li
 			if (!visits.empty() && visits.back().live == l)
 				visits.back().reps++;
 			else
-				visits.push_back({l, 1});
+				visits.push_back({l, 1, 0});
 		}
+		if (!round.empty())
+			visits.back().ends_round = r + 1;
 	}
 	return visits;
 }
@@ -334,9 +396,14 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 	RunOutput out;
 	out.cpu = cpu;
 	size_t runnable = 0;
-	for (const auto &e : variants)
+	int repetitions = 0, rounds = 0;
+	for (const auto &e : variants) {
 		runnable += e.runnable();
-	Progress progress(runnable);
+		repetitions += e.runnable() ? e.reps : 0;
+		rounds = std::max(rounds, e.runnable() ? e.reps : 0);
+	}
+	/* One round per repetition when interleaved; "variants" has no rounds to report. */
+	Progress progress(runnable, repetitions, config.order == "variants" ? 1 : rounds);
 	std::vector<std::unique_ptr<VariantRun>> lives;
 	benchmark::ClearRegisteredBenchmarks();
 	size_t index = 0;
@@ -358,6 +425,7 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 	for (const Visit &v : visits) {
 		VariantRun *lp = v.live;
 		int reps = v.reps;
+		const Visit *visit = &v;
 		/*
 		 * One iteration per repetition, timed manually: the work happens in the
 		 * kernel and in child processes, where Google Benchmark's CPU-time
@@ -365,7 +433,7 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		 * start from freshly prepared memory.
 		 */
 		benchmark::RegisterBenchmark(lp->entry->name.c_str(),
-					     [lp, cpu, reps](benchmark::State &st) { runOne(st, *lp, cpu, reps); })
+					     [lp, cpu, visit](benchmark::State &st) { runOne(st, *lp, cpu, *visit); })
 			->Iterations(1)
 			->Repetitions(reps)
 			->ReportAggregatesOnly(false)

@@ -65,7 +65,8 @@ struct RunOutput {
  * Runs the runnable variants on the pinned CPU, in config.order: each variant's
  * repetitions one after the other ("variants"), or one repetition of every variant per
  * round ("interleave", "shuffle": each round in a random order from config.seed), each
- * visit with its own warm-up and knobs. Progress on stderr when it is a tty.
+ * visit with its own warm-up and knobs. Progress on stderr: a line rewritten per
+ * repetition on a terminal, elsewhere a line per finished variant and per round.
  */
 RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 		     const std::string &journal_path, const RunConfig &config);

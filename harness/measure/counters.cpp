@@ -474,17 +474,16 @@ nlohmann::json CounterReading::toJson() const
 		{"in_group", in_group}};
 }
 
-std::string describeEvents(const Env &env, bool all)
+nlohmann::ordered_json eventsJson(const Env &env, bool all)
 {
-	std::string out;
-	if (!pfmReady())
-		return "libpfm4 failed to initialise\n";
-	for (int p = PFM_PMU_NONE + 1; p < PFM_PMU_MAX; p++) {
+	nlohmann::ordered_json doc{{"libpfm4", pfmReady()}};
+	nlohmann::ordered_json pmus = nlohmann::ordered_json::array();
+	for (int p = PFM_PMU_NONE + 1; pfmReady() && p < PFM_PMU_MAX; p++) {
 		pfm_pmu_info_t pinfo = {};
 		pinfo.size = sizeof(pinfo);
 		if (pfm_get_pmu_info(static_cast<pfm_pmu_t>(p), &pinfo) != PFM_SUCCESS || !pinfo.is_present)
 			continue;
-		out += fmt::format("{} ({}): {} events\n", pinfo.name, pinfo.desc, pinfo.nevents);
+		std::vector<std::string> events;
 		for (int e = pinfo.first_event; e != -1; e = pfm_get_event_next(e)) {
 			pfm_event_info_t einfo = {};
 			einfo.size = sizeof(einfo);
@@ -496,20 +495,46 @@ std::string describeEvents(const Env &env, bool all)
 					   name.find("INST") != std::string::npos ||
 					   name.find("FAULT") != std::string::npos;
 			if (all || interesting)
-				out += fmt::format("  {}::{}\n", pinfo.name, name);
+				events.push_back(fmt::format("{}::{}", pinfo.name, name));
 		}
+		pmus.push_back({{"name", pinfo.name},
+				{"description", pinfo.desc},
+				{"events_total", pinfo.nevents},
+				{"events", events}});
 	}
+	doc["pmus"] = pmus;
 	auto cmn = cmnDvmEvents(env.root);
-	out += fmt::format("mesh DVM operations (system-wide, bare metal): {}\n",
-			   cmn.empty() ? "n/a: no arm_cmn PMU" : fmt::format("{}", fmt::join(cmn, ", ")));
-	out += "flush sites (kprobe PMU, counted as tlb_flush_calls.<site>):\n";
+	doc["mesh_dvm"] = {{"events", cmn}, {"reason", cmn.empty() ? "no arm_cmn PMU" : ""}};
 	std::optional<int> kprobe = pmuType(env.root, "kprobe");
+	nlohmann::ordered_json sites = nlohmann::ordered_json::array();
 	for (const auto &site : defaultFlushSites(env.arch)) {
-		std::string state = !kprobe ? "n/a: no kprobe PMU"
-				    : kallsymsAddress(env.root, site) ? "probe-able"
-								  : "n/a: not in /proc/kallsyms";
-		out += fmt::format("  {:<28} {}\n", site, state);
+		std::string why = !kprobe ? "no kprobe PMU" : kallsymsAddress(env.root, site) ? "" : "not in /proc/kallsyms";
+		sites.push_back({{"site", site}, {"probeable", why.empty()}, {"reason", why}});
 	}
+	doc["flush_sites"] = sites;
+	return doc;
+}
+
+std::string formatEvents(const nlohmann::ordered_json &doc)
+{
+	if (!doc["libpfm4"].get<bool>())
+		return "libpfm4 failed to initialise\n";
+	std::string out;
+	for (const auto &p : doc["pmus"]) {
+		out += fmt::format("{} ({}): {} events\n", p["name"].get<std::string>(),
+				   p["description"].get<std::string>(), p["events_total"].get<int>());
+		for (const auto &e : p["events"])
+			out += fmt::format("  {}\n", e.get<std::string>());
+	}
+	const auto &cmn = doc["mesh_dvm"];
+	out += fmt::format("mesh DVM operations (system-wide, bare metal): {}\n",
+			   cmn["events"].empty()
+				   ? "n/a: " + cmn["reason"].get<std::string>()
+				   : fmt::format("{}", fmt::join(cmn["events"].get<std::vector<std::string>>(), ", ")));
+	out += "flush sites (kprobe PMU, counted as tlb_flush_calls.<site>):\n";
+	for (const auto &s : doc["flush_sites"])
+		out += fmt::format("  {:<28} {}\n", s["site"].get<std::string>(),
+				   s["probeable"].get<bool>() ? "probe-able" : "n/a: " + s["reason"].get<std::string>());
 	return out;
 }
 

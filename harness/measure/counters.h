@@ -107,7 +107,14 @@ SysfsEvent encodeSysfsEvent(const std::string &root, const std::string &spec);
  */
 std::vector<std::string> cmnDvmEvents(const std::string &root);
 
-/* The events `pgtbench events` lists: libpfm4's PMU models and events present here. */
-std::string describeEvents(const Env &env, bool all);
+/*
+ * What `pgtbench events` lists: libpfm4's PMU models present here and their events
+ * (all, or the TLB/cycle/instruction/fault ones), the mesh DVM events, the flush sites:
+ * {"libpfm4": bool, "pmus": [{"name", "description", "events_total", "events": ["PMU::EVENT"]}],
+ *  "mesh_dvm": {"events", "reason"}, "flush_sites": [{"site", "probeable", "reason"}]}.
+ * `events --json` prints the document; the text form is printed from it.
+ */
+nlohmann::ordered_json eventsJson(const Env &env, bool all);
+std::string formatEvents(const nlohmann::ordered_json &doc);
 
 } /* namespace pgt */

@@ -9,7 +9,7 @@ include to the file it names and refuses the ones that cross a layer the wrong w
   base     harness/{datadir,errors.h,util,stats,results*}   uses nothing above it
   measure  harness/measure/                         base
   report   harness/report/                          base (never measure)
-  core     harness/{config,scenario,runner,table}   base, measure
+  core     harness/{config,listing,scenario,runner,table}   base, measure
   benchkit benches/lib/                             core, measure, base
   benches  benches/*.cpp                            benchkit, core, measure, base
   main     harness/main.cpp                         everything

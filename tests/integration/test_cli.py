@@ -8,6 +8,7 @@ Environment: PGTBENCH (the binary), PGTBENCH_SOURCE (the repository root).
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -270,6 +271,126 @@ class Cli(unittest.TestCase):
         self.assertEqual(self.run_pgt("list", cfg, "--share", "2/2").returncode, 0)
         for bad in ("0/2", "3/2", "1", "1/2x", "a/b"):
             self.assert_usage_error(self.run_pgt("list", cfg, "--share", bad), "expected K/R")
+
+    # --- machine-readable output: TAP, LAVA, JSON lists; progress in CI logs -----------
+
+    # One variant that runs (null) and one that never can (anon order 1): cheap, no knobs.
+    MIXED = "[run]\nreps = 3\nwarmup = 0\ncounters = false\n[null]\n[fork]\nsize = \"2M\"\norder = [1]\n"
+    SKIPPED = "[fork]\nsize = \"2M\"\norder = [1]\n"
+
+    def test_tap_has_a_plan_a_line_per_variant_and_the_results_file_is_still_written(self):
+        cfg = self.write("mixed.toml", self.MIXED)
+        out = self.path("tap.json")
+        proc = self.run_pgt("run", cfg, "--tap", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        lines = proc.stdout.splitlines()
+        doc = load_json(out)
+        validate_results(doc)
+        names = [e["name"] for e in doc["entries"]]
+        self.assertEqual(lines[:2], ["TAP version 13", f"1..{len(names)}"])
+        results = [line for line in lines if not line.startswith("#")][2:]
+        self.assertEqual(len(results), len(names), proc.stdout)
+        self.assertRegex(results[0], r"^ok 1 null # bracket_ns [0-9.]+ ns$")
+        self.assertRegex(results[1], r"^ok 2 fork/size:2M/order:1 # SKIP \S")
+        self.assertEqual(lines[-1], "# Totals: pass:1 fail:0 xfail:0 xpass:0 skip:1 error:0")
+        # The table a person reads went to stderr.
+        self.assertIn("bracket_ns", proc.stderr)
+
+    def test_tap_of_a_run_where_nothing_could_run_exits_4_like_ksft_skip(self):
+        cfg = self.write("skipped.toml", self.SKIPPED)
+        proc = self.run_pgt("run", cfg, "--tap", "--out", self.path("skip.json"))
+        self.assertEqual(proc.returncode, 4, proc.stderr)
+        self.assertEqual(proc.stdout.splitlines()[:2], ["TAP version 13", "1..1"])
+        self.assertRegex(proc.stdout.splitlines()[2], r"^ok 1 fork/size:2M/order:1 # SKIP \S")
+
+    def test_lava_lines_run_under_sh_call_lava_test_case_once_per_variant_with_safe_ids(self):
+        cfg = self.write("mixed.toml", self.MIXED)
+        out = self.path("lava.json")
+        proc = self.run_pgt("run", cfg, "--lava", "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        cases = self.write("cases.sh", proc.stdout)
+        bin_dir = self.path("bin")
+        os.mkdir(bin_dir)
+        record = self.path("calls")
+        # LAVA's lava-test-case, faked: one line per call, its arguments tab-separated.
+        fake = self.write("bin/lava-test-case", f"#!/bin/sh\nIFS='\t'; printf '%s\\n' \"$*\" >> {record}\n")
+        os.chmod(fake, 0o755)
+        sh = subprocess.run(["sh", cases], capture_output=True, text=True, timeout=60,
+                            env=dict(os.environ, PATH=bin_dir + ":" + os.environ["PATH"]))
+        self.assertEqual(sh.returncode, 0, sh.stderr)
+        with open(record) as fh:
+            calls = [line.rstrip("\n").split("\t") for line in fh]
+        doc = load_json(out)
+        self.assertEqual(len(calls), len(doc["entries"]))
+        self.assertEqual(calls[0][:3], ["null", "--result", "pass"])
+        self.assertEqual(calls[0][3], "--measurement")
+        float(calls[0][4])
+        self.assertEqual(calls[0][5:], ["--units", "ns"])
+        self.assertEqual(calls[1], ["fork.size-2M.order-1", "--result", "skip"])
+        for call in calls:
+            self.assertRegex(call[0], r"^[A-Za-z0-9._-]+$")
+
+    def test_tap_and_lava_together_are_a_usage_error(self):
+        self.assert_usage_error(self.run_pgt("run", "--tap", "--lava"), "--tap", "--lava")
+
+    def test_progress_goes_to_a_pipe_as_a_line_per_finished_variant(self):
+        cfg = self.write("progress.toml", self.MIXED)
+        proc = self.run_pgt("run", cfg, "--order", "variants", "--out", self.path("p1.json"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        progress = [line for line in proc.stderr.splitlines() if line.startswith("pgtbench: ")]
+        self.assertEqual(len(progress), 1, proc.stderr)
+        self.assertRegex(progress[0], r"^pgtbench: \[1/1\] null done, [0-9.]+ s elapsed, ETA \S+$")
+
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_interleaved_progress_is_a_line_per_round_then_per_finished_variant(self):
+        cfg = self.write("rounds.toml", "[run]\nreps = 3\nwarmup = 0\ncounters = false\n"
+                                        "[null]\n[munmap]\nsize = \"2M\"\norder = [0]\n")
+        proc = self.run_pgt("run", cfg, "--out", self.path("rounds.json"))
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        progress = [line for line in proc.stderr.splitlines() if line.startswith("pgtbench: ")]
+        tail = r", [0-9.]+ s elapsed, ETA \S+$"
+        self.assertEqual(len(progress), 4, proc.stderr)  # rounds 1 and 2, then both variants
+        self.assertRegex(progress[0], r"^pgtbench: round 1/3 done" + tail)
+        self.assertRegex(progress[1], r"^pgtbench: round 2/3 done" + tail)
+        self.assertRegex(progress[2], r"^pgtbench: \[1/2\] null done" + tail)
+        self.assertRegex(progress[3], r"^pgtbench: \[2/2\] munmap/size:2M/order:0 done" + tail)
+
+    def test_list_json_and_the_text_list_say_the_same(self):
+        text = self.run_pgt("list", "configs/quick.toml")
+        proc = self.run_pgt("list", "configs/quick.toml", "--json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertEqual([s["name"] for s in doc["scenarios"]],
+                         [line.split(" - ")[0] for line in text.stdout.splitlines() if not line.startswith(" ")])
+        fork = next(s for s in doc["scenarios"] if s["name"] == "fork")
+        size = next(p for p in fork["params"] if p["name"] == "size")
+        self.assertEqual((size["kind"], size["defaults"]), ("size", ["1G"]))
+        self.assertLess(size["min"], size["max"])
+        self.assertEqual(fork["metrics"][0]["name"], "fork_ms")
+        self.assertEqual(fork["metrics"][0]["unit"], "ms")
+        variants = [v for s in doc["scenarios"] for v in s["variants"]]
+        self.assertTrue(variants)
+        for v in variants:
+            if v["runnable"]:
+                self.assertIn(f"  run   {v['name']}\n", text.stdout)
+            else:
+                self.assertIn(f"  skip  {v['name']}: {v['reason']}\n", text.stdout)
+        params = next(v for v in fork["variants"] if v["name"] == "fork/size:64M/order:0")["params"]
+        self.assertEqual((params["size_bytes"], params["order"]), (64 << 20, 0))
+
+    def test_events_json_and_the_text_events_say_the_same(self):
+        text = self.run_pgt("events")
+        proc = self.run_pgt("events", "--json")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertTrue(doc["flush_sites"])
+        for site in doc["flush_sites"]:
+            state = "probe-able" if site["probeable"] else "n/a: " + site["reason"]
+            self.assertRegex(text.stdout, rf"\n  {re.escape(site['site'])} +{re.escape(state)}\n")
+        for pmu in doc["pmus"]:
+            self.assertIn(f"{pmu['name']} ({pmu['description']}): {pmu['events_total']} events\n", text.stdout)
+            for event in pmu["events"]:
+                self.assertIn(f"  {event}\n", text.stdout)
 
     # --- bad input: one line, exit 2, nothing written ------------------------------
 
