@@ -77,31 +77,111 @@ nlohmann::json variantJson(const VariantRecord &v)
 }
 
 /*
- * Google Benchmark's shape for runs it did not make itself (imported samples): one
- * iteration record per sample of the primary metric, so its tools/compare.py still
- * reads the file.
+ * The unit compare.py shows a variant's times in, from its metric's: it prints times
+ * as integers, so 1.13 ms in "ms" reads 1. The metric's unit is the scale its scenario
+ * chose for its magnitude (fork_ms, bracket_ns); a thousandth of it keeps three more
+ * digits (1130 us). It is not chosen from each file's numbers: compare.py pairs only
+ * records of one time_unit, and would drop a variant whose time crossed a threshold
+ * between the two files.
  */
-nlohmann::json iterationRecords(const RunRecord &run)
+const char *displayUnit(const std::string &metric_unit)
 {
+	if (metric_unit == "s")
+		return "ms";
+	if (metric_unit == "ms")
+		return "us";
+	return "ns";
+}
+
+/* How many of `unit` make a second (exact powers of ten, unlike 1 / toSeconds()); 0: not a time. */
+double perSecond(const std::string &unit)
+{
+	static const std::pair<const char *, double> units[] = {{"s", 1}, {"ms", 1e3}, {"us", 1e6}, {"ns", 1e9}};
+	for (const auto &[name, per_second] : units)
+		if (unit == name)
+			return per_second;
+	return 0;
+}
+
+/*
+ * Google Benchmark's records of the file (what its JSONReporter writes for a
+ * benchmark of one iteration per repetition, and tools/compare.py reads), made from
+ * the samples for every run, imported and merged ones too: per variant whose primary
+ * metric is a time, one "iteration" record per sample, then, from two repetitions on,
+ * its mean, median, stddev and cv records. real_time is the primary metric's sample
+ * (the timed operation alone, what the runner hands to SetIterationTime()), in the
+ * variant's displayUnit(). cpu_time repeats it: Google Benchmark's CPU clock runs over
+ * the whole repetition (its untimed mmap, populate and folio check included), and the
+ * timed work itself runs in the kernel, child processes and kernel threads that no
+ * CPU clock of the measuring thread sees. Every metric of the repetition is a field of
+ * its record, as Google Benchmark writes user counters, and is aggregated with it.
+ */
+nlohmann::json benchmarkRecords(const RunRecord &run)
+{
+	/*
+	 * Google Benchmark's statistics over repetitions (its src/statistics.cc): the
+	 * summary's, whose stddev is also n - 1's and whose median also averages the
+	 * middle two.
+	 */
+	static const std::pair<const char *, double Summary::*> aggregates[] = {
+		{"mean", &Summary::mean}, {"median", &Summary::median}, {"stddev", &Summary::stddev}, {"cv", &Summary::cv}};
 	nlohmann::json out = nlohmann::json::array();
+	int family = 0;
 	for (const auto &v : run.variants) {
-		if (v.metrics.empty() || v.status != Status::Ok)
+		if (v.metrics.empty() || v.status != Status::Ok || v.metrics.front().samples.empty())
 			continue;
-		const MetricRecord &m = v.metrics.front();
-		if (!toSeconds(1, m.unit))
+		const MetricRecord &primary = v.metrics.front();
+		double from = perSecond(primary.unit);
+		if (!from)
 			continue; /* not a time: Google Benchmark has no place for it */
+		const char *unit = displayUnit(primary.unit);
+		double to = perSecond(unit);
+		std::vector<double> times;
+		for (double x : primary.samples)
+			times.push_back(x * to / from); /* one rounding: 1 ms is 1000 us, not 999.99... */
+		/* Metrics with a sample in every repetition: the others would misalign. */
+		std::vector<const MetricRecord *> fields;
+		for (const auto &m : v.metrics)
+			if (m.samples.size() == times.size())
+				fields.push_back(&m);
 		std::string name = v.name();
-		for (size_t i = 0; i < m.samples.size(); i++)
-			out.push_back({{"name", name},
-				       {"run_name", name},
-				       {"run_type", "iteration"},
-				       {"repetitions", m.samples.size()},
-				       {"repetition_index", i},
-				       {"threads", 1},
-				       {"iterations", 1},
-				       {"real_time", m.samples[i]},
-				       {"cpu_time", m.samples[i]},
-				       {"time_unit", m.unit}});
+		size_t reps = times.size();
+		nlohmann::json base = {{"family_index", family++}, {"per_family_instance_index", 0},
+				       {"run_name", name}, {"repetitions", reps}, {"threads", 1}};
+		for (size_t i = 0; i < reps; i++) {
+			nlohmann::json r = base;
+			r["name"] = name;
+			r["run_type"] = "iteration";
+			r["repetition_index"] = i;
+			r["iterations"] = 1;
+			r["real_time"] = times[i];
+			r["cpu_time"] = times[i];
+			r["time_unit"] = unit;
+			for (const auto *m : fields)
+				r[m->name] = m->samples[i];
+			out.push_back(r);
+		}
+		if (reps < 2)
+			continue; /* Google Benchmark aggregates from two repetitions on */
+		Summary time = summarize(times);
+		std::vector<Summary> summaries;
+		for (const auto *m : fields)
+			summaries.push_back(summarize(m->samples));
+		for (const auto &[what, stat] : aggregates) {
+			nlohmann::json r = base;
+			r["name"] = name + "_" + what;
+			r["run_type"] = "aggregate";
+			r["aggregate_name"] = what;
+			/* The cv is a ratio of times, in no time unit. */
+			r["aggregate_unit"] = std::string(what) == "cv" ? "percentage" : "time";
+			r["iterations"] = reps;
+			r["real_time"] = time.*stat;
+			r["cpu_time"] = time.*stat;
+			r["time_unit"] = unit;
+			for (size_t f = 0; f < fields.size(); f++)
+				r[fields[f]->name] = summaries[f].*stat;
+			out.push_back(r);
+		}
 	}
 	return out;
 }
@@ -231,8 +311,7 @@ nlohmann::json resultsJson(const RunRecord &run)
 		doc["context"] = nlohmann::json::object();
 	if (!doc["context"].contains("date"))
 		doc["context"]["date"] = created;
-	if (!doc.contains("benchmarks"))
-		doc["benchmarks"] = iterationRecords(run);
+	doc["benchmarks"] = benchmarkRecords(run);
 	doc["pgtbench"] = {
 		{"schema_version", kSchemaVersion},
 		{"version", run.version.empty() ? std::string(kPgtbenchVersion) : run.version},

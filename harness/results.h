@@ -100,7 +100,10 @@ struct VariantRecord {
 };
 
 struct RunRecord {
-	/* Google Benchmark's own output; empty: one iteration record per primary sample. */
+	/*
+	 * Google Benchmark's output: its "context". The file's "benchmarks" records are
+	 * the writer's, made from the variants' samples (results.cpp).
+	 */
 	nlohmann::json gbench;
 	std::string label;
 	std::string version; /* empty: this pgtbench's */

@@ -25,8 +25,9 @@ namespace {
 constexpr uint64_t kMemHeadroom = 256ull << 20;
 
 /*
- * Google Benchmark's JSON reporter, captured into a string instead of a file, so
- * the results file can carry its layout (for its tools/compare.py) plus our fields.
+ * Google Benchmark's JSON reporter, captured into a string instead of a file, for its
+ * context (host, CPUs, caches, load): the results file's records of the runs are the
+ * writer's (results.cpp), in Google Benchmark's layout.
  */
 class CaptureReporter : public benchmark::BenchmarkReporter
 {
@@ -119,17 +120,6 @@ private:
 	std::chrono::steady_clock::time_point start_;
 };
 
-benchmark::TimeUnit gbUnit(const std::string &unit)
-{
-	if (unit == "s")
-		return benchmark::kSecond;
-	if (unit == "ms")
-		return benchmark::kMillisecond;
-	if (unit == "us")
-		return benchmark::kMicrosecond;
-	return benchmark::kNanosecond;
-}
-
 /* A variant being run: its prepared instance lives from the first to the last repetition. */
 struct VariantRun {
 	Variant *entry = nullptr;
@@ -217,7 +207,6 @@ void runOne(benchmark::State &state, VariantRun &live, int cpu, const Visit &vis
 				if (v == s.values.end())
 					continue;
 				e.samples[m.name].push_back(v->second);
-				state.counters[m.name] = v->second;
 			}
 			e.checks.push_back(s.checks);
 			e.run_order.push_back(live.sequence ? (*live.sequence)++ : 0);
@@ -437,24 +426,21 @@ RunOutput runVariants(std::vector<Variant> variants, const Env &env, int cpu,
 			->Iterations(1)
 			->Repetitions(reps)
 			->ReportAggregatesOnly(false)
-			->UseManualTime()
-			->Unit(gbUnit(lp->entry->spec->metrics.front().unit));
+			->UseManualTime();
 	}
 	if (!lives.empty()) {
 		CaptureReporter reporter;
 		benchmark::RunSpecifiedBenchmarks(&reporter);
 		progress.clear();
-		out.gbench = parseGbenchJson(reporter.json());
 		/*
-		 * Where a variant was visited more than once (interleaved), Google Benchmark saw
-		 * it as several runs of the same name: the writer makes its records from the
-		 * samples instead, one per repetition with the variant's real count, as
-		 * compare.py expects. One visit per variant: its own records are right.
+		 * Its records are not kept: their names carry "/iterations:1/repeats:N/
+		 * manual_time" after the variant's, their CPU time spans the untimed setup of
+		 * each repetition, and an interleaved variant is several runs of one name to it. The writer makes them from the
+		 * samples, one per repetition with the variant's real count plus aggregates.
 		 */
-		if (visits.size() > lives.size())
-			out.gbench = {{"context", out.gbench.value("context", nlohmann::json::object())}};
+		out.gbench = {{"context", parseGbenchJson(reporter.json()).value("context", nlohmann::json::object())}};
 	} else {
-		out.gbench = {{"context", nlohmann::json::object()}, {"benchmarks", nlohmann::json::array()}};
+		out.gbench = {{"context", nlohmann::json::object()}};
 	}
 	for (auto &l : lives)
 		l->finish();

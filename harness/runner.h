@@ -56,7 +56,7 @@ void checkKnobPlan(const std::vector<Variant> &variants, const std::string &jour
 
 struct RunOutput {
 	std::vector<Variant> variants;
-	nlohmann::json gbench; /* Google Benchmark's own JSON: context + benchmarks */
+	nlohmann::json gbench; /* Google Benchmark's context: {"context": {...}} */
 	int cpu = -1;
 	int exitCode() const;
 };

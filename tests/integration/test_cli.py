@@ -263,6 +263,60 @@ class Cli(unittest.TestCase):
         self.assert_usage_error(self.run_pgt("run", cfg, "--order", "random"), "--order", "interleave")
         self.assert_usage_error(self.run_pgt("run", cfg, "--seed", "3"), "--order shuffle")
 
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_benchmarks_records_are_what_google_benchmarks_compare_py_reads(self):
+        # tools/compare.py (google/benchmark) reads benchmarks[] alone: a record per
+        # repetition and Google Benchmark's aggregates, times in a unit fine enough for
+        # its integer columns, the same in every file of a variant (it pairs only records
+        # of one time_unit): a thousandth of the primary metric's unit, ns at the finest.
+        cfg = self.write("gbench.toml", "[run]\nreps = 3\nwarmup = 0\ncounters = false\n"
+                                        "[null]\n[munmap]\nsize = \"2M\"\norder = [0]\n")
+        out = self.path("gbench.json")
+        proc = self.run_pgt("run", cfg, "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = load_json(out)
+        validate_results(doc)
+        self.assertIsInstance(doc["context"], dict)
+        seconds = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+        entries = {e["name"]: e for e in doc["entries"] if e["status"] == "ok"}
+        self.assertEqual(set(entries), {"null", "munmap/size:2M/order:0"})
+        records = doc["benchmarks"]
+        self.assertTrue(records)
+        for b in records:
+            self.assertIsInstance(b["name"], str)
+            self.assertIn(b["run_type"], ("iteration", "aggregate"), b["name"])
+            self.assertIn(b["time_unit"], seconds, b["name"])
+            for field in ("real_time", "cpu_time"):
+                self.assertIsInstance(b[field], (int, float), b["name"])
+                self.assertNotIsInstance(b[field], bool, b["name"])
+            self.assertEqual(b["repetitions"], 3, b["name"])
+        # Per variant: its name, one record per repetition in order, then its aggregates.
+        self.assertEqual({b["run_name"] for b in records}, set(entries))
+        for name, e in entries.items():
+            samples = e["metrics"][e["primary_metric"]]["samples"]
+            unit = e["metrics"][e["primary_metric"]]["unit"]
+            runs = [b for b in records if b["name"] == name]
+            self.assertEqual([b["run_type"] for b in runs], ["iteration"] * 3, name)
+            self.assertEqual([b["repetition_index"] for b in runs], [0, 1, 2], name)
+            time_unit = runs[0]["time_unit"]
+            for b, sample in zip(runs, samples, strict=True):
+                self.assertEqual(b["time_unit"], time_unit, name)
+                # real_time is the primary metric: the timed operation alone.
+                self.assertAlmostEqual(b["real_time"] * seconds[time_unit] / seconds[unit], sample,
+                                       delta=abs(sample) * 1e-9, msg=name)
+                self.assertEqual(b["iterations"], 1, name)
+            self.assertEqual(time_unit, {"s": "ms", "ms": "us", "us": "ns", "ns": "ns"}[unit], name)
+            aggregates = {b["aggregate_name"]: b for b in records
+                          if b["run_type"] == "aggregate" and b["run_name"] == name}
+            self.assertEqual(set(aggregates), {"mean", "median", "stddev", "cv"}, name)
+            for what, b in aggregates.items():
+                self.assertEqual(b["name"], f"{name}_{what}")
+                self.assertNotIn("repetition_index", b, name)
+                self.assertEqual(b["aggregate_unit"], "percentage" if what == "cv" else "time", name)
+                self.assertEqual(b["time_unit"], time_unit, name)
+            self.assertAlmostEqual(aggregates["mean"]["real_time"], sum(b["real_time"] for b in runs) / 3,
+                                   delta=aggregates["mean"]["real_time"] * 1e-9, msg=name)
+
     def test_a_share_that_leaves_a_round_without_repetitions_is_refused_by_run_and_list(self):
         cfg = self.write("few.toml", "[run]\nreps = 2\n[null]\nreps = 6\n[fork]\nsize = \"2M\"\n")
         for cmd in ("run", "list"):

@@ -65,8 +65,13 @@ class Import(testlib.TempDirCase):
         # No samples, no summary: never a median of 0 that reads as a measurement.
         self.assertIsNone(skipped["metrics"]["fork_ms"]["summary"])
         self.assertEqual(doc["context"]["date"], "2026-11-22T00:00:00Z")
-        # One Google Benchmark iteration per sample of a timed primary metric.
-        self.assertEqual([b["real_time"] for b in doc["benchmarks"]], [1.0, 2.0, 6.0])
+        # One Google Benchmark iteration per sample of a timed primary metric, in a unit
+        # where compare.py's integers keep its digits, then Google Benchmark's aggregates.
+        runs = [b for b in doc["benchmarks"] if b["run_type"] == "iteration"]
+        self.assertEqual([(b["real_time"], b["time_unit"]) for b in runs],
+                         [(1000.0, "us"), (2000.0, "us"), (6000.0, "us")])
+        self.assertEqual([b["name"] for b in doc["benchmarks"] if b["run_type"] == "aggregate"],
+                         [f"{ok['name']}_{a}" for a in ("mean", "median", "stddev", "cv")])
 
     def test_an_all_skipped_document_records_the_kselftest_skip_code(self):
         doc = copy.deepcopy(SAMPLES)

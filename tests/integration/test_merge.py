@@ -91,8 +91,8 @@ class Merge(testlib.TempDirCase):
         self.assertEqual(e["reps"], 6)
         self.assertEqual(e["metrics"]["fork_ms"]["summary"]["n"], 6)
         self.assertEqual(e["status"], "ok")
-        # One Google Benchmark iteration record per merged sample, as for `import`.
-        records = [b["real_time"] for b in doc["benchmarks"] if b["name"] == e["name"]]
+        # One Google Benchmark iteration record per merged sample, as for `import` (in us).
+        records = [b["real_time"] / 1000 for b in doc["benchmarks"] if b["name"] == e["name"]]
         self.assertEqual(records, e["metrics"]["fork_ms"]["samples"])
         self.assertEqual(doc["pgtbench"]["label"], "base")
         self.assertEqual(doc["pgtbench"]["env"], testlib.load_json(FIXTURE)["pgtbench"]["env"])

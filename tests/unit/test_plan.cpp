@@ -154,15 +154,57 @@ TEST(Run, EveryRepetitionIsKeptAsARawSample)
 	RunOutput out = runVariants(entries, env, -1, "/tmp/pgtbench-test-journal-unused", c);
 	EXPECT_EQ(out.exitCode(), kExitOk);
 	ASSERT_EQ(out.variants[0].samples.at("bracket_ns").size(), 5u);
-	/* Google Benchmark's own view: one run per repetition plus its aggregates. */
-	int iterations = 0;
-	for (const auto &b : out.gbench["benchmarks"])
+	/* Google Benchmark's layout: one record per repetition plus its aggregates. */
+	EXPECT_TRUE(out.gbench["context"].is_object());
+	RunRecord record{.gbench = out.gbench, .label = "t"};
+	for (const auto &v : out.variants)
+		record.variants.push_back(v.record());
+	nlohmann::json doc = resultsJson(record); /* kept: a loop over a temporary's member dangles */
+	int iterations = 0, aggregates = 0;
+	for (const auto &b : doc["benchmarks"]) {
 		if (b["run_type"] == "iteration") {
 			iterations++;
 			EXPECT_EQ(b["iterations"], 1);
 			EXPECT_TRUE(b.contains("bracket_ns"));
+		} else {
+			aggregates++;
 		}
+	}
 	EXPECT_EQ(iterations, 5);
+	EXPECT_EQ(aggregates, 4);
+}
+
+TEST(Run, GoogleBenchmarkTimesAreInAThousandthOfThePrimaryMetricsUnitWhateverTheNumbers)
+{
+	/*
+	 * compare.py prints times as integers (1.13 ms in ms would read 1) and pairs only
+	 * records of one time_unit: fork is in us at 0.05 ms as at 500 ms.
+	 */
+	RunRecord record{.label = "t"};
+	auto variant = [&](const std::string &scenario, const std::string &unit, std::vector<double> samples) {
+		VariantRecord v;
+		v.scenario = scenario;
+		v.metrics.push_back({scenario + "_" + unit, unit, true, std::move(samples)});
+		record.variants.push_back(v);
+	};
+	variant("fork", "ms", {1.13, 1.24});
+	variant("fork_fast", "ms", {0.05, 0.06});
+	variant("fork_slow", "ms", {500, 600});
+	variant("boot", "s", {2.5, 2.6});
+	variant("bracket", "ns", {30, 31});
+	variant("case", "us", {50, 60});
+	std::map<std::string, std::pair<std::string, double>> first;
+	nlohmann::json doc = resultsJson(record);
+	for (const auto &b : doc["benchmarks"])
+		if (b["run_type"] == "iteration" && b["repetition_index"] == 0)
+			first[b["name"]] = {b["time_unit"], b["real_time"]};
+	using Time = std::pair<std::string, double>;
+	EXPECT_EQ(first["fork"], (Time{"us", 1130}));
+	EXPECT_EQ(first["fork_fast"], (Time{"us", 50}));
+	EXPECT_EQ(first["fork_slow"], (Time{"us", 500000}));
+	EXPECT_EQ(first["boot"], (Time{"ms", 2500}));
+	EXPECT_EQ(first["bracket"], (Time{"ns", 30}));
+	EXPECT_EQ(first["case"], (Time{"ns", 50000}));
 }
 
 TEST(Run, AllSkippedExitsWithKselftestSkip)
