@@ -623,7 +623,9 @@ void addCompareAndPlot(Cli &c)
 			},
 			"regression[:PCT]"));
 	compare->add_flag("--stdev", c.compare.stdev, "add each cell's standard deviation (% of its mean)");
-	compare->add_option("--width", c.compare.width, "cover-letter: wrap into several tables beyond this width")
+	compare->add_option("--width", c.compare.width,
+			    "cover-letter: wrap into several tables beyond this width (the wide layout; the "
+			    "others wrap only their notes)")
 		->check(CLI::Range(40, 1000));
 
 	auto *plot = c.commands["plot"] =

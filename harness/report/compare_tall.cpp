@@ -558,7 +558,12 @@ MmRow mmRow(const Comparison &c, size_t i, const std::string &stat, const std::s
 		/* the mark is the test's, and the test compared means: only on the Amean row */
 		bool sig = r > 0 && stat == "Amean" && cell.compared && cell.change.significant &&
 			   !cell.change.conflicting;
-		row.cells.push_back(mmCell(*v, decimals, base && r ? gain(*base, *v, lower) : 0, sig));
+		/* no baseline value: a gain of 0% would claim a comparison that was not made */
+		if (r && !base) {
+			row.cells.push_back(fmt::format("{:.{}f} (      -)", *v, decimals));
+			continue;
+		}
+		row.cells.push_back(mmCell(*v, decimals, r ? gain(*base, *v, lower) : 0, sig));
 	}
 	return row;
 }
