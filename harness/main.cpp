@@ -79,6 +79,7 @@ struct CompareArgs {
 	double alpha = 0.05;
 	bool stdev = false;
 	size_t width = 80;
+	std::string layout = "wide";
 	std::vector<std::string> absent; /* LABEL=REASON */
 	std::string out; /* plot only */
 	bool no_order_panel = false; /* plot only */
@@ -349,6 +350,7 @@ Comparison comparisonFor(const CompareArgs &a)
 	o.alpha = a.alpha;
 	o.stdev = a.stdev;
 	o.width = a.width;
+	o.layout = a.layout;
 	for (const auto &value : a.absent) {
 		auto eq = value.find('=');
 		if (eq == std::string::npos)
@@ -603,8 +605,14 @@ void addCompareAndPlot(Cli &c)
 		"compare", "tables of results files for a cover letter: rows are "
 			   "labels, columns machines and variants, % vs the first");
 	addCompareOptions(compare, c.compare);
-	compare->add_option("--format", c.compare.format, "cover-letter (default), markdown, csv or json")
+	compare->add_option("--format", c.compare.format,
+			    "cover-letter (default), markdown, csv, json, lkp (the 0-day bot's %stddev %change "
+			    "table) or mmtests (compare-kernels' Amean rows)")
 		->check(CLI::IsMember(kCompareFormats));
+	compare->add_option("--layout", c.compare.layout,
+			    "cover-letter and markdown: wide (default; variants across, a row per label) or "
+			    "tall (a line per variant and metric, a column per label: one table)")
+		->check(CLI::IsMember(kCompareLayouts));
 	compare->add_option("--fail-on", c.compare.fail_on,
 			    "regression[:PCT]: exit 1 if any cell regressed significantly (by PCT % or more), "
 			    "125 if some could not be compared, else 0 (git bisect run's codes)")
@@ -615,7 +623,9 @@ void addCompareAndPlot(Cli &c)
 			},
 			"regression[:PCT]"));
 	compare->add_flag("--stdev", c.compare.stdev, "add each cell's standard deviation (% of its mean)");
-	compare->add_option("--width", c.compare.width, "cover-letter: wrap into several tables beyond this width")
+	compare->add_option("--width", c.compare.width,
+			    "cover-letter: wrap into several tables beyond this width (the wide layout; the "
+			    "others wrap only their notes)")
 		->check(CLI::Range(40, 1000));
 
 	auto *plot = c.commands["plot"] =

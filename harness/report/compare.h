@@ -43,6 +43,11 @@ struct CompareOptions {
 	bool stdev = false;
 	size_t width = 80; /* cover-letter tables wrap into several beyond this */
 	/*
+	 * "wide": variants across, a row per label (the seeds' tables); "tall": a line per
+	 * variant and metric, a column per label, one table however many variants.
+	 */
+	std::string layout = "wide";
+	/*
 	 * Stages that could not be measured (the build failed, the kernel did not boot), as
 	 * (label, reason): a row each after the files' rows, every cell n/a, and the reason
 	 * in the notes, so that a table of a patch stack still lists every stage.
@@ -119,8 +124,28 @@ nlohmann::json comparisonJson(const Comparison &c);
 /* One line naming a column: "Apple M2 VM 16G fork order:9 map:pte". */
 std::string columnTitle(const Column &col);
 
-/* "cover-letter", "markdown", "csv", "json" */
+/*
+ * The tall layouts (compare_tall.cpp), a line per variant and metric: Arm's
+ * Benchmark | Result Class table as text and markdown, LKP's %stddev %change table,
+ * mmtests compare-kernels' Amean rows. Each ends with the notes.
+ */
+std::string formatTallCoverLetter(const Comparison &c);
+std::string formatTallMarkdown(const Comparison &c);
+std::string formatLkp(const Comparison &c);
+std::string formatMmtests(const Comparison &c);
+
+/* A tall cell of a compared row: "(I) -33.27%", "+5.10%", "-0.40%"; "-" without a %. */
+std::string changeCellText(const Change &ch);
+/* The geometric mean; nullopt when empty or when a value is <= 0 or not finite. */
+std::optional<double> geometricMean(const std::vector<double> &values);
+
+/*
+ * "cover-letter", "markdown", "csv", "json", "lkp", "mmtests"; c.options.layout picks
+ * wide or tall for cover-letter and markdown (lkp and mmtests are tall by nature, csv
+ * and json a record per cell). Throws UsageError for a format or layout it has not.
+ */
 std::string formatComparison(const Comparison &c, const std::string &format);
 extern const std::vector<std::string> kCompareFormats;
+extern const std::vector<std::string> kCompareLayouts;
 
 } /* namespace pgt */

@@ -14,22 +14,16 @@
 #include <fmt/ranges.h>
 
 #include "compare.h"
+#include "compare_text.h"
 #include "errors.h"
 #include "util.h"
 
 namespace pgt {
 
-const std::vector<std::string> kCompareFormats{"cover-letter", "markdown", "csv", "json"};
+const std::vector<std::string> kCompareFormats{"cover-letter", "markdown", "csv", "json", "lkp", "mmtests"};
+const std::vector<std::string> kCompareLayouts{"wide", "tall"};
 
-namespace {
-
-/* Longest header line before it wraps at a space: seeds' columns are about this wide. */
-constexpr size_t kHeaderWrap = 18;
-
-bool isParamKey(const std::string &k)
-{
-	return k != "machine" && k != "kernel" && k != "label";
-}
+/* --- compare_text.h: the pieces of text every layout shares ---------------------------- */
 
 std::string markText(const Change &c)
 {
@@ -54,22 +48,6 @@ int decimalsFor(double reference)
 	return std::clamp(d, 0, 6);
 }
 
-std::string percentText(double p)
-{
-	std::string s = std::fabs(p) >= 9.95 ? fmt::format("{:+.0f}%", p) : fmt::format("{:+.1f}%", p);
-	if (s == "+0.0%" || s == "-0.0%")
-		return "0.0%";
-	return s;
-}
-
-struct Text {
-	/* Per column: header lines (by slot), the value and % parts, the stdev part. */
-	std::vector<std::vector<std::string>> header;
-	std::vector<std::string> unit;
-	std::vector<std::vector<std::string>> value, pct, stdev;
-	std::vector<std::string> corner;
-};
-
 std::vector<std::string> wrapWords(const std::string &s, size_t width)
 {
 	std::vector<std::string> lines;
@@ -91,6 +69,75 @@ std::vector<std::string> wrapWords(const std::string &s, size_t width)
 		lines.push_back(line);
 	return lines;
 }
+
+std::string pad(const std::string &s, size_t w)
+{
+	return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
+}
+
+std::string padLeft(const std::string &s, size_t w)
+{
+	return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
+}
+
+std::string rstrip(std::string s)
+{
+	while (!s.empty() && s.back() == ' ')
+		s.pop_back();
+	return s;
+}
+
+/* Notes wrap like the tables, continuation lines indented. */
+std::string wrapNote(const std::string &note, size_t width)
+{
+	std::string out;
+	auto lines = wrapWords(note, width - 4);
+	for (size_t i = 0; i < lines.size(); i++)
+		out += (i ? "    " : "") + lines[i] + "\n";
+	return out;
+}
+
+std::string coverLetterNotes(const Comparison &c)
+{
+	std::string out;
+	for (const auto &n : c.notes)
+		out += wrapNote(n, c.options.width);
+	return out;
+}
+
+std::string markdownNotes(const Comparison &c)
+{
+	std::string out;
+	for (const auto &n : c.notes)
+		out += n.starts_with("- ") ? "  " + n + "\n" : "- " + n + "\n";
+	return out;
+}
+
+namespace {
+
+/* Longest header line before it wraps at a space: seeds' columns are about this wide. */
+constexpr size_t kHeaderWrap = 18;
+
+bool isParamKey(const std::string &k)
+{
+	return k != "machine" && k != "kernel" && k != "label";
+}
+
+std::string percentText(double p)
+{
+	std::string s = std::fabs(p) >= 9.95 ? fmt::format("{:+.0f}%", p) : fmt::format("{:+.1f}%", p);
+	if (s == "+0.0%" || s == "-0.0%")
+		return "0.0%";
+	return s;
+}
+
+struct Text {
+	/* Per column: header lines (by slot), the value and % parts, the stdev part. */
+	std::vector<std::vector<std::string>> header;
+	std::vector<std::string> unit;
+	std::vector<std::vector<std::string>> value, pct, stdev;
+	std::vector<std::string> corner;
+};
 
 /*
  * A column's keys as header words: kernels and labels as they are, parameters as
@@ -239,23 +286,6 @@ Text buildText(const Comparison &c)
 	for (size_t i = 0; i < c.columns.size(); i++)
 		addCellTexts(c, i, t);
 	return t;
-}
-
-std::string pad(const std::string &s, size_t w)
-{
-	return s.size() >= w ? s : s + std::string(w - s.size(), ' ');
-}
-
-std::string padLeft(const std::string &s, size_t w)
-{
-	return s.size() >= w ? s : std::string(w - s.size(), ' ') + s;
-}
-
-std::string rstrip(std::string s)
-{
-	while (!s.empty() && s.back() == ' ')
-		s.pop_back();
-	return s;
 }
 
 /* One column's cells as printed: the value right-aligned, then its (%) and mark. */
@@ -602,14 +632,7 @@ std::string formatCoverLetter(const Comparison &c)
 			out += "\n";
 		out += renderTable(c, t, tables[i]);
 	}
-	out += "\n";
-	for (const auto &n : c.notes) {
-		/* notes wrap like the tables, continuation lines indented */
-		auto lines = wrapWords(n, c.options.width - 4);
-		for (size_t i = 0; i < lines.size(); i++)
-			out += (i ? "    " : "") + lines[i] + "\n";
-	}
-	return out;
+	return out + "\n" + coverLetterNotes(c);
 }
 
 std::string formatMarkdown(const Comparison &c)
@@ -646,10 +669,7 @@ std::string formatMarkdown(const Comparison &c)
 		}
 		out += row(cells);
 	}
-	out += "\n";
-	for (const auto &n : c.notes)
-		out += n.starts_with("- ") ? "  " + n + "\n" : "- " + n + "\n";
-	return out;
+	return out + "\n" + markdownNotes(c);
 }
 
 std::string formatCsv(const Comparison &c)
@@ -711,6 +731,22 @@ nlohmann::json comparisonJson(const Comparison &c)
 
 std::string formatComparison(const Comparison &c, const std::string &format)
 {
+	const std::string &layout = c.options.layout;
+	if (std::find(kCompareLayouts.begin(), kCompareLayouts.end(), layout) == kCompareLayouts.end())
+		throw UsageError(fmt::format("--layout {}: expected one of {}", layout, fmt::join(kCompareLayouts, ", ")));
+	/* csv and json are a record per cell already: a tall one would be the same records */
+	if (layout == "tall" && (format == "csv" || format == "json"))
+		throw UsageError(fmt::format("--layout tall: for cover-letter and markdown ({} has a record per cell "
+					     "in either layout)",
+					     format));
+	if (layout == "tall" && format == "cover-letter")
+		return formatTallCoverLetter(c);
+	if (layout == "tall" && format == "markdown")
+		return formatTallMarkdown(c);
+	if (format == "lkp")
+		return formatLkp(c);
+	if (format == "mmtests")
+		return formatMmtests(c);
 	if (format == "cover-letter")
 		return formatCoverLetter(c);
 	if (format == "markdown")

@@ -49,6 +49,7 @@ def rel(paths):
 MAP_MEM_V1 = rel(fixture_files("map_mem_v1"))
 MAP_MEM_V2 = rel(fixture_files("map_mem_v2"))
 AB = rel(fixture_files("synthetic_ab"))
+VMALLOC = rel(fixture_files("vmalloc_ab"))
 RECORDED = [os.path.join(FIXTURES, "recorded", f"default-run-{x}.json") for x in "ab"]
 
 GOLDENS = {
@@ -63,6 +64,18 @@ GOLDENS = {
     "synthetic_ab.json": ["compare", *AB, "--format", "json"],
     "recorded-default.txt": ["compare", *RECORDED],
     "recorded-default-teardown.txt": ["compare", *RECORDED, "--metric", "teardown", "--stdev"],
+    "synthetic_ab-tall.txt": ["compare", *AB, "--layout", "tall"],
+    "synthetic_ab-tall.md": ["compare", *AB, "--layout", "tall", "--format", "markdown"],
+    "synthetic_ab-all-metrics-tall.txt": ["compare", *AB, "--metric", "all", "--layout", "tall"],
+    "synthetic_ab.lkp": ["compare", *AB, "--format", "lkp"],
+    "synthetic_ab.mmtests": ["compare", *AB, "--format", "mmtests"],
+    "map_mem_v2-tall.txt": ["compare", *MAP_MEM_V2, "--layout", "tall"],
+    "map_mem_v2.lkp": ["compare", *MAP_MEM_V2, "--format", "lkp"],
+    "map_mem_v2.mmtests": ["compare", *MAP_MEM_V2, "--format", "mmtests"],
+    "vmalloc_ab-tall.txt": ["compare", *VMALLOC, "--layout", "tall"],
+    "vmalloc_ab-tall.md": ["compare", *VMALLOC, "--layout", "tall", "--format", "markdown"],
+    "vmalloc_ab.lkp": ["compare", *VMALLOC, "--format", "lkp"],
+    "vmalloc_ab.mmtests": ["compare", *VMALLOC, "--format", "mmtests"],
 }
 
 
@@ -147,7 +160,7 @@ class Compare(unittest.TestCase):
         # The pgtbench under test writes them (pgtbench import): the same one as here.
         subprocess.run(["/usr/bin/python3", os.path.join(SOURCE, FIXTURES, "make_fixtures.py"), out], check=True,
                        env=dict(os.environ, PGTBENCH=os.path.join(SOURCE, PGTBENCH)))
-        for sub in ("map_mem_v1", "map_mem_v2", "synthetic_ab"):
+        for sub in ("map_mem_v1", "map_mem_v2", "synthetic_ab", "vmalloc_ab"):
             made = sorted(os.listdir(os.path.join(out, sub)))
             self.assertEqual(made, sorted(os.path.basename(p) for p in fixture_files(sub)), sub)
             for name in made:
@@ -160,7 +173,7 @@ class Compare(unittest.TestCase):
             self.assertEqual(oracle, fh.read())
 
     def test_fixtures_are_valid_results_files(self):
-        for path in [p for d in ("map_mem_v1", "map_mem_v2", "synthetic_ab", "recorded") for p in fixture_files(d)]:
+        for path in [p for d in ("map_mem_v1", "map_mem_v2", "synthetic_ab", "vmalloc_ab", "recorded") for p in fixture_files(d)]:
             with self.subTest(path=path):
                 testlib.validate_results(testlib.load_json(path))
 
@@ -300,6 +313,58 @@ class Compare(unittest.TestCase):
             with self.subTest(args=args):
                 self.assert_usage_error(run_pgt("compare", *AB[:2], *args), *needles)
         self.assert_usage_error(run_pgt("compare", "--absent", "p2=x"), "files")
+
+    # --- tall layouts ------------------------------------------------------------------
+
+    def test_a_tall_table_carries_the_csvs_percentages_and_marks(self):
+        tall = run_pgt("compare", *VMALLOC, "--layout", "tall").stdout
+        rows = list(csv.DictReader(io.StringIO(run_pgt("compare", *VMALLOC, "--format", "csv").stdout)))
+        patched = [r for r in rows if r["row"] == "patched"]
+        cells = [c.strip() for line in tall.splitlines() if " | " in line and "(us)" in line
+                 and "geomean" not in line for c in line.split("|")[3::2]]
+        self.assertEqual(len(cells), len(patched))
+        # the table runs machine by machine across, the csv column by column
+        want = sorted((f"({r['mark']}) " if r["mark"] else "") + f"{float(r['change_percent']):+.2f}%"
+                      for r in patched)
+        self.assertEqual(sorted(c.replace("+0.00%", "0.00%") for c in cells),
+                         sorted(w.replace("+0.00%", "0.00%").replace("-0.00%", "0.00%") for w in want))
+
+    def test_many_variants_make_one_tall_table_not_stacked_ones(self):
+        tall = run_pgt("compare", *VMALLOC, "--layout", "tall").stdout
+        wide = run_pgt("compare", *VMALLOC).stdout
+        self.assertEqual(sum(l.startswith("----") for l in tall.splitlines()), 1)
+        self.assertGreater(sum(l.startswith("----") for l in wide.splitlines()), 4)
+
+    def test_the_geometric_mean_line_is_the_mean_of_the_variants_log_ratios(self):
+        doc = json.loads(run_pgt("compare", *VMALLOC, "--format", "json").stdout)
+        ratios = {}
+        for col, column in enumerate(doc["columns"]):
+            base, patched = (next(c for c in doc["cells"] if c["row"] == r and c["column"] == col) for r in (0, 1))
+            ratios.setdefault(column["machine"], []).append(patched["summary"]["mean"] / base["summary"]["mean"])
+        lkp = run_pgt("compare", *VMALLOC, "--format", "lkp").stdout
+        shown = [float(l.split()[0].rstrip("%")) for l in lkp.splitlines() if l.endswith("vmalloc.geomean.case_us")]
+        want = [(stats.gmean(r) - 1) * 100 for r in ratios.values()]
+        self.assertEqual(len(shown), len(want))
+        for s, w in zip(shown, want):
+            self.assertAlmostEqual(s, w, delta=0.05)
+
+    def test_mmtests_marks_a_significant_amean_with_stars_and_shows_gains(self):
+        out = run_pgt("compare", *AB, "--format", "mmtests").stdout
+        # order:9 map:pte is 4% faster on the Altra: a positive gain, significant
+        line = next(l for l in out.splitlines() if l.startswith("Amean") and "order:9-map:pte" in l)
+        self.assertRegex(line, r"\*\s+[34]\.\d\d%\*$")
+        self.assertNotIn("*", next(l for l in out.splitlines() if l.startswith("Max")))
+
+    def test_a_tall_csv_or_json_and_an_unknown_layout_are_one_line_and_exit_2(self):
+        cases = [
+            (["--layout", "tall", "--format", "csv"], "--layout tall", "csv"),
+            (["--layout", "tall", "--format", "json"], "--layout tall", "json"),
+            (["--layout", "sideways"], "--layout", "sideways"),
+            (["--format", "lkp2"], "--format", "lkp2"),
+        ]
+        for args, *needles in cases:
+            with self.subTest(args=args):
+                self.assert_usage_error(run_pgt("compare", *AB, *args), *needles)
 
     def test_fail_on_regression_exits_with_git_bisect_runs_codes(self):
         regressed = run_pgt("compare", *AB, "--fail-on", "regression")

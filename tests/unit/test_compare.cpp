@@ -3,8 +3,10 @@
  * `pgtbench compare`: reading results files, machine names, what goes in rows and
  * columns, the refusals, and the reproduction of the published map_mem() tables.
  */
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <regex>
 
 #include <gtest/gtest.h>
@@ -878,4 +880,155 @@ TEST(Gate, AStageThatWasNotMeasuredCannotTell)
 	ASSERT_EQ(v.unknown.size(), 1u);
 	EXPECT_NE(v.unknown[0].find("broken: fork/size:1G/order:0 fork_ms: not measured: build failed"), std::string::npos)
 		<< v.unknown[0];
+}
+
+/* --- tall layouts ------------------------------------------------------------------- */
+
+TEST(TallCell, ASignificantImprovementReadsAsTheVmallocSeriesPrintsIt)
+{
+	Change ch;
+	ch.percent = -33.2712;
+	ch.significant = true;
+	ch.mark = Mark::Improvement;
+	EXPECT_EQ(changeCellText(ch), "(I) -33.27%");
+	ch.percent = 5.1;
+	ch.mark = Mark::Regression;
+	EXPECT_EQ(changeCellText(ch), "(R) +5.10%");
+}
+
+TEST(TallCell, AChangeThatIsNotSignificantIsItsPercentageAlone)
+{
+	Change ch;
+	ch.percent = -0.4;
+	EXPECT_EQ(changeCellText(ch), "-0.40%");
+	ch.percent = -0.001;
+	EXPECT_EQ(changeCellText(ch), "0.00%");
+	ch.percent.reset(); /* the baseline's mean was 0 */
+	EXPECT_EQ(changeCellText(ch), "-");
+}
+
+TEST(TallCell, ASignificantChangeAgainstTheRanksHasTheQuestionMark)
+{
+	Change ch;
+	ch.percent = 2.0;
+	ch.significant = true;
+	ch.conflicting = true;
+	EXPECT_EQ(changeCellText(ch), "(?) +2.00%");
+}
+
+TEST(GeometricMean, IsTheNthRootOfTheProduct)
+{
+	EXPECT_NEAR(*geometricMean({0.5, 2.0}), 1.0, 1e-12);
+	EXPECT_NEAR(*geometricMean({0.9, 0.8, 0.7}), std::cbrt(0.9 * 0.8 * 0.7), 1e-12);
+	EXPECT_NEAR(*geometricMean({1.07}), 1.07, 1e-12);
+}
+
+TEST(GeometricMean, HasNoValueForNothingOrForARatioThatIsNotPositive)
+{
+	EXPECT_FALSE(geometricMean({}));
+	EXPECT_FALSE(geometricMean({0.9, 0.0}));
+	EXPECT_FALSE(geometricMean({0.9, -1.0}));
+	EXPECT_FALSE(geometricMean({0.9, std::numeric_limits<double>::infinity()}));
+}
+
+namespace {
+
+/* The tall table's first line of a Result Class (after Benchmark, or Machine), trimmed. */
+std::vector<std::string> tallLine(const std::string &table, const std::string &result_class)
+{
+	std::istringstream in(table);
+	for (std::string line; std::getline(in, line);) {
+		auto cells = split(line, '|');
+		bool found = false;
+		for (size_t k = 1; k < 3 && k < cells.size(); k++)
+			found |= trim(cells[k]) == result_class;
+		if (found) {
+			std::vector<std::string> out;
+			for (const auto &cell : cells)
+				out.push_back(trim(cell));
+			return out;
+		}
+	}
+	return {};
+}
+
+} /* namespace */
+
+TEST(TallLayout, ALinePerVariantTheBaselineAsItsNumberTheOthersAsChanges)
+{
+	std::vector<ResultsFile> files;
+	files.push_back(file("base", {forkEntry(kGiB, 0, "", {2.0, 2.01, 1.99, 2.0, 2.02, 1.98}),
+				      forkEntry(kGiB, 9, "pte", {1.0, 1.01, 0.99, 1.0, 1.02, 0.98})},
+			     "a.json"));
+	files.push_back(file("patched", {forkEntry(kGiB, 0, "", {2.0, 2.02, 1.98, 2.01, 2.0, 1.99}),
+					 forkEntry(kGiB, 9, "pte", {0.5, 0.51, 0.49, 0.5, 0.52, 0.48})},
+			     "b.json"));
+	CompareOptions o;
+	o.layout = "tall";
+	Comparison c = buildComparison(std::move(files), o);
+	std::string out = formatComparison(c, "cover-letter");
+	EXPECT_EQ(tallLine(out, "order:9 map:pte (ms)"),
+		  (std::vector<std::string>{"", "order:9 map:pte (ms)", "1.00", "(I) -50.00%"}));
+	EXPECT_EQ(tallLine(out, "order:0 (ms)")[0], "fork"); /* the benchmark on its first line only */
+	/* sqrt(1.0 * 0.5): the ratios' geometric mean, never marked */
+	EXPECT_EQ(tallLine(out, "geomean fork_ms ratio").back(), "-29.29%");
+	EXPECT_NE(out.find("geomean: the geometric mean"), std::string::npos);
+}
+
+TEST(TallLayout, ASingleVariantHasNoGeometricMeanLine)
+{
+	std::vector<ResultsFile> files;
+	files.push_back(file("base", {forkEntry(kGiB, 9, "pte", {1.0, 1.01, 0.99})}, "a.json"));
+	files.push_back(file("patched", {forkEntry(kGiB, 9, "pte", {0.9, 0.91, 0.89})}, "b.json"));
+	CompareOptions o;
+	o.layout = "tall";
+	std::string out = formatComparison(buildComparison(std::move(files), o), "cover-letter");
+	EXPECT_EQ(out.find("geomean"), std::string::npos);
+}
+
+TEST(TallLayout, AStackOnSeveralMachinesGetsALinePerMachineAndKeepsOneColumnPerStage)
+{
+	CompareOptions o;
+	o.layout = "tall";
+	std::string out = formatComparison(buildComparison(fixtureDir("map_mem_v2"), o), "cover-letter");
+	std::string head = out.substr(0, out.find('\n'));
+	EXPECT_EQ(split(head, '|').size(), 8u) << out; /* Benchmark, Machine, Result Class, 5 stages */
+	auto line = tallLine(out, "map_mem_ms (ms)");
+	ASSERT_EQ(line.size(), 8u) << out;
+	EXPECT_EQ(line[1], "Apple M2 VM 16G");
+	EXPECT_EQ(line[3], "153");
+	EXPECT_EQ(line[4], "-49.67%"); /* single samples: never a mark */
+}
+
+TEST(TallLayout, CsvAndJsonHaveNoTallLayout)
+{
+	std::vector<ResultsFile> files;
+	files.push_back(file("base", {forkEntry(kGiB, 9, "pte", {1.0})}, "a.json"));
+	CompareOptions o;
+	o.layout = "tall";
+	Comparison c = buildComparison(std::move(files), o);
+	EXPECT_NE(usageError([&] { formatComparison(c, "csv"); }).find("--layout tall"), std::string::npos);
+	EXPECT_NE(usageError([&] { formatComparison(c, "json"); }).find("--layout tall"), std::string::npos);
+}
+
+TEST(LkpLayout, AMetricLineIsMeanStddevChangeMeanStddevName)
+{
+	std::vector<ResultsFile> files;
+	files.push_back(file("base", {forkEntry(kGiB, 9, "pte", {1.0, 1.02, 0.98})}, "a.json"));
+	files.push_back(file("patched", {forkEntry(kGiB, 9, "pte", {0.9, 0.918, 0.882})}, "b.json"));
+	std::string out = formatComparison(buildComparison(std::move(files), {}), "lkp");
+	EXPECT_NE(out.find("         %stddev     %change         %stddev\n"), std::string::npos) << out;
+	EXPECT_NE(out.find("      1.00 \u00b1  2%     -10.0%       0.90 \u00b1  2%  fork.fork_ms\n"),
+		  std::string::npos)
+		<< out;
+}
+
+TEST(MmtestsLayout, TheChangeIsAGainPositiveWhenATimeFalls)
+{
+	std::vector<ResultsFile> files;
+	files.push_back(file("base", {forkEntry(kGiB, 9, "pte", {1.0, 1.01, 0.99, 1.0, 1.02, 0.98})}, "a.json"));
+	files.push_back(file("patched", {forkEntry(kGiB, 9, "pte", {0.9, 0.91, 0.89, 0.9, 0.92, 0.88})}, "b.json"));
+	std::string out = formatComparison(buildComparison(std::move(files), {}), "mmtests");
+	EXPECT_NE(out.find("Amean     fork_ms  1.00 (   0.00%)  0.90 *  10.00%*\n"), std::string::npos)
+		<< out;
 }
