@@ -11,8 +11,8 @@ lava/jobs/qemu-arm64.yaml gets the kernel's and the ramdisk's file:// urls; lava
 --validate, then lava-run with lava/devices/qemu-local.yaml, its log (one YAML line per
 record, on stderr) kept in BUILDDIR/guest-runs/lava/job.log. Checked:
   - the job and the lava-test-shell definition pass (LAVA's results `job`, `0_pgtbench`)
-  - each variant `pgtbench list` names has exactly one test case (the id is the variant
-    name with '/' and ':' replaced): pass with a numeric measurement and units when the
+  - each variant `pgtbench list` names has exactly one test case, under the id
+    results/README.md defines (fork/size:8M/order:0 -> fork.size-8M.order-0): pass with a numeric measurement and units when the
     variant runs, skip when it is skipped (kmod_nop: no module in this job)
   - the definition's own case for the harness's exit status, pgtbench-run, passes
 About 15 s once guest-suite's kernels and cross build exist. Exits 0 passed, 1 failed, 77 when lava-run, qemu or the cross compiler
@@ -40,30 +40,12 @@ DEVICE = REPO / "lava/devices/qemu-local.yaml"
 CONFIG = REPO / "lava/configs/smoke.toml"
 DEFINITION = "0_pgtbench"  # lava-test-runner's name for the job's first definition
 
-# Stands in for `pgtbench run --lava` in a harness built before that option existed:
-# the same lines, made from the table the harness prints (first metric's median).
-LAVA_OUTPUT_STUB = r"""#!/bin/sh
-for a; do [ "$a" = --lava ] && lava=1; done
-[ -n "$lava" ] || exec /usr/bin/pgtbench "$@"
-n=$#; i=0
-while [ $i -lt $n ]; do a=$1; shift; [ "$a" = --lava ] || set -- "$@" "$a"; i=$((i+1)); done
-/usr/bin/pgtbench "$@" > /tmp/pgtbench-table.txt
-rc=$?
-awk '/^[^ #]/ && $1 != "results:" {
-	id = $1; gsub(/[\/:]/, "_", id)
-	if ($2 ~ /^skipped/) { print "lava-test-case " id " --result skip"; next }
-	if ($2 ~ /^(error|failed)/) { print "lava-test-case " id " --result fail"; next }
-	unit = $2; sub(/.*_/, "", unit)
-	print "lava-test-case " id " --result pass --measurement " $4 " --units " unit
-}' /tmp/pgtbench-table.txt
-exit $rc
-"""
-
-
-def case_key(name):
-    """Compares a variant's name and a LAVA case id whichever of '_' or '-' took the
-    place of '/' and ':'."""
-    return re.sub(r"[-_/:]", "_", name)
+def lava_id(name):
+    """A variant's LAVA test-case id as results/README.md defines it: '/' -> '.', ':' ->
+    '-', anything else outside [A-Za-z0-9._-] -> '_', '_' before a leading '-'. The
+    names here are unique, so no '.2' suffix is expected."""
+    case = re.sub(r"[^A-Za-z0-9._-]", "_", name.replace("/", ".").replace(":", "-"))
+    return "_" + case if case.startswith("-") else case
 
 
 def listed_variants():
@@ -119,12 +101,6 @@ def main(argv):
 
         ramdisk = out_dir / "ramdisk.cpio.gz"
         cmd = [REPO / "lava/build-ramdisk", "--pgtbench", pgtbench, "--out", ramdisk]
-        if b"--lava" not in pgtbench.read_bytes():
-            stub = out_dir / "pgtbench-lava-stub"
-            stub.write_text(LAVA_OUTPUT_STUB)
-            stub.chmod(0o755)
-            cmd += ["--file", f"{stub}:/usr/local/bin/pgtbench"]
-            suite.note("the cross-built pgtbench has no `run --lava`: a stub makes its lines")
         _, secs = gs.run(cmd, "build the LAVA ramdisk")
         suite.timings.append(("build the LAVA ramdisk", secs))
         job = render_job(out_dir, kernels["6.12"]["IMAGE"], ramdisk)
@@ -166,9 +142,9 @@ def check_results(suite, returncode, results, variants):
                 f"{lava.get(DEFINITION)}")
     by_key = {}
     for r in ours:
-        by_key.setdefault(case_key(r["case"]), []).append(r)
+        by_key.setdefault(r["case"], []).append(r)
     for variant, state in sorted(variants.items()):
-        cases = by_key.pop(case_key(variant), [])
+        cases = by_key.pop(lava_id(variant), [])
         if not suite.check(f"{variant} is one LAVA test case", len(cases) == 1,
                            f"{len(cases)} cases; ours: {sorted(r['case'] for r in ours)}"):
             continue
@@ -186,7 +162,7 @@ def check_results(suite, returncode, results, variants):
         suite.check(f"{variant} passes with a measurement and its units",
                     case["result"] == "pass" and value is not None and value >= 0
                     and bool(case.get("units")), str(case))
-    run_case = by_key.pop("pgtbench_run", [{}])[0]
+    run_case = by_key.pop("pgtbench-run", [{}])[0]
     suite.check("the harness's exit status is reported as pgtbench-run: pass",
                 run_case.get("result") == "pass", str(run_case))
     suite.check("no case names a variant pgtbench does not list", not by_key,
