@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <fstream>
 #include <sstream>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -37,6 +38,54 @@ const int kSignals[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
 struct sigaction g_old_actions[4];
 bool g_handlers_installed;
 const KnobGuard *g_active;
+
+/*
+ * One pgtbench at a time may change knobs. Two runs that overlap would each save the
+ * other's values as the originals, and the later restore would leave them set: an
+ * interleaved run makes and drops a guard per visit, so another run could start between
+ * two visits and scramble the mTHP settings for good. The lock beside the journal is
+ * taken at a process's first change and held until it exits (the kernel drops it then,
+ * after a SIGKILL too), so no other run slips in between.
+ */
+int g_lock_fd = -1;
+std::string g_lock_path;
+
+void makeParentDir(const std::string &path)
+{
+	std::string dir = path.substr(0, path.rfind('/'));
+	if (!dir.empty())
+		mkdir(dir.c_str(), 0755);
+}
+
+void lockKnobs(const std::string &journal)
+{
+	std::string path = journal + ".lock";
+	if (g_lock_fd >= 0 && g_lock_path == path)
+		return;
+	makeParentDir(path);
+	int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		throw RuntimeError(fmt::format("cannot open {}: {}", path, strerror(errno)));
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		int err = errno;
+		close(fd);
+		if (err != EWOULDBLOCK)
+			throw RuntimeError(fmt::format("cannot lock {}: {}", path, strerror(err)));
+		std::string holder = trim(readFile(path).value_or(""));
+		throw UsageError(fmt::format("another pgtbench{} is changing THP and tuning settings now "
+					     "({} is locked): runs that change them cannot overlap",
+					     holder.empty() ? "" : " (pid " + holder + ")", path));
+	}
+	/* Who holds it, for the message another run prints. */
+	std::string pid = fmt::format("{}\n", getpid());
+	if (ftruncate(fd, 0) == 0 && write(fd, pid.data(), pid.size()) < 0) {
+		/* Only the message loses the pid. */
+	}
+	if (g_lock_fd >= 0)
+		close(g_lock_fd);
+	g_lock_fd = fd;
+	g_lock_path = path;
+}
 
 void writeAll(int fd, const char *s)
 {
@@ -153,9 +202,11 @@ void KnobGuard::set(const std::string &path, const std::string &value)
 	if (g_active && g_active != this)
 		throw RuntimeError("internal: two knob guards active at once");
 	if (!journal_checked_) {
+		lockKnobs(journal_);
 		/*
 		 * A journal left by a killed run holds the true originals; saving the
-		 * current (changed) values over it would make them permanent.
+		 * current (changed) values over it would make them permanent. Checked
+		 * under the lock: no live run can be writing one.
 		 */
 		if (access(journal_.c_str(), F_OK) == 0)
 			throw UsageError(fmt::format("{} exists: an earlier run was killed before "
@@ -192,9 +243,7 @@ void KnobGuard::set(const std::string &path, const std::string &value)
 
 void KnobGuard::writeJournal()
 {
-	std::string dir = journal_.substr(0, journal_.rfind('/'));
-	if (!dir.empty())
-		mkdir(dir.c_str(), 0755);
+	makeParentDir(journal_);
 	std::string tmp = journal_ + ".tmp";
 	{
 		std::ofstream out(tmp, std::ios::trunc);

@@ -36,7 +36,9 @@ public:
 	/*
 	 * Set a knob, saving its current value first. Writes nothing when the knob
 	 * already has the value. Throws RuntimeError when the write fails (the knob is
-	 * unchanged then) and UsageError when a stale journal from an earlier run exists.
+	 * unchanged then) and UsageError when a stale journal from an earlier run exists
+	 * or another process's guard is changing knobs now (the lock beside the journal,
+	 * taken at the first change and held until this process exits).
 	 */
 	void set(const std::string &path, const std::string &value);
 	/* Put every changed knob back, newest first. Idempotent. */

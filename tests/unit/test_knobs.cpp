@@ -2,6 +2,8 @@
 /* The knob guard: whatever happens, the machine's settings come back. */
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -132,6 +134,52 @@ TEST_F(KnobGuardTest, JournalSurvivesSigkillAndRestoreReplaysIt)
 	EXPECT_EQ(value(a_), "madvise");
 	EXPECT_EQ(value(b_), "never");
 	EXPECT_FALSE(fs::exists(journal_));
+}
+
+TEST_F(KnobGuardTest, ASecondProcessCannotChangeKnobsWhileAnotherRunHoldsThem)
+{
+	int ready[2], done[2];
+	ASSERT_EQ(pipe(ready), 0);
+	ASSERT_EQ(pipe(done), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* A run between two visits: its first guard came and went, the lock stays. */
+		{
+			KnobGuard visit(journal_);
+			visit.set(a_, "never");
+		}
+		char c = 1;
+		(void)!::write(ready[1], &c, 1);
+		(void)!::read(done[0], &c, 1);
+		_exit(0);
+	}
+	ASSERT_GT(pid, 0);
+	char c;
+	ASSERT_EQ(::read(ready[0], &c, 1), 1);
+	EXPECT_EQ(value(a_), "madvise"); /* the visit put it back */
+	{
+		KnobGuard other(journal_);
+		try {
+			other.set(a_, "always");
+			ADD_FAILURE() << "a second run changed a knob while another run held them";
+		} catch (const UsageError &e) {
+			std::string what = e.what();
+			EXPECT_NE(what.find(fmt::format("another pgtbench (pid {})", pid)), std::string::npos) << what;
+			EXPECT_NE(what.find("cannot overlap"), std::string::npos) << what;
+		}
+		EXPECT_EQ(value(a_), "madvise");
+	}
+	(void)!::write(done[1], &c, 1);
+	int status = 0;
+	ASSERT_EQ(waitpid(pid, &status, 0), pid);
+	/* The run is gone, and so is its lock. */
+	KnobGuard after(journal_);
+	after.set(a_, "always");
+	EXPECT_EQ(value(a_), "always");
+	after.restore();
+	EXPECT_EQ(value(a_), "madvise");
+	for (int fd : {ready[0], ready[1], done[0], done[1]})
+		close(fd);
 }
 
 TEST_F(KnobGuardTest, RestoreRefusesTheJournalOfALiveRun)
