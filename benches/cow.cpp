@@ -37,7 +37,7 @@ Sample cowSample(const Params &p, const RunContext &ctx, bool live_child)
 	const char *metric = live_child ? "cow_ms" : "cow_reuse_ms";
 	return timeRegionOp(
 		p, ctx, metric,
-		[&](AnonRegion &) {
+		{.prepare = [&](AnonRegion &) {
 			child = std::make_unique<HeldChild>();
 			/*
 			 * cow_reuse: let the child go before timing. fork() left the parent's
@@ -47,8 +47,10 @@ Sample cowSample(const Params &p, const RunContext &ctx, bool live_child)
 			if (!live_child)
 				child->reap();
 		},
-		[&](AnonRegion &r) { writeRegion(r, byte); },
-		[&](AnonRegion &) { child.reset(); });
+		 .op = [&](AnonRegion &r) { writeRegion(r, byte); },
+		 .after = [&](AnonRegion &) { child.reset(); },
+		 /* Copies replace the folios the writes hit; reuse keeps them. */
+		 .remaps = true});
 }
 
 std::vector<ParamSpec> cowParams()
@@ -63,18 +65,6 @@ std::vector<ParamSpec> cowParams()
 	return params;
 }
 
-std::vector<Params> expandCow(const ParamLists &lists, const Env &env)
-{
-	std::vector<Params> points;
-	for (const auto &base : expandFolioPoints(lists, env))
-		for (const auto &w : lists.at("write")) {
-			Params q = base;
-			q.values.emplace_back("write", w);
-			points.push_back(q);
-		}
-	return points;
-}
-
 ScenarioSpec cowScenario(const char *name, const char *description, bool live_child)
 {
 	std::string metric = std::string(name) + "_ms";
@@ -84,7 +74,9 @@ ScenarioSpec cowScenario(const char *name, const char *description, bool live_ch
 					       return cowSample(p, ctx, live_child);
 				       }));
 	s.params = cowParams();
-	s.expand = expandCow;
+	s.expand = [](const ParamLists &lists, const Env &env) {
+		return expandFolioPointsBy(lists, env, {"write"});
+	};
 	if (live_child) /* the child keeps the originals while the parent gets copies */
 		s.memory_bytes = [](const Params &p, const Env &) {
 			uint64_t size = static_cast<uint64_t>(p.integer("size"));

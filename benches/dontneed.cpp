@@ -30,7 +30,7 @@ extern const ScenarioSpec dontneed_scenario;
 const ScenarioSpec dontneed_scenario = regionOpScenario(
 	"dontneed", "one MADV_DONTNEED over SIZE of anonymous memory, per folio order",
 	{"dontneed_ms", "ms", Better::Lower, "the madvise() call"},
-	[](AnonRegion &r) { dontneed(r.data(), r.size()); });
+	{.op = [](AnonRegion &r) { dontneed(r.data(), r.size()); }, .remaps = true});
 
 /*
  * One base page at a time: every large folio is first partially unmapped (queued for
@@ -40,9 +40,12 @@ const ScenarioSpec dontneed_scenario = regionOpScenario(
 extern const ScenarioSpec pte_dontneed_scenario;
 const ScenarioSpec pte_dontneed_scenario = regionOpScenario(
 	"pte_dontneed", "MADV_DONTNEED of each base page of SIZE of anonymous memory, per folio order",
-	{"pte_dontneed_ms", "ms", Better::Lower, "all the per-page madvise() calls"}, [](AnonRegion &r) {
-		for (uint64_t off = 0; off < r.size(); off += r.pageSize())
-			dontneed(r.data() + off, r.pageSize());
-	});
+	{"pte_dontneed_ms", "ms", Better::Lower, "all the per-page madvise() calls"},
+	{.op =
+		 [](AnonRegion &r) {
+			 for (uint64_t off = 0; off < r.size(); off += r.pageSize())
+				 dontneed(r.data() + off, r.pageSize());
+		 },
+	 .remaps = true});
 
 } /* namespace pgt */

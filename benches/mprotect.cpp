@@ -19,9 +19,12 @@ namespace pgt {
 extern const ScenarioSpec mprotect_scenario;
 const ScenarioSpec mprotect_scenario = regionOpScenario(
 	"mprotect", "mprotect(PROT_READ) of SIZE of anonymous memory, per folio order",
-	{"mprotect_ms", "ms", Better::Lower, "the mprotect() call"}, [](AnonRegion &r) {
-		if (mprotect(r.data(), r.size(), PROT_READ))
-			throw RuntimeError(fmt::format("mprotect: {}", strerror(errno)));
-	});
+	{"mprotect_ms", "ms", Better::Lower, "the mprotect() call"},
+	{.op =
+		 [](AnonRegion &r) {
+			 if (mprotect(r.data(), r.size(), PROT_READ))
+				 throw RuntimeError(fmt::format("mprotect: {}", strerror(errno)));
+		 },
+	 .remaps = true});
 
 } /* namespace pgt */

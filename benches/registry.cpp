@@ -16,6 +16,13 @@
 	X(cow_reuse) /* writes after fork() with the child gone */                                 \
 	X(remap)  /* PTE-remap of PMD-mapped THPs */                                               \
 	X(mprotect) /* mprotect() of the whole region */                                           \
+	X(mprotect_toggle) /* read-only / read-write mprotect() round trips */                      \
+	X(lazyfree) /* one MADV_FREE over the region */                                            \
+	X(lazyfree_reclaim) /* MADV_PAGEOUT of lazyfree folios */                                   \
+	X(swapin) /* faults back from swap after MADV_PAGEOUT */                                   \
+	X(munmap_swapped_forked) /* munmap() of swapped-out memory a child shares */               \
+	X(reuse_byte) /* parent's writes after fork() and the child's exit */                      \
+	X(child_reuse_byte) /* child's writes after fork() and the parent's exit */                \
 	X(kmod_nop) /* ioctl round trip into pgtbench.ko */                                        \
 	X(map_mem) /* arm64 linear-map creation replayed in pgtbench.ko */                         \
 	X(vmalloc) /* test_vmalloc's cases in pgtbench.ko, from N pinned threads */                 \

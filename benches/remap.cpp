@@ -16,7 +16,8 @@ const ScenarioSpec remap_scenario = [] {
 	/* AnonRegion::pteRemap() says why one subpage's mprotect() is the tool. */
 	ScenarioSpec s = regionOpScenario(
 		"remap", "PTE-remap every PMD-mapped THP of SIZE (mprotect of one subpage each)",
-		{"remap_ms", "ms", Better::Lower, "the mprotect() calls"}, [](AnonRegion &r) { r.pteRemap(); });
+		{"remap_ms", "ms", Better::Lower, "the mprotect() calls"},
+		{.op = [](AnonRegion &r) { r.pteRemap(); }, .remaps = true});
 	for (auto &p : s.params) {
 		if (p.name == "order")
 			p.defaults = {"9"};

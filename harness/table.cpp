@@ -73,12 +73,18 @@ std::string mappingText(const nlohmann::json &check)
 	return fmt::format("{}", fmt::join(parts, " "));
 }
 
-/* The mappings an entry's repetitions got, each once, in the order first seen. */
+/*
+ * The mappings an entry's repetitions got, each once, in the order first seen; where
+ * the operation changed it, the mapping it left after an arrow ("pmd->pte").
+ */
 std::string mappingColumn(const Variant &e)
 {
 	std::vector<std::string> seen;
 	for (const auto &c : e.checks) {
 		std::string t = c.contains("mapping") ? mappingText(c["mapping"]) : "";
+		std::string after = c.contains("mapping_after") ? mappingText(c["mapping_after"]) : "";
+		if (!t.empty() && !after.empty() && after != t)
+			t += "->" + after;
 		if (!t.empty() && std::find(seen.begin(), seen.end(), t) == seen.end())
 			seen.push_back(t);
 	}

@@ -376,6 +376,23 @@ std::vector<Params> expandFolioPoints(const ParamLists &lists, const Env &env)
 	return points;
 }
 
+std::vector<Params> expandFolioPointsBy(const ParamLists &lists, const Env &env,
+					const std::vector<std::string> &extra)
+{
+	std::vector<Params> points = expandFolioPoints(lists, env);
+	for (const auto &name : extra) {
+		std::vector<Params> more;
+		for (const auto &base : points)
+			for (const auto &v : lists.at(name)) {
+				Params q = base;
+				q.values.emplace_back(name, v);
+				more.push_back(std::move(q));
+			}
+		points = std::move(more);
+	}
+	return points;
+}
+
 std::string folioPointUnsupported(const Params &p, const Env &env)
 {
 	unsigned order = static_cast<unsigned>(p.integer("order"));
@@ -416,12 +433,13 @@ ScenarioSpec folioScenario(std::string name, std::string description, MetricSpec
 	};
 }
 
-ScenarioSpec regionOpScenario(std::string name, std::string description, MetricSpec metric, RegionOp op)
+ScenarioSpec regionOpScenario(std::string name, std::string description, MetricSpec metric,
+			      RegionOpSteps steps)
 {
 	std::string key = metric.name;
 	return folioScenario(std::move(name), std::move(description), std::move(metric),
-			     eachRepetition([key, op](const Params &p, const RunContext &ctx) {
-				     return timeRegionOp(p, ctx, key, {}, op);
+			     eachRepetition([key, steps](const Params &p, const RunContext &ctx) {
+				     return timeRegionOp(p, ctx, key, steps);
 			     }));
 }
 
@@ -435,20 +453,20 @@ std::vector<ParamSpec> folioParamsWithout(const std::string &name)
 }
 
 Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &metric,
-		    const std::function<void(AnonRegion &)> &prepare,
-		    const std::function<void(AnonRegion &)> &op,
-		    const std::function<void(AnonRegion &)> &after)
+		    const RegionOpSteps &steps)
 {
 	FolioCheck folio;
 	auto region = populateForPoint(p, ctx.env, &folio);
-	if (prepare)
-		prepare(*region);
+	if (steps.prepare)
+		steps.prepare(*region);
 	Sample s;
-	s.checks["mapping"] =
-		walkOwnMapping(ctx.env, reinterpret_cast<uintptr_t>(region->data()), region->size(), "before");
-	Elapsed e = ctx.timed(s, [&] { op(*region); });
-	if (after)
-		after(*region);
+	uint64_t addr = reinterpret_cast<uintptr_t>(region->data());
+	s.checks["mapping"] = walkOwnMapping(ctx.env, addr, region->size(), "before");
+	Elapsed e = ctx.timed(s, [&] { steps.op(*region); });
+	if (steps.remaps)
+		s.checks["mapping_after"] = walkOwnMapping(ctx.env, addr, region->size(), "after");
+	if (steps.after)
+		steps.after(*region);
 	s.values[metric] = e.ms();
 	s.checks["folio"] = folio.toJson();
 	return s;

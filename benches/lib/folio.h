@@ -34,6 +34,9 @@ namespace pgt {
  */
 std::vector<ParamSpec> folioParams();
 std::vector<Params> expandFolioPoints(const ParamLists &lists, const Env &env);
+/* expandFolioPoints() times every value of each of `extra`, in that order (cow's write, ...). */
+std::vector<Params> expandFolioPointsBy(const ParamLists &lists, const Env &env,
+					const std::vector<std::string> &extra);
 std::string folioPointUnsupported(const Params &p, const Env &env);
 std::vector<Knob> folioPointKnobs(const Params &p, const Env &env);
 /* The sysfs settings that make anonymous faults allocate folios of `order`. */
@@ -136,18 +139,32 @@ std::vector<ParamSpec> folioParamsWithout(const std::string &name);
 
 using RegionOp = std::function<void(AnonRegion &)>;
 
-/*
- * One repetition of "populate, then time one operation on the region": populate and
- * check the folios (untimed), prepare (untimed), then the operation inside the clock
- * and counter bracket, then `after` (untimed). The time goes to `metric` in ms.
- */
-Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &metric,
-		    const RegionOp &prepare, const RegionOp &op, const RegionOp &after = {});
+/* What one repetition of a region operation does around populating the region. */
+struct RegionOpSteps {
+	RegionOp prepare; /* untimed, after populating and checking the folios */
+	RegionOp op;	  /* the timed operation */
+	RegionOp after;	  /* untimed, after the bracket */
+	/*
+	 * The operation changes how the region is mapped (a remap, a zap, a reclaim): walk
+	 * the page table after it too, as the sample's "mapping_after" check.
+	 */
+	bool remaps = false;
+};
 
 /*
- * A folioScenario() whose every repetition is timeRegionOp() of `op` alone, timed
- * into `metric` (dontneed, munmap, mprotect, ...).
+ * One repetition of "populate, then time one operation on the region": populate and
+ * check the folios (untimed), prepare (untimed), walk the mapping, then the operation
+ * inside the clock and counter bracket, then (remaps) walk it again, then `after`
+ * (untimed). The time goes to `metric` in ms.
  */
-ScenarioSpec regionOpScenario(std::string name, std::string description, MetricSpec metric, RegionOp op);
+Sample timeRegionOp(const Params &p, const RunContext &ctx, const std::string &metric,
+		    const RegionOpSteps &steps);
+
+/*
+ * A folioScenario() whose every repetition is timeRegionOp() of `steps`, timed into
+ * `metric` (dontneed, mprotect, lazyfree, ...).
+ */
+ScenarioSpec regionOpScenario(std::string name, std::string description, MetricSpec metric,
+			      RegionOpSteps steps);
 
 } /* namespace pgt */

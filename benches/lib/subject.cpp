@@ -294,6 +294,50 @@ Elapsed Subject::munmap(Sample &s, Region &region)
 	return {r.ns};
 }
 
+Elapsed Subject::writeBytes(Sample &s, const Region &region, const Env &env)
+{
+	subject_request q{};
+	q.op = SUBJECT_WRITE_BYTES;
+	q.flags = SUBJECT_TIMED;
+	q.addr = region.addr;
+	q.size = region.size;
+	q.page_size = env.page_size_bytes;
+	uint64_t window = ctx_.armRemote();
+	subject_reply r = call(q, "the writes");
+	ctx_.finishRemote(s, window);
+	return {r.ns};
+}
+
+void Subject::forkChild()
+{
+	subject_request q{};
+	q.op = SUBJECT_FORK;
+	call(q, "fork");
+}
+
+void Subject::releaseChild()
+{
+	subject_request q{};
+	q.op = SUBJECT_RELEASE;
+	subject_reply r = call(q, "the child's exit");
+	if (!WIFEXITED(r.status) || WEXITSTATUS(r.status) != 0)
+		throw RuntimeError("forked child did not exit cleanly");
+}
+
+void Subject::handOver()
+{
+	subject_request q{};
+	q.op = SUBJECT_HANDOVER;
+	subject_reply r = call(q, "the hand-over to its child");
+	/* The old subject has exited (the reply says so); it was ours to reap. */
+	int status = 0;
+	while (waitpid(pid_, &status, 0) < 0 && errno == EINTR)
+		;
+	pid_ = static_cast<pid_t>(r.pid);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		throw RuntimeError("the fork subject did not exit cleanly when handing over to its child");
+}
+
 FolioCheck Subject::check(const Region &r, const Env &env, std::string when) const
 {
 	FolioCheck c = checkFolios(pid_, r.addr, r.size, r.order, env.page_size_bytes, r.pmd_mapped);

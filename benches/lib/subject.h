@@ -45,6 +45,17 @@ public:
 	/* The child of the last fork exits and is reaped: its counters under "teardown.". */
 	Elapsed release(Sample &s);
 	Elapsed munmap(Sample &s, Region &r);
+	/* One byte written per base page of the region, timed. */
+	Elapsed writeBytes(Sample &s, const Region &r, const Env &env);
+
+	/* Untimed: a child that shares the region now, and its exit (reuse_byte's setup). */
+	void forkChild();
+	void releaseChild();
+	/*
+	 * The subject forks and exits; its child, sharing every page with a parent that is
+	 * gone, is the subject from now on (pid() changes; subject_proto.h: HANDOVER).
+	 */
+	void handOver();
 
 	/* What the kernel gave the region: pagemap + kpageflags of the subject. */
 	FolioCheck check(const Region &r, const Env &env, std::string when) const;

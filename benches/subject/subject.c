@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -136,10 +137,11 @@ static int do_pte_remap(const struct subject_request *q, struct subject_reply *r
 	return 0;
 }
 
-static int do_fork(struct subject_reply *r)
+static int do_fork(const struct subject_request *q, struct subject_reply *r)
 {
+	int timed = q->flags & SUBJECT_TIMED;
 	int release[2];
-	uint64_t t0;
+	uint64_t t0 = 0;
 	long pid;
 	char c;
 
@@ -147,14 +149,16 @@ static int do_fork(struct subject_reply *r)
 		return errno = EBUSY, fail(r, SUBJECT_STEP_REQUEST);
 	if (pipe2(release, O_CLOEXEC))
 		return fail(r, SUBJECT_STEP_PIPE);
-	open_bracket(&t0);
+	if (timed)
+		open_bracket(&t0);
 	pid = syscall(SYS_clone, SIGCHLD, 0, 0, 0, 0);
 	if (pid == 0) {
 		syscall(SYS_close, release[1]);
 		syscall(SYS_read, release[0], &c, 1);
 		syscall(SYS_exit_group, 0);
 	}
-	r->ns = close_bracket(t0);
+	if (timed)
+		r->ns = close_bracket(t0);
 	close(release[0]);
 	if (pid < 0) {
 		close(release[1]);
@@ -166,20 +170,23 @@ static int do_fork(struct subject_reply *r)
 	return 0;
 }
 
-static int do_release(struct subject_reply *r)
+static int do_release(const struct subject_request *q, struct subject_reply *r)
 {
-	uint64_t t0;
+	int timed = q->flags & SUBJECT_TIMED;
+	uint64_t t0 = 0;
 	int status = 0;
 	pid_t got;
 
 	if (child <= 0)
 		return errno = ECHILD, fail(r, SUBJECT_STEP_REQUEST);
 	/* The child's exit is the teardown of its page tables; its counters count it. */
-	open_bracket(&t0);
+	if (timed)
+		open_bracket(&t0);
 	close(release_fd);
 	while ((got = waitpid((pid_t)child, &status, 0)) < 0 && errno == EINTR)
 		;
-	r->ns = close_bracket(t0);
+	if (timed)
+		r->ns = close_bracket(t0);
 	release_fd = -1;
 	child = -1;
 	if (got < 0)
@@ -200,6 +207,58 @@ static int do_munmap(const struct subject_request *q, struct subject_reply *r)
 	if (q->flags & SUBJECT_TIMED)
 		r->ns = close_bracket(t0);
 	return rc ? fail(r, SUBJECT_STEP_MUNMAP) : 0;
+}
+
+static int do_write_bytes(const struct subject_request *q, struct subject_reply *r)
+{
+	volatile char *p = (volatile char *)(uintptr_t)q->addr;
+	uint64_t t0 = 0;
+
+	if (!q->page_size || !q->size)
+		return errno = EINVAL, fail(r, SUBJECT_STEP_REQUEST);
+	if (q->flags & SUBJECT_TIMED)
+		open_bracket(&t0);
+	for (uint64_t off = 0; off < q->size; off += q->page_size)
+		p[off] = 3;
+	if (q->flags & SUBJECT_TIMED)
+		r->ns = close_bracket(t0);
+	return 0;
+}
+
+/*
+ * Returns 1 in the new subject (which then answers), 0 in the old one on success (which
+ * must exit without answering), -1 on failure (the old one answers with the error).
+ */
+static int do_handover(struct subject_reply *r)
+{
+	int gone[2];
+	long pid;
+	char c;
+
+	if (child > 0)
+		return errno = EBUSY, fail(r, SUBJECT_STEP_REQUEST);
+	if (pipe2(gone, O_CLOEXEC))
+		return fail(r, SUBJECT_STEP_PIPE);
+	pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		close(gone[0]);
+		close(gone[1]);
+		return fail(r, SUBJECT_STEP_CLONE);
+	}
+	if (pid > 0) {
+		close(gone[0]);
+		return 0;
+	}
+	/*
+	 * The parent's last reference to the pipe goes in exit_files(), after exit_mm()
+	 * has unmapped its address space: EOF here means its pages are ours alone.
+	 */
+	syscall(SYS_close, gone[1]);
+	while (syscall(SYS_read, gone[0], &c, 1) < 0 && errno == EINTR)
+		;
+	syscall(SYS_close, gone[0]);
+	r->pid = syscall(SYS_getpid);
+	return 1;
 }
 
 static int do_pte_walk(const struct subject_request *q, struct subject_reply *r)
@@ -267,8 +326,13 @@ int main(int argc, char **argv)
 			case SUBJECT_MAP: do_map(&q, &r); break;
 			case SUBJECT_POPULATE: do_populate(&q, &r); break;
 			case SUBJECT_PTE_REMAP: do_pte_remap(&q, &r); break;
-			case SUBJECT_FORK: do_fork(&r); break;
-			case SUBJECT_RELEASE: do_release(&r); break;
+			case SUBJECT_FORK: do_fork(&q, &r); break;
+			case SUBJECT_RELEASE: do_release(&q, &r); break;
+			case SUBJECT_WRITE_BYTES: do_write_bytes(&q, &r); break;
+			case SUBJECT_HANDOVER:
+				if (do_handover(&r) == 0)
+					syscall(SYS_exit_group, 0);
+				break;
 			case SUBJECT_MUNMAP: do_munmap(&q, &r); break;
 			case SUBJECT_PTE_WALK: do_pte_walk(&q, &r); break;
 			case SUBJECT_EXIT: return 0;

@@ -35,9 +35,9 @@ enum subject_op {
 	SUBJECT_POPULATE,
 	/* Replace each PMD mapping by a PTE table: mprotect one page away and back. */
 	SUBJECT_PTE_REMAP,
-	/* Timed: clone(); the child waits until RELEASE. Reply ns and the child's pid. */
+	/* clone(), timed with SUBJECT_TIMED; the child waits until RELEASE. Reply ns, its pid. */
 	SUBJECT_FORK,
-	/* Timed: let the child of the last FORK exit and reap it. Reply ns and status. */
+	/* Let the child of the last FORK exit and reap it (timed likewise). Reply ns, status. */
 	SUBJECT_RELEASE,
 	/* munmap(addr, size), timed when flags has SUBJECT_TIMED. */
 	SUBJECT_MUNMAP,
@@ -49,6 +49,16 @@ enum subject_op {
 	 * asks only where the module offers PGTBENCH_CAP_PTE_WALK. Reply walk.
 	 */
 	SUBJECT_PTE_WALK,
+	/* Write one byte per page_size of [addr, addr+size), timed with SUBJECT_TIMED. */
+	SUBJECT_WRITE_BYTES,
+	/*
+	 * The subject forks and exits, and its child goes on as the subject: the same
+	 * pipes, counters and address space, now with every page shared with a parent that
+	 * is gone. The child is a sibling (CLONE_PARENT), so the harness reaps the old
+	 * subject and will reap the new one. The reply comes from the child once the
+	 * parent's exit has torn its address space down. Reply pid (the new subject).
+	 */
+	SUBJECT_HANDOVER,
 };
 
 /* Request flags. */
@@ -74,7 +84,7 @@ struct subject_reply {
 	uint32_t step;		/* which call failed: SUBJECT_STEP_* */
 	uint64_t addr;		/* MAP */
 	uint64_t ns;		/* timed requests: the call, between two clock reads */
-	int64_t pid;		/* FORK: the child */
+	int64_t pid;		/* FORK: the child; HANDOVER: the new subject */
 	int32_t status;		/* RELEASE: the child's wait status */
 	uint32_t reserved;
 	struct pgtbench_pte_walk walk;	/* PTE_WALK */

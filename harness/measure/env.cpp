@@ -318,6 +318,37 @@ CpuInfo parseCpuinfo(const std::string &text, const std::string &arch)
 	return c;
 }
 
+SwapInfo parseSwaps(const std::string &text, bool readable)
+{
+	SwapInfo s;
+	s.readable = readable;
+	std::istringstream in(text);
+	std::string line;
+	std::getline(in, line); /* Filename Type Size Used Priority */
+	while (std::getline(in, line)) {
+		std::istringstream f(line);
+		SwapArea a;
+		uint64_t size_kb = 0, used_kb = 0;
+		if (!(f >> a.name >> a.type >> size_kb >> used_kb >> a.priority))
+			continue;
+		a.size_bytes = size_kb << 10;
+		a.used_bytes = used_kb << 10;
+		s.total_bytes += a.size_bytes;
+		s.areas.push_back(std::move(a));
+	}
+	return s;
+}
+
+std::string SwapInfo::unavailable() const
+{
+	if (!readable)
+		return "no /proc/swaps (kernel without CONFIG_SWAP?): nothing can be paged out";
+	if (areas.empty() || !total_bytes)
+		return "no swap: /proc/swaps lists no active swap area (swapon one; the emulated "
+		       "guests get zram with tools/vm --swap SIZE)";
+	return {};
+}
+
 std::map<std::string, uint64_t> parseMeminfo(const std::string &text)
 {
 	std::map<std::string, uint64_t> m;
@@ -469,6 +500,8 @@ Env collectEnv(const EnvSources &src)
 	auto mem = parseMeminfo(readFile(rooted(src.root, "/proc/meminfo")).value_or(""));
 	e.mem_total_bytes = mem["MemTotal"];
 	e.mem_available_bytes = mem["MemAvailable"];
+	auto swaps = readFile(rooted(src.root, "/proc/swaps"));
+	e.swap = parseSwaps(swaps.value_or(""), swaps.has_value());
 	e.perf = parsePerf(src.root);
 	e.kmod = parseKmod(src.root);
 	e.pus = e.cpu.logical_cpus;
@@ -628,6 +661,14 @@ nlohmann::json Env::toJson() const
 		    {"sizes", sizes}};
 	j["mem_total_bytes"] = mem_total_bytes;
 	j["mem_available_bytes"] = mem_available_bytes;
+	json areas = json::array();
+	for (const auto &a : swap.areas)
+		areas.push_back({{"name", a.name},
+				 {"type", a.type},
+				 {"size_bytes", a.size_bytes},
+				 {"used_bytes", a.used_bytes},
+				 {"priority", a.priority}});
+	j["swap"] = {{"readable", swap.readable}, {"total_bytes", swap.total_bytes}, {"areas", areas}};
 	j["perf"] = {{"paranoid", perf.paranoid ? json(*perf.paranoid) : json(nullptr)},
 		     {"pmus", perf.pmus},
 		     {"kprobe_pmu", perf.kprobe_pmu},
@@ -697,6 +738,13 @@ std::string formatEnv(const Env &e)
 	}
 	row("memory", fmt::format("{} available of {}", humanSize(e.mem_available_bytes),
 				  humanSize(e.mem_total_bytes)));
+	{
+		std::vector<std::string> areas;
+		for (const auto &a : e.swap.areas)
+			areas.push_back(fmt::format("{} {}", a.name, humanSize(a.size_bytes)));
+		row("swap", e.swap.unavailable().empty() ? fmt::format("{}", fmt::join(areas, ", "))
+							 : e.swap.unavailable());
+	}
 	row("perf", fmt::format("paranoid={} pmus={}",
 				e.perf.paranoid ? std::to_string(*e.perf.paranoid) : "n/a",
 				fmt::join(e.perf.pmus, ",")));

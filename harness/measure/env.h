@@ -80,6 +80,27 @@ struct KernelSecurity {
 	std::optional<bool> secure_boot;  /* the EFI SecureBoot variable; false without EFI */
 };
 
+/* Active swap areas (/proc/swaps): what the swap-backed scenarios need. */
+struct SwapArea {
+	std::string name; /* /dev/zram0, /swapfile */
+	std::string type; /* partition, file */
+	uint64_t size_bytes = 0;
+	uint64_t used_bytes = 0;
+	int priority = 0;
+};
+
+struct SwapInfo {
+	bool readable = false; /* /proc/swaps could be read */
+	std::vector<SwapArea> areas;
+	uint64_t total_bytes = 0;
+
+	/* "" when anonymous memory can be paged out here, else why not. */
+	std::string unavailable() const;
+};
+
+/* /proc/swaps' text, its header line included. */
+SwapInfo parseSwaps(const std::string &text, bool readable);
+
 struct Env {
 	std::string root = "/"; /* where /proc and /sys were read; not reported */
 	std::string arch;
@@ -98,6 +119,7 @@ struct Env {
 	ThpInfo thp;
 	uint64_t mem_total_bytes = 0;
 	uint64_t mem_available_bytes = 0;
+	SwapInfo swap;
 	PerfInfo perf;
 	KmodInfo kmod;
 	NoiseFacts noise; /* the measuring CPU's state (machine_state.h) */

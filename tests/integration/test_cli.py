@@ -168,6 +168,74 @@ class Cli(unittest.TestCase):
         self.assertIn("PMD", names["remap/size:4M/order:0"]["reason"])
         self.assertEqual(names["cow/size:4M/order:9/map:pte/write:byte"]["status"], "ok")
 
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_large_folio_scenarios_run_or_skip_for_want_of_swap_and_prove_what_they_did(self):
+        before = thp_settings()
+        with open(os.path.join(SOURCE, "configs/large-folio.toml")) as fh:
+            text = fh.read()
+        # The shipped config at a size and repetition count a test can afford.
+        text = text.replace('"1G"', '"4M"').replace("reps = 10", "reps = 2").replace(
+            "toggles = 40", "toggles = 3")
+        out = self.path("lf.json")
+        proc = self.run_pgt("run", self.write("lf.toml", text), "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(thp_settings(), before)
+        doc = load_json(out)
+        validate_results(doc)
+        swap = doc["pgtbench"]["env"]["swap"]
+        entries = doc["entries"]
+        scenarios = {e["scenario"] for e in entries}
+        self.assertEqual(scenarios, {"mprotect_toggle", "lazyfree", "lazyfree_reclaim", "swapin",
+                                     "munmap_swapped_forked", "reuse_byte", "child_reuse_byte"})
+        pages = (4 << 20) // 4096
+        for e in entries:
+            name = e["name"]
+            if e["scenario"] in ("swapin", "munmap_swapped_forked") and not swap["areas"]:
+                self.assertEqual(e["status"], "skipped", name)
+                self.assertIn("no swap", e["reason"], name)
+                continue
+            if e["status"] == "skipped":  # an order this kernel does not offer
+                self.assertIn("order", e["reason"], name)
+                continue
+            self.assertEqual(e["status"], "ok", f"{name}: {e.get('reason')}")
+            metric = e["scenario"] + "_ms"
+            self.assertEqual(len(e["metrics"][metric]["samples"]), 2, name)
+            for c in e["checks"]:
+                self.assertEqual(c["folio"]["target_order"], e["params"]["order"], name)
+                # No module here: the walks say so instead of guessing.
+                self.assertFalse(c["mapping"]["available"], name)
+                if e["scenario"] != "munmap_swapped_forked":
+                    self.assertIn("mapping_after", c, name)
+            if e["scenario"] == "mprotect_toggle":
+                self.assertEqual(e["params"]["toggles"], 3)
+            if e["scenario"] == "lazyfree_reclaim":
+                # Lazyfree folios are clean: reclaim drops every one, swap or not.
+                for c in e["checks"]:
+                    self.assertEqual(c["pageout"]["none_pages"], pages, name)
+                    self.assertTrue(c["pageout"]["ok"], name)
+            if e["scenario"] in ("swapin", "munmap_swapped_forked"):
+                for c in e["checks"]:
+                    self.assertEqual(c["pageout"]["swapped_pages"], pages, name)
+            if e["scenario"] == "reuse_byte" and e["counters"]["page_faults"]["available"]:
+                # One write fault per page: each finds its page write-protected by the fork.
+                self.assertEqual(set(e["counters"]["page_faults"]["samples"]), {pages}, name)
+            if e["scenario"] in ("reuse_byte", "child_reuse_byte"):
+                for c in e["checks"]:
+                    self.assertEqual(c["subject"]["process"], "pgtbench-subject", name)
+
+    @unittest.skipUnless(can_change_thp(), "needs root and writable THP sysfs")
+    def test_a_child_writing_after_its_parent_exited_runs_in_a_new_subject_each_time(self):
+        text = '[run]\nreps = 3\nwarmup = 0\n[child_reuse_byte]\nsize = "2M"\norder = [0]\n'
+        out = self.path("crb.json")
+        proc = self.run_pgt("run", self.write("crb.toml", text), "--out", out)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        e = load_json(out)["entries"][0]
+        self.assertEqual(e["status"], "ok", e.get("reason"))
+        self.assertEqual(len(e["metrics"]["child_reuse_byte_ms"]["samples"]), 3)
+        # Every old subject was reaped: no zombie and no stray subject outlives the run.
+        ps = subprocess.run(["ps", "-eo", "stat,comm"], capture_output=True, text=True).stdout
+        self.assertFalse([l for l in ps.splitlines() if "pgtbench" in l and l.startswith("Z")], ps)
+
     def test_shipped_configs_list_cleanly(self):
         for cfg in ("configs/default.toml", "configs/quick.toml", "configs/mthp.toml"):
             proc = self.run_pgt("list", cfg)

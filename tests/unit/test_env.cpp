@@ -749,3 +749,22 @@ TEST_F(KmodLoad, AFileThatIsMissingOrNotPgtbenchIsAUsageErrorNamingIt)
 		EXPECT_EQ(std::string(e.what()), "--kmod " + root + "/other.ko: that is module other, not pgtbench");
 	}
 }
+
+TEST(Swap, AreasAreReadFromProcSwapsAndNoneIsAReasonToSkip)
+{
+	SwapInfo none = parseSwaps("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n", true);
+	EXPECT_TRUE(none.areas.empty());
+	EXPECT_NE(none.unavailable().find("no active swap area"), std::string::npos);
+	SwapInfo zram = parseSwaps("Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n"
+				   "/dev/zram0                              partition\t262140\t\t1024\t\t-2\n",
+				   true);
+	ASSERT_EQ(zram.areas.size(), 1u);
+	EXPECT_EQ(zram.areas[0].name, "/dev/zram0");
+	EXPECT_EQ(zram.areas[0].type, "partition");
+	EXPECT_EQ(zram.areas[0].size_bytes, 262140ull << 10);
+	EXPECT_EQ(zram.areas[0].used_bytes, 1024ull << 10);
+	EXPECT_EQ(zram.areas[0].priority, -2);
+	EXPECT_EQ(zram.total_bytes, 262140ull << 10);
+	EXPECT_EQ(zram.unavailable(), "");
+	EXPECT_NE(parseSwaps("", false).unavailable().find("no /proc/swaps"), std::string::npos);
+}

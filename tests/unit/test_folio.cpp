@@ -5,6 +5,7 @@
 #include <map>
 
 #include "folio.h"
+#include "residency.h"
 
 using namespace pgt;
 
@@ -119,4 +120,41 @@ TEST(FolioCheck, OkOnlyWhenEverythingIsTheTargetOrderAndMapping)
 	EXPECT_EQ(c.brief(), "9:97%!");
 	c.achieved_fraction = -1;
 	EXPECT_EQ(c.brief(), "9:?");
+}
+
+TEST(Residency, PresentSwappedAndNeitherAreCountedApartAndOkOnlyWhenEveryPageIsAsExpected)
+{
+	constexpr uint64_t kSwapped = 1ull << 62;
+	std::vector<uint64_t> pm = {kPresent | 7, kSwapped | (3 << 5), kSwapped, 0, kSwapped};
+	Residency r = classifyResidency(pm.data(), pm.size());
+	EXPECT_EQ(r.present_pages, 1u);
+	EXPECT_EQ(r.swapped_pages, 3u);
+	EXPECT_EQ(r.none_pages, 1u);
+	EXPECT_FALSE(r.toJson("swapped")["ok"].get<bool>());
+	std::vector<uint64_t> all = {kSwapped, kSwapped | 1};
+	Residency out = classifyResidency(all.data(), all.size());
+	EXPECT_TRUE(out.toJson("swapped")["ok"].get<bool>());
+	EXPECT_FALSE(out.toJson("none")["ok"].get<bool>());
+	/* An empty range proves nothing. */
+	EXPECT_FALSE(classifyResidency(nullptr, 0).toJson("none")["ok"].get<bool>());
+}
+
+TEST(FolioPoints, ExtraParametersMultiplyTheVariantsInTheirOrderAfterSizeOrderAndMap)
+{
+	Env env;
+	env.page_size_bytes = 4096;
+	env.thp.present = true;
+	env.thp.pmd_order = 9;
+	ParamLists lists = {{"size", {int64_t{2 << 20}}},
+			    {"order", {int64_t{0}, int64_t{9}}},
+			    {"map", {std::string("pmd"), std::string("pte")}},
+			    {"write", {std::string("all"), std::string("byte")}},
+			    {"toggles", {int64_t{40}}}};
+	auto points = expandFolioPointsBy(lists, env, {"write", "toggles"});
+	ASSERT_EQ(points.size(), 6u); /* (order 0, 9 pmd, 9 pte) x 2 writes x 1 */
+	EXPECT_EQ(points[0].choice("write"), "all");
+	EXPECT_EQ(points[1].choice("write"), "byte");
+	EXPECT_EQ(points[5].choice("map"), "pte");
+	EXPECT_EQ(points[5].integer("toggles"), 40);
+	EXPECT_EQ(points[5].values.back().first, "toggles");
 }

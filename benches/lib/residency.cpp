@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "residency.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "errors.h"
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+namespace pgt {
+
+nlohmann::json Residency::toJson(const std::string &expect) const
+{
+	uint64_t total = present_pages + swapped_pages + none_pages;
+	uint64_t want = expect == "swapped" ? swapped_pages : expect == "none" ? none_pages : present_pages;
+	return {{"when", when},
+		{"present_pages", present_pages},
+		{"swapped_pages", swapped_pages},
+		{"none_pages", none_pages},
+		{"expect", expect},
+		{"ok", total && want == total},
+		{"source", "pagemap"}};
+}
+
+Residency classifyResidency(const uint64_t *pagemap, uint64_t n)
+{
+	constexpr uint64_t present = 1ull << 63, swapped = 1ull << 62;
+	Residency r;
+	for (uint64_t i = 0; i < n; i++) {
+		if (pagemap[i] & present)
+			r.present_pages++;
+		else if (pagemap[i] & swapped)
+			r.swapped_pages++;
+		else
+			r.none_pages++;
+	}
+	return r;
+}
+
+Residency residency(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size, std::string when)
+{
+	std::string path = pid ? fmt::format("/proc/{}/pagemap", pid) : "/proc/self/pagemap";
+	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		throw RuntimeError(fmt::format("{}: {}", path, strerror(errno)));
+	uint64_t n = size / page_size;
+	std::vector<uint64_t> entries(n);
+	ssize_t got = pread(fd, entries.data(), n * 8, static_cast<off_t>(addr / page_size * 8));
+	int err = errno;
+	close(fd);
+	if (got != static_cast<ssize_t>(n * 8))
+		throw RuntimeError(fmt::format("{}: short read ({})", path, got < 0 ? strerror(err) : "EOF"));
+	Residency r = classifyResidency(entries.data(), n);
+	r.when = std::move(when);
+	return r;
+}
+
+void pageOut(AnonRegion &r)
+{
+	if (madvise(r.data(), r.size(), MADV_PAGEOUT))
+		throw RuntimeError(fmt::format("madvise(MADV_PAGEOUT): {}{}", strerror(errno),
+					       errno == EINVAL ? " (kernel before 5.4?)" : ""));
+}
+
+std::string swapUnsupported(const Params &p, const Env &env)
+{
+	if (std::string why = env.swap.unavailable(); !why.empty())
+		return why;
+	/* zram stores what it compresses: a variant needs about its size of swap, and headroom. */
+	uint64_t size = static_cast<uint64_t>(p.integer("size")), free = 0;
+	for (const auto &a : env.swap.areas)
+		free += a.size_bytes > a.used_bytes ? a.size_bytes - a.used_bytes : 0;
+	if (free < size)
+		return fmt::format("{} of swap free, less than the region's {}", formatSize(free),
+				   formatSize(size));
+	return folioPointUnsupported(p, env);
+}
+
+} /* namespace pgt */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Where the pages of a region are after a reclaim: still present, out on swap, or gone
+ * (a lazyfree folio reclaimed is simply dropped). MADV_PAGEOUT is advice - the kernel
+ * skips folios it cannot isolate, ones another process still maps and, without swap,
+ * every dirty anonymous one - so the scenarios built on it record what it actually did,
+ * from /proc/<pid>/pagemap, instead of assuming it.
+ */
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+
+#include "env.h"
+#include "folio.h"
+
+namespace pgt {
+
+struct Residency {
+	uint64_t present_pages = 0;
+	uint64_t swapped_pages = 0;
+	uint64_t none_pages = 0; /* neither: never faulted, or dropped */
+	std::string when;
+
+	/* The check's form; `expect` names the state every page should be in ("swapped", "none"). */
+	nlohmann::json toJson(const std::string &expect) const;
+};
+
+/* Counts a pagemap range's entries (bit 63 present, bit 62 swapped). */
+Residency classifyResidency(const uint64_t *pagemap, uint64_t n);
+/* [addr, addr + size) of process `pid` (0: this one). */
+Residency residency(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size, std::string when);
+
+/* MADV_PAGEOUT of the whole region. */
+void pageOut(AnonRegion &r);
+/* "" when this variant can page anonymous memory out to swap here, else why not. */
+std::string swapUnsupported(const Params &p, const Env &env);
+
+} /* namespace pgt */
