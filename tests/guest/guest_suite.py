@@ -454,7 +454,7 @@ class Boot:
             return ""
 
 
-def boot(label, image, pgtbench, out_dir, script, files, kmod=None):
+def boot(label, image, pgtbench, out_dir, script, files, kmod=None, swap=None):
     script_path = out_dir / f"{label}.sh"
     script_path.write_text(script)
     cmd = ["/usr/bin/python3", REPO / "tools/vm", "--kernel", f"{label}={image}",
@@ -464,6 +464,8 @@ def boot(label, image, pgtbench, out_dir, script, files, kmod=None):
         cmd += ["--file", f"{src}:{dest}"]
     if kmod:
         cmd += ["--kmod", kmod]
+    if swap:
+        cmd += ["--swap", swap]  # zram swap of that size (tools/vm --swap)
     cmd += ["--", "sh", "/tests/guest.sh"]
     log(f"boot {label}: {shlex.join(str(c) for c in cmd)}")
     t = time.monotonic()

@@ -10,6 +10,11 @@ are skipped.
     /usr/bin/python3 -m unittest tests/guest/test_vm_unit.py     (or run it directly)
 """
 
+import argparse
+import gzip
+import hashlib
+import importlib.machinery
+import importlib.util
 import lzma
 import os
 import re
@@ -32,13 +37,15 @@ from pgtbench_vm.cli import UsageError  # noqa: E402
 from pgtbench_vm.cpio import CpioWriter, gzip_bytes, read_cpio  # noqa: E402
 from pgtbench_vm.elf import (EM_AARCH64, ElfError, load_order, module_depends,  # noqa: E402
                              read_elf, resolve_libraries)
-from pgtbench_vm.initramfs import (MIRROR_STDERR, MIRROR_STDOUT,  # noqa: E402
-                                   guest_command_script, init_script)
+from pgtbench_vm.initramfs import (GUEST_SWAP_ENV, GUEST_SWAP_MODULES_DIR,  # noqa: E402
+                                   GUEST_TRANSPORT_MODULES_DIR, MIRROR_STDERR,
+                                   MIRROR_STDOUT, guest_command_script, init_script)
 from pgtbench_vm.kernel_log import scan_kernel_log  # noqa: E402
 from pgtbench_vm.map_mem_samples import MapMemEntry  # noqa: E402
 from pgtbench_vm.specs import (format_size, image_kernel_version,  # noqa: E402
                                image_page_size, kernel_config_value, parse_file_spec,
                                parse_kernel_spec, parse_size)
+from pgtbench_vm.swap import SwapPlan, parse_swap_size, plan_swap  # noqa: E402
 from pgtbench_vm.stream import (PORT_NAME, STREAM_MAGIC, StreamError,  # noqa: E402
                                 decode_stream, deframe_console, encode_stream,
                                 frame_for_console)
@@ -491,6 +498,19 @@ class Usage(unittest.TestCase):
                                                   stdout_empty=True)
 
 
+class SwapOption(testlib.TempDirCase):
+    def test_a_bad_swap_size_is_a_one_line_usage_error(self):
+        prog = self.tmp / "prog"
+        prog.write_bytes(make_program(interp=None))
+        for size in ("lots", "0", "512X", "-1G"):
+            with self.subTest(size=size):
+                r = subprocess.run(["/usr/bin/python3", str(REPO / "tools/vm"), "--kernel",
+                                    str(prog), "--pgtbench", str(prog), "--swap", size,
+                                    "--", "true"], capture_output=True, text=True)
+                testlib.assert_one_line_error(self, r, "usage error", "--swap",
+                                              stdout_empty=True)
+
+
 class CountOption(testlib.TempDirCase):
     """tools/vm --count's pieces: the plugin is checked before qemu starts, qemu's refusal
     is found in its stderr, and the merge needs a results file with windows."""
@@ -527,6 +547,243 @@ class CountOption(testlib.TempDirCase):
         merged, problem = count.merge_all(testlib.PGTBENCH, results, self.tmp / "w.jsonl")
         self.assertEqual(merged, [])
         self.assertIn("opened no counting windows", problem)
+
+
+# --- zram swap (--swap) --------------------------------------------------------------
+
+def load_vm_module():
+    """tools/vm as a module (it has no .py suffix), for its initramfs and cache key."""
+    loader = importlib.machinery.SourceFileLoader("pgtbench_vm_tool", str(REPO / "tools/vm"))
+    spec = importlib.util.spec_from_loader("pgtbench_vm_tool", loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+V612, V61 = "6.12.118+deb12-arm64", "6.1.0-57-arm64"
+# The zram lines of Debian's arm64 configs (6.12 has zram backends, 6.1 the crypto API).
+CONFIG_612 = ('CONFIG_ZRAM=m\nCONFIG_ZRAM_BACKEND_LZ4=y\n# CONFIG_ZRAM_BACKEND_LZO is not set\n'
+              'CONFIG_ZRAM_DEF_COMP="lz4"\nCONFIG_CRYPTO_LZO=y\nCONFIG_CRYPTO_LZ4=m\n')
+CONFIG_61 = 'CONFIG_ZRAM=m\nCONFIG_ZRAM_DEF_COMP="lzo-rle"\nCONFIG_CRYPTO_LZO=y\n'
+
+
+def write_modules(d, release, mods, builtin=()):
+    """A lib/modules/<release> of fake .ko.xz files: {name: depends}."""
+    (d / "kernel").mkdir(parents=True, exist_ok=True)
+    for name, deps in mods.items():
+        ko = make_module([f"vermagic={release} SMP mod_unload aarch64", "depends=" + deps])
+        (d / "kernel" / f"{name}.ko.xz").write_bytes(lzma.compress(ko))
+    (d / "modules.builtin").write_text("".join(f"kernel/{b}.ko\n" for b in builtin))
+    return d
+
+
+class SwapPlanning(testlib.TempDirCase):
+    """Which modules and compressor zram needs, from a kernel's config and modules."""
+
+    def names(self, plan):
+        self.assertIsNone(plan.error)
+        return [n for n, _ in plan.modules]
+
+    def test_swap_sizes_take_suffixes_and_bad_ones_are_refused(self):
+        self.assertEqual(parse_swap_size("512M"), 512 << 20)
+        self.assertEqual(parse_swap_size("1G"), 1 << 30)
+        self.assertEqual(parse_swap_size("256"), 256 << 20)  # bare: MiB, as --mem
+        for bad in ("", "abc", "0", "-5M", "512X", "1M2", "100K"):
+            with self.subTest(size=bad), self.assertRaisesRegex(ValueError, "--swap"):
+                parse_swap_size(bad)
+
+    def test_on_6_12_zram_loads_after_its_backends_libraries(self):
+        d = write_modules(self.tmp / "612", V612, {
+            "zram": "lz4_compress,lz4hc_compress", "lz4_compress": "", "lz4hc_compress": "",
+            "lz4": "lz4_compress,lz4_decompress"}, builtin=["lib/lz4/lz4_decompress"])
+        plan = plan_swap(256 << 20, CONFIG_612, [d], V612)
+        self.assertEqual(self.names(plan), ["lz4_compress", "lz4hc_compress", "zram"])
+        self.assertEqual(plan.algo, "lz4")
+
+    def test_on_6_1_a_built_in_crypto_compressor_needs_no_module(self):
+        d = write_modules(self.tmp / "61", V61, {"zram": "zsmalloc", "zsmalloc": ""},
+                          builtin=["crypto/lzo-rle", "crypto/lzo"])
+        plan = plan_swap(256 << 20, CONFIG_61, [d], V61)
+        self.assertEqual(self.names(plan), ["zsmalloc", "zram"])
+        self.assertEqual(plan.algo, "lzo-rle")
+
+    def test_on_6_1_a_modular_crypto_compressor_is_loaded_before_zram(self):
+        # zram would request_module() it, which the busybox guest cannot serve.
+        d = write_modules(self.tmp / "61m", V61, {
+            "zram": "zsmalloc", "zsmalloc": "", "lzo-rle": "lzo_compress,lzo_decompress",
+            "lzo_compress": "", "lzo_decompress": ""})
+        config = CONFIG_61.replace("CONFIG_CRYPTO_LZO=y", "CONFIG_CRYPTO_LZO=m")
+        self.assertEqual(self.names(plan_swap(1 << 30, config, [d], V61)),
+                         ["lzo_compress", "lzo_decompress", "lzo_rle", "zsmalloc", "zram"])
+        missing = write_modules(self.tmp / "61-missing", V61, {"zram": ""})
+        self.assertIn("lzo_rle", plan_swap(1 << 30, config, [missing], V61).error)
+
+    def test_built_in_zram_needs_no_module_and_absent_zram_is_an_error(self):
+        config = CONFIG_61.replace("CONFIG_ZRAM=m", "CONFIG_ZRAM=y")
+        plan = plan_swap(1 << 30, config, [], V61)
+        self.assertEqual((plan.modules, plan.error, plan.algo), ([], None, "lzo-rle"))
+        plan = plan_swap(1 << 30, "# CONFIG_ZRAM is not set\n", [self.tmp], V61)
+        self.assertIn("CONFIG_ZRAM is not set", plan.error)
+        self.assertIn("no modules directory", plan_swap(1 << 30, CONFIG_612, [], V612).error)
+
+    def test_modules_of_another_kernel_are_passed_over(self):
+        other = write_modules(self.tmp / "other", V61, {"zram": ""})
+        mine = write_modules(self.tmp / "mine", V612, {"zram": ""})
+        plan = plan_swap(1 << 30, CONFIG_612, [other, mine], V612)
+        self.assertEqual(self.names(plan), ["zram"])
+        self.assertIn(str(mine), plan.note)
+        self.assertIn("for kernel", plan_swap(1 << 30, CONFIG_612, [other], V612).error)
+
+    def test_fetched_debian_kernels_get_their_zram_modules_and_default_compressor(self):
+        """The real modules and configs (tools/fetch-kernel 6.12 6.1), when present."""
+        expected = {"6.12": (["lz4_compress", "lz4hc_compress", "zram"], "lz4"),
+                    "6.1": (["zsmalloc", "zram"], "lzo-rle")}
+        for series, (modules, algo) in expected.items():
+            d = REPO / "build/kernels" / series
+            with self.subTest(series=series):
+                if not (d / "config").is_file() or not (d / "modules").is_dir():
+                    self.skipTest(f"needs tools/fetch-kernel {series}")
+                release = (d / "modules").resolve().name
+                plan = plan_swap(256 << 20, (d / "config").read_text(), [d / "modules"],
+                                 release)
+                self.assertEqual((self.names(plan), plan.algo), (modules, algo))
+
+
+class SwapInit(testlib.TempDirCase):
+    """/init's zram_swap, run with the host's sh on a fake zram0 sysfs directory, with
+    insmod, mkswap and swapon replaced by functions that log their calls."""
+
+    STUBS = r"""
+say() { echo "pgtbench-init: $*"; }
+insmod() { echo "insmod ${1##*/}" >> $T/calls; [ "${1##*/}" != "$FAIL" ]; }
+mkswap() { echo "mkswap $1" >> $T/calls; [ mkswap != "$FAIL" ]; }
+swapon() {
+	echo "swapon $1" >> $T/calls
+	[ swapon != "$FAIL" ] || { echo "swapon: $1: Invalid argument" >&2; return 1; }
+}
+"""
+
+    def run_init(self, plan, fail="", make_zram=True, kos=("00-zsmalloc.ko", "01-zram.ko")):
+        t = Path(tempfile.mkdtemp(dir=self.tmp))
+        (t / "mods").mkdir()
+        for ko in kos:
+            (t / "mods" / ko).write_bytes(b"")
+        if make_zram:
+            (t / "zram0").mkdir()
+            (t / "zram0" / "disksize").write_text("0\n")
+            (t / "zram0" / "comp_algorithm").write_text("lzo [lzo-rle] lz4\n")
+        (t / "env").write_text(plan.env())
+        script = init_script(swap=True)
+        fn = script[script.index("zram_swap() {"):script.index("\nzram_swap\n") + 11]
+        fn = (fn.replace(GUEST_SWAP_ENV, str(t / "env"))
+              .replace(GUEST_SWAP_MODULES_DIR, str(t / "mods"))
+              .replace("/sys/block/zram0", str(t / "zram0")))
+        r = subprocess.run(["sh", "-c", self.STUBS + fn], capture_output=True, text=True,
+                           env={**os.environ, "T": str(t), "FAIL": fail})
+        calls = (t / "calls").read_text().splitlines() if (t / "calls").exists() else []
+        return r, calls, t
+
+    def setUp(self):
+        if not shutil.which("sh") or not shutil.which("sed"):
+            self.skipTest("needs sh and sed")
+
+    def test_modules_are_loaded_in_order_then_zram0_is_sized_and_swapped_on(self):
+        r, calls, t = self.run_init(SwapPlan(256 << 20, "lzo-rle"))
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(calls, ["insmod 00-zsmalloc.ko", "insmod 01-zram.ko",
+                                 "mkswap /dev/zram0", "swapon /dev/zram0"])
+        self.assertEqual((t / "zram0" / "disksize").read_text(), f"{256 << 20}\n")
+        self.assertEqual((t / "zram0" / "comp_algorithm").read_text(), "lzo-rle\n")
+        self.assertEqual(r.stdout, "pgtbench-init: swap: zram0 256M (lzo-rle)\n")
+
+    def test_each_failing_step_is_one_line_and_stops_before_swapon(self):
+        for fail, needle in (("01-zram.ko", "insmod 01-zram.ko failed"),
+                             ("mkswap", "mkswap /dev/zram0 failed"),
+                             ("swapon", "swapon /dev/zram0 failed: swapon: /dev/zram0: "
+                                        "Invalid argument")):
+            with self.subTest(fail=fail):
+                r, calls, _ = self.run_init(SwapPlan(1 << 30, "lz4"), fail=fail)
+                lines = r.stdout.splitlines()
+                self.assertEqual(len(lines), 1, r.stdout)
+                self.assertTrue(lines[0].startswith("pgtbench-init: swap: " + needle), lines)
+                self.assertTrue(lines[0].endswith("running without swap"), lines)
+                self.assertNotEqual(r.returncode, 0)
+                if fail != "swapon":
+                    self.assertNotIn("swapon /dev/zram0", calls)
+
+    def test_no_zram0_and_a_planned_error_are_said_without_loading_anything_more(self):
+        r, calls, _ = self.run_init(SwapPlan(1 << 30, "lz4"), make_zram=False)
+        self.assertIn("swap: no ", r.stdout)
+        self.assertNotIn("mkswap /dev/zram0", calls)
+        r, calls, _ = self.run_init(SwapPlan(1 << 30, error="CONFIG_ZRAM is not set"))
+        self.assertEqual(r.stdout, "pgtbench-init: swap: CONFIG_ZRAM is not set; "
+                                   "running without swap\n")
+        self.assertEqual(calls, [])
+
+    def test_without_swap_init_has_no_trace_of_it(self):
+        for mirror in (True, False):
+            plain = init_script(mirror)
+            self.assertEqual(plain, init_script(mirror, swap=False))
+            for needle in ("zram", "swap", "mkswap"):
+                self.assertNotIn(needle, plain)
+            swap = init_script(mirror, swap=True)
+            self.assertLess(swap.index("zram_swap\n"), swap.index("sh /etc/pgtbench/command"))
+            self.assertLess(swap.index(GUEST_TRANSPORT_MODULES_DIR), swap.index("zram_swap\n"))
+            subprocess.run(["sh", "-n", "-c", swap], check=True)
+            self.assertNotIn("@", swap.replace("$@", ""))
+
+
+class SwapInitramfs(testlib.TempDirCase):
+    """tools/vm's initramfs and its cache key, with and without --swap."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.vm = load_vm_module()
+        try:
+            cls.vm.find_busybox()
+        except cls.vm.UsageError as e:
+            raise unittest.SkipTest(str(e))
+        cls.prog = cls.tmp / "prog"
+        cls.prog.write_bytes(make_program(interp=None))
+
+    def content(self, swap):
+        args = argparse.Namespace(pgtbench=str(self.prog), kmod=None, files=[], count=False,
+                                  command=["true"], swap=swap,
+                                  swap_bytes=parse_swap_size(swap) if swap else None)
+        return self.vm.InitramfsContent(args)
+
+    def entries(self, data):
+        return read_cpio(gzip.decompress(data))
+
+    def test_without_swap_the_initramfs_has_no_zram_and_its_key_is_the_modules_alone(self):
+        transport = [("virtio_console", b"ko")]
+        entries = self.entries(self.content(None).build(transport))
+        self.assertFalse([n for n in entries if "swap" in n or "zram" in n], list(entries))
+        self.assertNotIn(b"zram", entries["init"][1])
+        self.assertEqual(self.vm.initramfs_key(transport),
+                         (("virtio_console", hashlib.sha256(b"ko").hexdigest()),))
+
+    def test_with_swap_the_initramfs_has_the_modules_in_order_and_the_plan(self):
+        plan = SwapPlan(256 << 20, "lz4", [("lz4_compress", b"a"), ("zram", b"b")])
+        entries = self.entries(self.content("256M").build([], plan))
+        self.assertEqual(entries[f"usr{GUEST_SWAP_MODULES_DIR}/00-lz4_compress.ko"][1], b"a")
+        self.assertEqual(entries[f"usr{GUEST_SWAP_MODULES_DIR}/01-zram.ko"][1], b"b")
+        env = entries[GUEST_SWAP_ENV.lstrip("/")][1].decode()
+        self.assertIn(f"swap_bytes={256 << 20}\n", env)
+        self.assertIn("swap_algo=lz4\n", env)
+        self.assertIn(b"zram_swap\n", entries["init"][1])
+
+    def test_the_cache_key_tells_swap_plans_apart(self):
+        transport = [("virtio_console", b"ko")]
+        plain = self.vm.initramfs_key(transport)
+        a = self.vm.initramfs_key(transport, SwapPlan(256 << 20, "lz4", [("zram", b"1")]))
+        self.assertNotEqual(plain, a)
+        for other in (SwapPlan(512 << 20, "lz4", [("zram", b"1")]),
+                      SwapPlan(256 << 20, "lzo-rle", [("zram", b"1")]),
+                      SwapPlan(256 << 20, "lz4", [("zram", b"2")])):
+            with self.subTest(other=other):
+                self.assertNotEqual(a, self.vm.initramfs_key(transport, other))
 
 
 # --- boot-time map_mem (tools/boot-map-mem) ----------------------------------------

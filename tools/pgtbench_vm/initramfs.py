@@ -1,5 +1,6 @@
 """What the guest runs and where things live inside it: the guest's paths, the /init
-script (mount the pseudo file systems, load the transport's modules, run the command
+script (mount the pseudo file systems, load the transport's modules, with --swap make
+zram swap, run the command
 with its output mirrored on the console, send the result stream back, power off) and
 the command script it runs. tools/vm puts these in the initramfs; the tests run pieces
 of /init with the host's shell to check they agree with the decoders."""
@@ -14,6 +15,8 @@ from .stream import PORT_NAME
 GUEST_PGTBENCH = "/usr/bin/pgtbench"
 GUEST_KMOD = "/lib/pgtbench/pgtbench.ko"
 GUEST_TRANSPORT_MODULES_DIR = "/lib/pgtbench/transport"
+GUEST_SWAP_MODULES_DIR = "/lib/pgtbench/swap"
+GUEST_SWAP_ENV = "/etc/pgtbench/swap"  # SwapPlan.env(), with tools/vm --swap only
 GUEST_LIBDIR = "/usr/lib/aarch64-linux-gnu"
 GUEST_CONFIGS = "/configs"
 GUEST_RESULTS = "/results"
@@ -51,7 +54,7 @@ read init_uptime _ < /proc/uptime
 for ko in $(ls @TRANSPORT_DIR@/*.ko 2>/dev/null); do
 	insmod "$ko" || say "insmod $ko failed"
 done
-
+@SWAP@
 S=/run/pgtbench
 mkdir -p $S @RESULTS@
 say "running: $(cat /etc/pgtbench/command | tail -n 1)"
@@ -101,6 +104,51 @@ while :; do sleep 60; done
 """
 
 
+# tools/vm --swap: zram0 as swap before the command starts. Whatever fails is said in one
+# line and the command runs without swap, so that its swap-backed cases can skip with the
+# reason instead of the whole run being lost.
+SWAP_ON = r"""
+zram_swap() {
+	. @SWAP_ENV@
+	if [ -n "$swap_error" ]; then
+		say "swap: $swap_error; running without swap"; return 1
+	fi
+	for ko in $(ls @SWAP_DIR@/*.ko 2>/dev/null); do
+		if ! out=$(insmod "$ko" 2>&1); then
+			say "swap: insmod ${ko##*/} failed: $(echo $out); running without swap"
+			return 1
+		fi
+	done
+	z=/sys/block/zram0
+	if [ ! -e $z/disksize ]; then
+		say "swap: no $z after loading zram; running without swap"; return 1
+	fi
+	# Set although it is the default: a compressor the kernel lacks is refused here, by
+	# name, instead of failing later as an unexplained disksize error.
+	if [ -n "$swap_algo" ] && ! printf '%s\n' "$swap_algo" 2>/dev/null > $z/comp_algorithm; then
+		offers=$(cat $z/comp_algorithm)
+		say "swap: zram refused compressor $swap_algo (it offers: $offers); running without swap"
+		return 1
+	fi
+	if ! printf '%s\n' "$swap_bytes" 2>/dev/null > $z/disksize; then
+		say "swap: writing $swap_bytes to $z/disksize failed; running without swap"
+		return 1
+	fi
+	if ! out=$(mkswap /dev/zram0 2>&1); then
+		say "swap: mkswap /dev/zram0 failed: $(echo $out); running without swap"
+		return 1
+	fi
+	if ! out=$(swapon /dev/zram0 2>&1); then
+		say "swap: swapon /dev/zram0 failed: $(echo $out); running without swap"
+		return 1
+	fi
+	algo=$(sed -n 's/.*\[\([^]]*\)\].*/\1/p' $z/comp_algorithm)
+	say "swap: zram0 $swap_size (${algo:-$swap_algo})"
+}
+zram_swap
+"""
+
+
 # Output goes to files and, prefixed, to the console as it comes: a run that never
 # finishes still leaves its last words in the host's console.log.
 RUN_MIRRORED = r"""mkfifo $S/stderr.pipe
@@ -122,9 +170,13 @@ awk '{ print "@ERR@" $0 }' $S/stderr
 """
 
 
-def init_script(mirror: bool = True) -> str:
-    """/init; `mirror` copies the command's output to the console while it runs."""
+def init_script(mirror: bool = True, swap: bool = False) -> str:
+    """/init; `mirror` copies the command's output to the console while it runs; `swap`
+    sets up zram swap before the command (without it /init has no trace of swap)."""
     return (INIT_SCRIPT.replace("@RUN_COMMAND@", RUN_MIRRORED if mirror else RUN_QUIET)
+            .replace("@SWAP@", SWAP_ON if swap else "")
+            .replace("@SWAP_ENV@", GUEST_SWAP_ENV)
+            .replace("@SWAP_DIR@", GUEST_SWAP_MODULES_DIR)
             .replace("@PORT@", PORT_NAME)
             .replace("@RESULTS@", GUEST_RESULTS)
             .replace("@TRANSPORT_DIR@", GUEST_TRANSPORT_MODULES_DIR)
