@@ -502,7 +502,7 @@ class SwapOption(testlib.TempDirCase):
     def test_a_bad_swap_size_is_a_one_line_usage_error(self):
         prog = self.tmp / "prog"
         prog.write_bytes(make_program(interp=None))
-        for size in ("lots", "0", "512X", "-1G"):
+        for size in ("lots", "0", "512X", "-1G", "100T"):
             with self.subTest(size=size):
                 r = subprocess.run(["/usr/bin/python3", str(REPO / "tools/vm"), "--kernel",
                                     str(prog), "--pgtbench", str(prog), "--swap", size,
