@@ -53,6 +53,7 @@ const ScenarioSpec lazyfree_reclaim_scenario = [] {
 						   [&](AnonRegion &r) {
 							   after = residency(0, reinterpret_cast<uintptr_t>(r.data()),
 									     r.size(), r.pageSize(), "after");
+							   requireResidency(after, "none");
 						   },
 					   .remaps = true});
 		smp.checks["pageout"] = after.toJson("none");

@@ -32,6 +32,7 @@ const ScenarioSpec munmap_swapped_forked_scenario = [] {
 							   pageOut(r);
 							   out = residency(0, reinterpret_cast<uintptr_t>(r.data()),
 									   r.size(), r.pageSize(), "before");
+							   requireResidency(out, "swapped");
 							   child = std::make_unique<HeldChild>();
 						   },
 					   .op = [](AnonRegion &r) { r.unmap(); },

@@ -71,6 +71,17 @@ void pageOut(AnonRegion &r)
 					       errno == EINVAL ? " (kernel before 5.4?)" : ""));
 }
 
+void requireResidency(const Residency &r, const std::string &expect)
+{
+	if (r.toJson(expect)["ok"].get<bool>())
+		return;
+	throw RuntimeError(fmt::format("MADV_PAGEOUT left {} pages present, {} on swap, {} dropped of {} "
+				       "(want every page {}): nothing to time",
+				       r.present_pages, r.swapped_pages, r.none_pages,
+				       r.present_pages + r.swapped_pages + r.none_pages,
+				       expect == "none" ? "dropped" : "on swap"));
+}
+
 std::string swapUnsupported(const Params &p, const Env &env)
 {
 	if (std::string why = env.swap.unavailable(); !why.empty())

@@ -36,6 +36,11 @@ Residency residency(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size,
 
 /* MADV_PAGEOUT of the whole region. */
 void pageOut(AnonRegion &r);
+/*
+ * Throws unless every page is `expect` ("swapped", "none"): a repetition whose pageout
+ * did not happen has nothing to time, and a figure for it would be a fake.
+ */
+void requireResidency(const Residency &r, const std::string &expect);
 /* "" when this variant can page anonymous memory out to swap here, else why not. */
 std::string swapUnsupported(const Params &p, const Env &env);
 

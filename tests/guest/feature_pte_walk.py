@@ -10,7 +10,10 @@ In the guest, with the module inserted:
              and the run table says "cont", and a THP PTE-remapped by mprotect() of
              one of its pages has exactly that page's run unfolded (16 plain PTEs, 31
              runs); on 6.1 there is no contpte and it says "pte" (order 4 needs mTHP
-             controls 6.1 lacks: skipped with the reason)
+             controls 6.1 lacks: skipped with the reason); walked before and after
+             the operation, a PTE-remap leaves no PMD block and mprotect() of the
+             first page unfolds exactly one contiguous run (6.12) or PTE-maps exactly
+             one THP
 Without the module the same check is n/a with the reason (guest_suite's quick run).
 """
 
@@ -39,6 +42,15 @@ map = ["pmd", "pte"]
 [fault]
 size = "4M"
 order = [0, 4]
+
+[remap]
+size = "4M"
+
+[mprotect]
+size = "4M"
+order = [0, 4, 9]
+map = ["pmd"]
+range = ["page"]
 """
 
 
@@ -99,6 +111,42 @@ def check_entry(series, e):
     return ""
 
 
+def expected_change(series, e):
+    """(before, after) the walks of a remap or a one-page mprotect must give, as
+    {field: value}; None where the order is not run here."""
+    order = e["params"]["order"]
+    pages, thps = SIZE // 4096, SIZE // (2 * MB)
+    cont = series == "6.12"
+    if e["scenario"] == "remap":
+        after = ({"pmd_blocks": 0, "pte_pages": 16 * thps, "cont_pages": pages - 16 * thps}
+                 if cont else {"pmd_blocks": 0, "pte_pages": pages})
+        return {"pmd_blocks": thps, "pmd_pages": pages}, after
+    if order == 0:
+        return {"pte_pages": pages}, {"pte_pages": pages}
+    if order == 4:
+        # The first page's run only: the other 63 stay folded.
+        return ({"cont_blocks": pages // 16, "cont_pages": pages},
+                {"cont_blocks": pages // 16 - 1, "cont_pages": pages - 16, "pte_pages": 16})
+    # The first THP is PTE-mapped (on 6.12 with contiguous runs but the first page's),
+    # the other stays a PMD block.
+    first = ({"cont_pages": 512 - 16, "pte_pages": 16} if cont else {"pte_pages": 512})
+    return {"pmd_blocks": thps, "pmd_pages": pages}, \
+        dict(first, pmd_blocks=thps - 1, pmd_pages=pages - 512)
+
+
+def check_change(series, e):
+    """'' when the walks before and after the operation are what it must give, else why."""
+    want_before, want_after = expected_change(series, e)
+    for c in e.get("checks", []):
+        for key, want in (("mapping", want_before), ("mapping_after", want_after)):
+            m = c.get(key) or {}
+            if not m.get("available"):
+                return f"no {key} walk: {m}"
+            if any(m.get(k) != v for k, v in want.items()):
+                return f"{key}: want {want}: {m}"
+    return ""
+
+
 def check(suite, b, series, figures, g):
     L = f"[{b.label}] pte_walk:"
     doc = g.step_results(suite, b, "pte-walk", "pte_walk.json")
@@ -121,6 +169,14 @@ def check(suite, b, series, figures, g):
                 "order and mapping must give (" + ("order 4 contiguous PTEs" if series == "6.12"
                                                     else "no contiguous PTEs") + ")",
                 ran and not bad, "; ".join(bad[:3]))
+    changes = [e for e in doc["entries"] if e.get("scenario") in ("remap", "mprotect")]
+    changed = [e for e in changes if e["status"] == "ok"]
+    bad = [f"{e['name']}: {why}" for e in changed if (why := check_change(series, e))]
+    suite.check(f"{L} walked before and after: a PTE-remap leaves no PMD block, mprotect() of "
+                "one page " + ("unfolds exactly one contiguous run" if series == "6.12"
+                               else "PTE-maps exactly one THP"),
+                changed and not bad and len(changed) == len(changes) - (series != "6.12"),
+                "; ".join(bad[:3]) or "; ".join(f"{e['name']}: {e['status']}" for e in changes))
     out = b.step_out("pte-walk")
     rows = {line.split()[0]: line for line in out.splitlines()
             if line.startswith(("fork/", "munmap/", "fault/"))}

@@ -194,11 +194,18 @@ echo "pgtbench-guest-test: step end" > /dev/kmsg
 #                                    this module (check_step, validate_results, ...)
 # ---------------------------------------------------------------------------
 
+import feature_large_folio  # noqa: E402
 import feature_map_mem  # noqa: E402
 import feature_pte_walk  # noqa: E402
 import feature_vmalloc  # noqa: E402
 
-FEATURES = [feature_map_mem, feature_vmalloc, feature_pte_walk]
+FEATURES = [feature_map_mem, feature_vmalloc, feature_pte_walk, feature_large_folio]
+
+
+def features_swap():
+    """The guest's zram (tools/vm --swap) a feature asks for with SWAP; None: no swap."""
+    sizes = [f.SWAP for f in FEATURES if getattr(f, "SWAP", None)]
+    return sizes[0] if sizes else None
 
 
 def with_features(script, out_dir, series, files):
@@ -931,7 +938,7 @@ def main(argv):
             [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml"),
              (counters, "/tests/counters.toml")] + common)
         b, out = boot("6.12", kernels["6.12"]["IMAGE"], pgtbench, out_dir, script, files,
-                      kmod=ko)
+                      kmod=ko, swap=features_swap())
         boots.append(b)
         figures = check_612(suite, b, out)
         if b.ran("insmod"):
@@ -942,7 +949,7 @@ def main(argv):
             GUEST_61, out_dir, "6.1",
             [(abi_check, "/tests/kmod_abi_check"), (order4, "/tests/order4.toml")] + common)
         b, out = boot("6.1", kernels["6.1"]["IMAGE"], pgtbench, out_dir, script, files,
-                      kmod=ko_61)
+                      kmod=ko_61, swap=features_swap())
         boots.append(b)
         check_61(suite, b, out)
         if b.ran("insmod"):

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "folio.h"
+#include "errors.h"
 #include "residency.h"
 
 using namespace pgt;
@@ -157,4 +158,20 @@ TEST(FolioPoints, ExtraParametersMultiplyTheVariantsInTheirOrderAfterSizeOrderAn
 	EXPECT_EQ(points[5].choice("map"), "pte");
 	EXPECT_EQ(points[5].integer("toggles"), 40);
 	EXPECT_EQ(points[5].values.back().first, "toggles");
+}
+
+TEST(Residency, APageoutThatKeptPagesIsAnErrorNamingTheCountsNotAFigure)
+{
+	constexpr uint64_t kSwapped = 1ull << 62;
+	std::vector<uint64_t> pm = {kPresent | 1, kPresent | 2, kSwapped};
+	Residency r = classifyResidency(pm.data(), pm.size());
+	try {
+		requireResidency(r, "swapped");
+		FAIL() << "accepted a pageout that kept two pages";
+	} catch (const RuntimeError &e) {
+		EXPECT_STREQ(e.what(), "MADV_PAGEOUT left 2 pages present, 1 on swap, 0 dropped of 3 (want every "
+				       "page on swap): nothing to time");
+	}
+	std::vector<uint64_t> all = {kSwapped, kSwapped};
+	EXPECT_NO_THROW(requireResidency(classifyResidency(all.data(), all.size()), "swapped"));
 }
