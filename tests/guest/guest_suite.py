@@ -60,7 +60,7 @@ CROSS_FILE = REPO / "cross/aarch64-linux-gnu.ini"
 # implementation-defined one keeps -cpu max's features (LPA2, mTHP-relevant contpte...)
 # at a fraction of the cost.
 GUEST_CPU = "max,pauth-impdef=on"
-BOOT_TIMEOUT_S = 300
+BOOT_TIMEOUT_S = 480
 
 # A config asking for a 64K mTHP order next to the orders every THP kernel has.
 ORDER4_TOML = """\

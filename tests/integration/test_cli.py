@@ -237,7 +237,8 @@ class Cli(unittest.TestCase):
         self.assertFalse([l for l in ps.splitlines() if "pgtbench" in l and l.startswith("Z")], ps)
 
     def test_shipped_configs_list_cleanly(self):
-        for cfg in ("configs/default.toml", "configs/quick.toml", "configs/mthp.toml"):
+        for cfg in ("configs/default.toml", "configs/quick.toml", "configs/mthp.toml",
+                    "configs/large-folio.toml"):
             proc = self.run_pgt("list", cfg)
             self.assertEqual(proc.returncode, 0, f"{cfg}: {proc.stderr}")
             self.assertIn("  run ", proc.stdout)
