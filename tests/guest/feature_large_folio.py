@@ -137,13 +137,12 @@ def check_entry(series, e):
     if s == "swapin" and any(m["absent_pages"] for m in after):
         return f"pages still absent after the swap-in faults: {after}"
     if s == "reuse_byte":
-        # One write fault per page: each finds its page write-protected by the fork. On
-        # 6.1 every sample counts exactly one more (seen on every run; where it comes
-        # from is not traced), so that is what is pinned.
-        want = {PAGES} if series == "6.12" else {PAGES + 1}
+        # One write fault per page: each finds its page write-protected by the fork. The
+        # guests' subject takes one or two of its own in the bracket besides (1025-1026 at
+        # 4M on both kernels; exactly 1024 natively on x86): a bound, not a count.
         faults = e["counters"].get("page_faults", {})
-        if faults.get("available") and set(faults["samples"]) != want:
-            return f"want {want} write faults: {faults['samples']}"
+        if faults.get("available") and not all(PAGES <= n <= PAGES + 2 for n in faults["samples"]):
+            return f"want {PAGES} write faults (+2 at most): {faults['samples']}"
     if s == "mprotect_toggle" and any(walk_pages(m) != PAGES or m["absent_pages"] for m in after):
         return f"mprotect left pages unmapped: {after}"
     return ""

@@ -217,8 +217,10 @@ class Cli(unittest.TestCase):
                 for c in e["checks"]:
                     self.assertEqual(c["pageout"]["swapped_pages"], pages, name)
             if e["scenario"] == "reuse_byte" and e["counters"]["page_faults"]["available"]:
-                # One write fault per page: each finds its page write-protected by the fork.
-                self.assertEqual(set(e["counters"]["page_faults"]["samples"]), {pages}, name)
+                # One write fault per page: each finds its page write-protected by the fork
+                # (the subject may take one or two of its own in the bracket besides).
+                for n in e["counters"]["page_faults"]["samples"]:
+                    self.assertTrue(pages <= n <= pages + 2, f"{name}: {n} faults")
             if e["scenario"] in ("reuse_byte", "child_reuse_byte"):
                 for c in e["checks"]:
                     self.assertEqual(c["subject"]["process"], "pgtbench-subject", name)
