@@ -227,7 +227,7 @@ def check(suite, b, series, figures, g):
         figures[f"{b.label} {e['name']}"] = e["reason"]
     for e in ran:
         c = e["checks"][0]
-        fig = {"ms": e["metrics"][e["scenario"] + "_ms"]["median"]}
+        fig = {"ms": e["metrics"][e["scenario"] + "_ms"]["summary"]["median"]}
         for key in ("mapping", "mapping_after"):
             m = c.get(key)
             if m and m.get("available"):
