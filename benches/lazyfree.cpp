@@ -51,9 +51,7 @@ const ScenarioSpec lazyfree_reclaim_scenario = [] {
 					   .op = pageOut,
 					   .after =
 						   [&](AnonRegion &r) {
-							   after = residency(0, reinterpret_cast<uintptr_t>(r.data()),
-									     r.size(), r.pageSize(), "after");
-							   requireResidency(after, "none");
+							   after = requirePagedOut(r, "after", "none");
 						   },
 					   .remaps = true});
 		smp.checks["pageout"] = after.toJson("none");

@@ -30,9 +30,7 @@ const ScenarioSpec munmap_swapped_forked_scenario = [] {
 					  {.prepare =
 						   [&](AnonRegion &r) {
 							   pageOut(r);
-							   out = residency(0, reinterpret_cast<uintptr_t>(r.data()),
-									   r.size(), r.pageSize(), "before");
-							   requireResidency(out, "swapped");
+							   out = requirePagedOut(r, "before", "swapped");
 							   child = std::make_unique<HeldChild>();
 						   },
 					   .op = [](AnonRegion &r) { r.unmap(); },

@@ -29,9 +29,7 @@ const ScenarioSpec swapin_scenario = [] {
 			{.prepare =
 				 [&](AnonRegion &r) {
 					 pageOut(r);
-					 out = residency(0, reinterpret_cast<uintptr_t>(r.data()), r.size(),
-							 r.pageSize(), "before");
-					 requireResidency(out, "swapped");
+					 out = requirePagedOut(r, "before", "swapped");
 				 },
 			 .op =
 				 [](AnonRegion &r) {

@@ -26,9 +26,6 @@ namespace pgt {
 
 namespace {
 
-constexpr uint64_t kPmPresent = 1ull << 63;
-constexpr uint64_t kPmPfnMask = (1ull << 55) - 1;
-
 std::string thpDir(const Env &env)
 {
 	return rooted(env.root, "/sys/kernel/mm/transparent_hugepage");
@@ -65,6 +62,20 @@ int64_t smapsAnonHuge(pid_t pid, uintptr_t start, uintptr_t end)
 }
 
 } /* namespace */
+
+std::optional<std::vector<uint64_t>> readPagemap(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size)
+{
+	int fd = open(procFile(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return std::nullopt;
+	std::vector<uint64_t> entries(size / page_size);
+	size_t want = entries.size() * 8;
+	ssize_t got = pread(fd, entries.data(), want, static_cast<off_t>(addr / page_size * 8));
+	close(fd);
+	if (got != static_cast<ssize_t>(want))
+		return std::nullopt;
+	return entries;
+}
 
 std::string thpOrderUnsupported(unsigned order, const Env &env)
 {
@@ -282,17 +293,9 @@ FolioCheck checkFolios(pid_t pid, uint64_t addr, uint64_t size, unsigned order, 
 	if (huge >= 0)
 		c.pmd_mapped_fraction = static_cast<double>(huge) / static_cast<double>(size);
 
-	uint64_t npages = size / page_size;
-	std::vector<uint64_t> pagemap(npages);
-	int pm = open(procFile(pid, "pagemap").c_str(), O_RDONLY | O_CLOEXEC);
+	auto pagemap = readPagemap(pid, addr, size, page_size);
 	int kf = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
-	bool readable = pm >= 0 && kf >= 0;
-	if (readable) {
-		off_t off = static_cast<off_t>(addr / page_size * 8);
-		size_t want = npages * 8;
-		ssize_t got = pread(pm, pagemap.data(), want, off);
-		readable = got == static_cast<ssize_t>(want);
-	}
+	bool readable = pagemap && kf >= 0;
 	FolioHistogram h;
 	if (readable) {
 		/* kpageflags is read in aligned windows: folio PFNs are consecutive. */
@@ -308,11 +311,9 @@ FolioCheck checkFolios(pid_t pid, uint64_t addr, uint64_t size, unsigned order, 
 			}
 			return window[pfn - base];
 		};
-		h = classifyFolios(pagemap, flags);
+		h = classifyFolios(*pagemap, flags);
 		readable = !h.pfns_hidden;
 	}
-	if (pm >= 0)
-		close(pm);
 	if (kf >= 0)
 		close(kf);
 

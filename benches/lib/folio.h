@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 #include <sys/types.h>
@@ -73,6 +74,17 @@ struct FolioCheck {
  */
 FolioCheck checkFolios(pid_t pid, uint64_t addr, uint64_t size, unsigned order, uint64_t page_size,
 		       bool expect_pmd_mapped);
+
+/* A /proc/<pid>/pagemap entry's bits (Documentation/admin-guide/mm/pagemap.rst). */
+constexpr uint64_t kPmPresent = 1ull << 63;
+constexpr uint64_t kPmSwapped = 1ull << 62;
+constexpr uint64_t kPmPfnMask = (1ull << 55) - 1;
+
+/*
+ * The pagemap entries of [addr, addr+size) of process `pid` (0: this one); nullopt
+ * when the file cannot be opened or read whole.
+ */
+std::optional<std::vector<uint64_t>> readPagemap(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size);
 
 /* Page flags of /proc/kpageflags (include/uapi/linux/kernel-page-flags.h). */
 constexpr unsigned kKpfCompoundHead = 15;

@@ -3,10 +3,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fcntl.h>
 #include <sys/mman.h>
-#include <unistd.h>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -33,12 +30,11 @@ nlohmann::json Residency::toJson(const std::string &expect) const
 
 Residency classifyResidency(const uint64_t *pagemap, uint64_t n)
 {
-	constexpr uint64_t present = 1ull << 63, swapped = 1ull << 62;
 	Residency r;
 	for (uint64_t i = 0; i < n; i++) {
-		if (pagemap[i] & present)
+		if (pagemap[i] & kPmPresent)
 			r.present_pages++;
-		else if (pagemap[i] & swapped)
+		else if (pagemap[i] & kPmSwapped)
 			r.swapped_pages++;
 		else
 			r.none_pages++;
@@ -46,22 +42,15 @@ Residency classifyResidency(const uint64_t *pagemap, uint64_t n)
 	return r;
 }
 
-Residency residency(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size, std::string when)
+Residency requirePagedOut(const AnonRegion &r, const std::string &when, const std::string &expect)
 {
-	std::string path = pid ? fmt::format("/proc/{}/pagemap", pid) : "/proc/self/pagemap";
-	int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		throw RuntimeError(fmt::format("{}: {}", path, strerror(errno)));
-	uint64_t n = size / page_size;
-	std::vector<uint64_t> entries(n);
-	ssize_t got = pread(fd, entries.data(), n * 8, static_cast<off_t>(addr / page_size * 8));
-	int err = errno;
-	close(fd);
-	if (got != static_cast<ssize_t>(n * 8))
-		throw RuntimeError(fmt::format("{}: short read ({})", path, got < 0 ? strerror(err) : "EOF"));
-	Residency r = classifyResidency(entries.data(), n);
-	r.when = std::move(when);
-	return r;
+	auto entries = readPagemap(0, reinterpret_cast<uintptr_t>(r.data()), r.size(), r.pageSize());
+	if (!entries)
+		throw RuntimeError("/proc/self/pagemap could not be read: where the pages went is unknown");
+	Residency out = classifyResidency(entries->data(), entries->size());
+	out.when = when;
+	requireResidency(out, expect);
+	return out;
 }
 
 void pageOut(AnonRegion &r)

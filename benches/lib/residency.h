@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <string>
-#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
@@ -31,8 +30,6 @@ struct Residency {
 
 /* Counts a pagemap range's entries (bit 63 present, bit 62 swapped). */
 Residency classifyResidency(const uint64_t *pagemap, uint64_t n);
-/* [addr, addr + size) of process `pid` (0: this one). */
-Residency residency(pid_t pid, uint64_t addr, uint64_t size, uint64_t page_size, std::string when);
 
 /* MADV_PAGEOUT of the whole region. */
 void pageOut(AnonRegion &r);
@@ -41,6 +38,8 @@ void pageOut(AnonRegion &r);
  * did not happen has nothing to time, and a figure for it would be a fake.
  */
 void requireResidency(const Residency &r, const std::string &expect);
+/* The region's pages now (`when`: "before", "after"), required to be all `expect`. */
+Residency requirePagedOut(const AnonRegion &r, const std::string &when, const std::string &expect);
 /* "" when this variant can page anonymous memory out to swap here, else why not. */
 std::string swapUnsupported(const Params &p, const Env &env);
 
