@@ -14,7 +14,7 @@ and, on a branch above revert, two stages that must fail without stopping the ot
   panic    panic() in kernel_init() once the console is up (the kernel panics at boot)
 Checks: the main stack (allnoconfig + the guest fragment, --count, 2 rounds) exits 0
 with a results file per stage; the munmap's emulated TLBIs (VMALLE1IS) and DSB ISHSTs
-are exactly +1 at flush and back to base at revert, in every sample (its DSB ISH and ISB
+are exactly +1 at flush and back to base at revert, in every sample (its other TLBIs, DSB ISH and ISB
 also count the context switches a munmap sometimes takes), and compare says so; the stages after the first
 were incremental builds of a few objects; the boots were interleaved (the results
 files' run records); kmod_nop ran in every stage with the module built against it. The
@@ -187,10 +187,13 @@ def check_main(suite, r, out_dir, labels, figures):
     figures["munmap 16M emulated (base, flush, revert)"] = counts
     b, f, v = counts["emu.tlbi.vmalle1is"]
     tb, tf, tv = counts["emu.tlbi"]
-    suite.check("[stack] flush stage: every munmap issues exactly one more TLBI (a VMALLE1IS) "
-                "than base; revert: exactly base's",
-                len(b) == 4 and b == v == [0] * 4 and f == [1] * 4 and len(set(tb)) == 1 and
-                tf == [x + 1 for x in tb] and tv == tb, json.dumps(counts))
+    # The munmap's other TLBIs are not the same in every sample (one base run had 9, 9, 9
+    # and 2, the 2 with no context switch, while its VMALLE1IS and DSB ISHST stayed
+    # exact): the flush's signature is the VMALLE1IS, pinned in every sample.
+    suite.check("[stack] flush stage: every munmap issues exactly one TLBI VMALLE1IS, base and "
+                "revert none; flush's other TLBIs are kinds base issues too",
+                len(b) == 4 and b == v == [0] * 4 and f == [1] * 4 and len(tb) == len(tf) == len(tv) == 4 and
+                all(t >= 1 for t in tf) and all(t - 1 <= max(tb + tv) for t in tf), json.dumps(counts))
     # flush_tlb_all()'s DSB ISHST is the only barrier of its kind in the munmap path; DSB ISH
     # and ISB are also issued by the context switches an emulated munmap sometimes takes
     # (emu.context_switches), whose barriers vary with the task switched to.
@@ -216,7 +219,7 @@ def check_main(suite, r, out_dir, labels, figures):
     suite.check("[stack] the plot was drawn", (out_dir / "stack.png").is_file(), "")
     cmp = subprocess.run([os.environ["PGTBENCH"], "compare", *[out_dir / "results" / f"{l}.json"
                                                               for l in labels],
-                          "--metric", "emu.tlbi", "--format", "json"], capture_output=True, text=True)
+                          "--metric", "emu.dsb.ishst", "--format", "json"], capture_output=True, text=True)
     try:
         doc = json.loads(cmp.stdout)
         col = next(i for i, c in enumerate(doc["columns"]) if c["scenario"] == "munmap")
@@ -225,10 +228,11 @@ def check_main(suite, r, out_dir, labels, figures):
         suite.check("[stack] compare --format json of the stage files parses", False,
                     f"{e!r}: {cmp.stderr[-300:]}")
         return
-    figures["compare --metric emu.tlbi, munmap: % change per row"] = change
-    tlbi = counters_of(munmaps, "emu.tlbi")
-    suite.check("[stack] compare: munmap's emu.tlbi changes by exactly 1/base at flush and 0% at "
-                "revert", abs(change.get(1, 0) - 100.0 / tlbi[0]) < 1e-6 and change.get(2) == 0,
+    # DSB ISHST, exact in every sample (above), so its mean moves by exactly one.
+    figures["compare --metric emu.dsb.ishst, munmap: % change per row"] = change
+    ishst = counters_of(munmaps, "emu.dsb.ishst")
+    suite.check("[stack] compare: munmap's emu.dsb.ishst changes by exactly 1/base at flush and 0% "
+                "at revert", abs(change.get(1, 0) - 100.0 / ishst[0]) < 1e-6 and change.get(2) == 0,
                 json.dumps(change))
 
 
