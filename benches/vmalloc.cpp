@@ -24,6 +24,11 @@
  * the wait for the last one (a wake-up and a notification each: microseconds next to a
  * storm). vmalloc's lazy purge mostly runs in a kworker, which no thread counter sees:
  * purge_count counts __purge_vmap_area_lazy on every CPU (system-wide kprobe, root).
+ *
+ * context:kthread has the module run each thread's case in a kernel thread on that
+ * thread's CPU instead, as test_vmalloc runs its cases (kmod/README.md says why that
+ * matters in an emulated guest). No per-task counter follows that thread, so the
+ * variant's counters are n/a with that reason; purge_count, system-wide, still counts.
  */
 #include <cerrno>
 #include <condition_variable>
@@ -46,6 +51,12 @@ namespace pgt {
 
 namespace {
 
+/* context:kthread; a variant of the default context has no context param (its name). */
+bool inKthread(const Params &p)
+{
+	return p.has("context") && p.choice("context") == kContextKthread;
+}
+
 /* The storm's arguments for a variant (p, h and seed where the case takes them). */
 pgtbench_vmalloc_storm stormArgs(const Params &p)
 {
@@ -61,16 +72,24 @@ pgtbench_vmalloc_storm stormArgs(const Params &p)
 	return a;
 }
 
+/* The flags every storm of the variant carries besides SPLIT. */
+uint64_t contextFlags(const Params &p)
+{
+	return inKthread(p) ? PGTBENCH_VMALLOC_KTHREAD : 0;
+}
+
 /*
  * The storm threads: created once per variant, each pinned to its CPU, then released
  * together for every repetition. Thread i seeds its PRNG with seed + i, so two threads
- * of a random case do not draw the same sizes.
+ * of a random case do not draw the same sizes; seed 0 (the kernel's own random numbers,
+ * test_vmalloc's) stays 0 in every thread.
  */
 class StormThreads
 {
 public:
 	StormThreads(const Kmod &kmod, const pgtbench_vmalloc_storm &args, const std::vector<int> &cpus)
-		: kmod_(kmod), args_(args), cpus_(cpus), results_(cpus.size()), rcs_(cpus.size())
+		: kmod_(kmod), args_(args), cpus_(cpus), results_(cpus.size()), rcs_(cpus.size()),
+		  tids_(cpus.size())
 	{
 		for (size_t i = 0; i < cpus_.size(); i++)
 			threads_.emplace_back([this, i] { work(i); });
@@ -105,11 +124,14 @@ public:
 
 	const std::vector<pgtbench_vmalloc_storm> &results() const { return results_; }
 	const std::vector<int> &rcs() const { return rcs_; }
+	/* Each thread's id: the task that ran its case, unless it ran in a kthread. */
+	const std::vector<pid_t> &tids() const { return tids_; }
 
 private:
 	void work(size_t i)
 	{
 		std::string err;
+		tids_[i] = gettid();
 		try {
 			bindThreadToCpu(cpus_[i]);
 		} catch (const std::exception &e) {
@@ -133,7 +155,7 @@ private:
 				seen = generation_;
 			}
 			pgtbench_vmalloc_storm a = args_;
-			a.seed = args_.seed + i;
+			a.seed = args_.seed ? args_.seed + i : 0;
 			{
 				std::lock_guard<std::mutex> l(m_);
 				a.flags = flags_;
@@ -164,6 +186,7 @@ private:
 	std::vector<int> cpus_;
 	std::vector<pgtbench_vmalloc_storm> results_;
 	std::vector<int> rcs_;
+	std::vector<pid_t> tids_;
 	std::vector<std::thread> threads_;
 	std::mutex m_;
 	std::condition_variable go_cv_, done_cv_;
@@ -173,8 +196,11 @@ private:
 	std::string error_;
 };
 
-/* Throws for a thread whose storm failed, stopped early or whose books do not balance. */
-void checkStorm(int cpu, int rc, const pgtbench_vmalloc_storm &r)
+/*
+ * Throws for a thread whose storm failed, stopped early, ran in the wrong task (tid:
+ * the storm thread's) or whose books do not balance.
+ */
+void checkStorm(int cpu, int rc, const pgtbench_vmalloc_storm &r, pid_t tid)
 {
 	if (rc)
 		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {}{}", cpu, strerror(-rc),
@@ -182,6 +208,12 @@ void checkStorm(int cpu, int rc, const pgtbench_vmalloc_storm &r)
 	if (r.loops_done < r.loops)
 		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {} stopped by a signal after {} of {} loops",
 					       cpu, r.loops_done, r.loops));
+	bool kthread = r.flags & PGTBENCH_VMALLOC_KTHREAD;
+	if (kthread ? (r.worker_pid == 0 || r.worker_pid == static_cast<uint64_t>(tid))
+		    : r.worker_pid != static_cast<uint64_t>(tid))
+		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: the case ran in task {}, the storm "
+					       "thread is {}: not in {}",
+					       cpu, r.worker_pid, tid, kthread ? "a kthread" : "that thread"));
 	/* Every allocation that succeeded was freed again: the module's books balance. */
 	if (r.alloc_calls - r.failures != r.free_calls)
 		throw RuntimeError(fmt::format("VMALLOC_STORM on cpu {}: {} allocations, {} failed, but {} frees",
@@ -224,9 +256,11 @@ void putPurges(Sample &s, const SystemWideProbe &purge)
 		s.counters.push_back(r);
 }
 
-nlohmann::json threadCheck(int cpu, const pgtbench_vmalloc_storm &r)
+nlohmann::json threadCheck(int cpu, const pgtbench_vmalloc_storm &r, pid_t tid)
 {
 	return {{"cpu", cpu},
+		{"tid", tid},
+		{"worker_tid", r.worker_pid},
 		{"flags", r.flags},
 		{"seed", r.seed},
 		{"nr_pages", r.nr_pages_used},
@@ -250,8 +284,8 @@ nlohmann::json checkedThreads(const std::vector<int> &cpus, const StormThreads &
 	nlohmann::json out = nlohmann::json::array();
 	const auto &results = threads.results();
 	for (size_t i = 0; i < results.size(); i++) {
-		checkStorm(cpus[i], threads.rcs()[i], results[i]);
-		out.push_back(threadCheck(cpus[i], results[i]));
+		checkStorm(cpus[i], threads.rcs()[i], results[i], threads.tids()[i]);
+		out.push_back(threadCheck(cpus[i], results[i], threads.tids()[i]));
 	}
 	return out;
 }
@@ -261,7 +295,7 @@ class VmallocVariant : public PreparedVariant
 public:
 	VmallocVariant(const Params &p, const RunContext &ctx)
 		: ctx_(ctx), args_(stormArgs(p)), kmod_(requireKmod(ctx.env, KmodCap::VmallocStorm)),
-		  split_(p.integer("split") != 0)
+		  split_(p.integer("split") != 0), flags_(contextFlags(p))
 	{
 		unsigned n = static_cast<unsigned>(p.integer("threads"));
 		cpus_ = chooseThreadCpus(startCpus(), ctx.cpu, n);
@@ -280,13 +314,22 @@ public:
 		Elapsed wall = ctx_.timed(
 			s,
 			[&] {
-				threads_->release(0);
+				threads_->release(flags_);
 				threads_->wait();
 			},
 			{.probes = {purge_.get()}});
+		if (flags_ & PGTBENCH_VMALLOC_KTHREAD)
+			for (auto &c : s.counters) {
+				/* They counted the storm threads' wait: the work was the kthread's. */
+				c.value.reset();
+				c.reason = "context:kthread: the case ran in pgtbench.ko's kernel thread, "
+					   "which no per-task counter follows";
+			}
 		nlohmann::json threads = checkedThreads(cpus_, *threads_);
 		StormTotals totals = sumStorms(threads_->results());
-		s.checks["vmalloc"] = {{"wall_ns", wall.ns}, {"threads", threads}};
+		s.checks["vmalloc"] = {{"wall_ns", wall.ns},
+				       {"context", flags_ & PGTBENCH_VMALLOC_KTHREAD ? kContextKthread : kContextThread},
+				       {"threads", threads}};
 		if (purge_)
 			putPurges(s, *purge_);
 
@@ -294,7 +337,7 @@ public:
 		std::optional<StormTotals> split;
 		if (split_) {
 			Elapsed split_wall = elapsed([&] {
-				threads_->release(PGTBENCH_VMALLOC_SPLIT);
+				threads_->release(PGTBENCH_VMALLOC_SPLIT | flags_);
 				threads_->wait();
 			});
 			nlohmann::json split_threads = checkedThreads(cpus_, *threads_);
@@ -312,6 +355,7 @@ private:
 	std::unique_ptr<Kmod> kmod_;
 	std::vector<int> cpus_;
 	bool split_;
+	uint64_t flags_; /* contextFlags() */
 	std::unique_ptr<SystemWideProbe> purge_;
 	std::unique_ptr<StormThreads> threads_;
 };
@@ -323,6 +367,9 @@ std::string vmallocSupported(const Params &p, const Env &env)
 	if (p.integer("split"))
 		if (std::string why = kmodMissing(env.kmod, KmodCap::VmallocSplit); !why.empty())
 			return why + " (or run split:0)";
+	if (inKthread(p))
+		if (std::string why = kmodMissing(env.kmod, KmodCap::VmallocKthread); !why.empty())
+			return why + " (or run context:thread)";
 	auto n = static_cast<size_t>(p.integer("threads"));
 	if (n > startCpus().size())
 		return fmt::format("threads:{} needs a CPU per thread; this process may use {}", n,
@@ -333,7 +380,7 @@ std::string vmallocSupported(const Params &p, const Env &env)
 	if (!kmod)
 		return why;
 	pgtbench_vmalloc_storm a = stormArgs(p);
-	a.flags = PGTBENCH_VMALLOC_VALIDATE_ONLY;
+	a.flags = PGTBENCH_VMALLOC_VALIDATE_ONLY | contextFlags(p);
 	int rc = kmod->ioctl(PGTBENCH_IOC_VMALLOC_STORM, &a);
 	if (rc == -EOPNOTSUPP && findVmallocCase(p.choice("case"))->needs_vmalloc_node)
 		return "needs __vmalloc_node(), which kernels export only when built with "
@@ -358,7 +405,8 @@ const ScenarioSpec vmalloc_scenario = {
 			{.name = "seed",
 			 .kind = ParamKind::Int,
 			 .help = "seeds the random cases (thread i uses seed + i): the same seed draws "
-				 "the same sizes",
+				 "the same sizes; 0 draws from the kernel's get_random_u32_inclusive(), as "
+				 "test_vmalloc does (other sizes every storm, and the draws' own cost)",
 			 .min = 0,
 			 .max = INT64_MAX,
 			 .defaults = {"1"}},
@@ -370,6 +418,16 @@ const ScenarioSpec vmalloc_scenario = {
 			 .min = 0,
 			 .max = 1,
 			 .defaults = {"1"}},
+			{.name = "context",
+			 .kind = ParamKind::Choice,
+			 .help = "where the case runs: thread (the storm thread's own ioctl, where its "
+				 "counters follow it) or kthread (a kernel thread of pgtbench.ko on that "
+				 "thread's CPU, as test_vmalloc's workers; no per-task counter follows it). "
+				 "In an emulated guest a preempted user thread pays a TLB flush per switch "
+				 "that a kthread does not (kmod/README.md)",
+			 .choices = {kContextThread, kContextKthread},
+			 .defaults = {kContextThread},
+			 .list = true},
 		}),
 	.metrics =
 		{

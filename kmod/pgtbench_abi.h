@@ -63,6 +63,8 @@ struct pgtbench_counts {
 #define PGTBENCH_CAP_VMALLOC_SPLIT	(1ULL << 3)	/* VMALLOC_STORM takes
 							 * PGTBENCH_VMALLOC_SPLIT */
 #define PGTBENCH_CAP_PTE_WALK		(1ULL << 4)
+#define PGTBENCH_CAP_VMALLOC_KTHREAD	(1ULL << 5)	/* VMALLOC_STORM takes
+							 * PGTBENCH_VMALLOC_KTHREAD */
 
 /* utsname release is at most 64 characters plus NUL; rounded up to keep 8-byte fields. */
 #define PGTBENCH_RELEASE_LEN 72
@@ -130,7 +132,9 @@ struct pgtbench_nop {
  *                            (default 1 << 8 pages); not a test_vmalloc case
  * use_huge must be 0 except in the vmalloc()-based cases (fix_size, full_fit,
  * long_busy_list, random_size). The random cases draw from prandom seeded with `seed`, so
- * a storm repeats exactly; pcpu_alloc draws its sizes and alignments the same way.
+ * a storm repeats exactly; pcpu_alloc draws its sizes and alignments the same way. Seed 0
+ * draws from get_random_u32_inclusive() (random_size_align_alloc: get_random_u8()), as
+ * test_vmalloc does, a new sequence every storm.
  *
  * FIX_ALIGN_ALLOC and RANDOM_SIZE_ALIGN_ALLOC need __vmalloc_node(), which kernels export
  * only when built with CONFIG_TEST_VMALLOC=m (test_vmalloc itself needs it). Elsewhere
@@ -146,6 +150,12 @@ struct pgtbench_nop {
  * never yield, leave the work they queue on their CPU out of their time. With
  * PGTBENCH_VMALLOC_VALIDATE_ONLY it checks the arguments and whether the case can run
  * here, and returns without allocating anything.
+ *
+ * With PGTBENCH_VMALLOC_KTHREAD the case runs in a kernel thread of the module's
+ * ("pgtbench_storm/CPU"), bound to the caller's CPU, as test_vmalloc's workers are kernel
+ * threads, while the caller waits for it; the results are the same fields. The caller's
+ * signals still stop it early. What the calling task's counters see is then only its
+ * wait: the work is the kthread's.
  *
  * Without PGTBENCH_VMALLOC_SPLIT nothing inside the loop reads the clock, so loop_ns and
  * case_ns time the case as test_vmalloc does, and alloc_ns, free_ns and clock_ns are 0.
@@ -172,7 +182,9 @@ struct pgtbench_nop {
 /* pgtbench_vmalloc_storm.flags */
 #define PGTBENCH_VMALLOC_VALIDATE_ONLY	(1ULL << 0)	/* check arguments, run nothing */
 #define PGTBENCH_VMALLOC_SPLIT		(1ULL << 1)	/* time each call: alloc_ns, free_ns */
-#define PGTBENCH_VMALLOC_FLAGS		(PGTBENCH_VMALLOC_VALIDATE_ONLY | PGTBENCH_VMALLOC_SPLIT)
+#define PGTBENCH_VMALLOC_KTHREAD	(1ULL << 2)	/* run the case in a kernel thread */
+#define PGTBENCH_VMALLOC_FLAGS		(PGTBENCH_VMALLOC_VALIDATE_ONLY | PGTBENCH_VMALLOC_SPLIT | \
+					 PGTBENCH_VMALLOC_KTHREAD)
 
 struct pgtbench_vmalloc_storm {
 	__u32 case_id;		/* in: PGTBENCH_VMALLOC_*, below PGTBENCH_VMALLOC_NR_CASES */
@@ -180,8 +192,9 @@ struct pgtbench_vmalloc_storm {
 				 * where size and alignment allow) in the vmalloc()-based cases */
 	__u64 loops;		/* in: 1..PGTBENCH_VMALLOC_MAX_LOOPS */
 	__u64 nr_pages;		/* in: 0 (case default) or 1..PGTBENCH_VMALLOC_MAX_PAGES */
-	__u64 seed;		/* in: seeds the random_* and pcpu cases' PRNG; any value, so a
-				 * run can be repeated exactly */
+	__u64 seed;		/* in: seeds the random_* and pcpu cases' PRNG, so a run can be
+				 * repeated exactly; 0 draws from get_random_*() instead, as
+				 * test_vmalloc does (another sequence every storm) */
 	__u64 flags;		/* in: PGTBENCH_VMALLOC_FLAGS bits; other bits EINVAL */
 	__u64 reserved_in[3];	/* in: zero */
 
@@ -208,7 +221,9 @@ struct pgtbench_vmalloc_storm {
 					 * its own; vmalloc's own are inside the kernel */
 	__u64 clock_ns;		/* out: SPLIT: the cost of one timed bracket, taken off
 				 * alloc_ns and free_ns per call; 0 without SPLIT */
-	__u64 reserved_out[3];	/* out: zero */
+	__u64 worker_pid;	/* out: the thread id of the task that ran the case: the
+				 * caller's, or with KTHREAD the module's kernel thread */
+	__u64 reserved_out[2];	/* out: zero */
 };
 
 #define PGTBENCH_IOC_VMALLOC_STORM \

@@ -134,6 +134,8 @@ std::vector<Params> expandVmallocPoints(const ScenarioSpec &spec, const ParamLis
 			if ((name == "p" && !c->takes_pages) || (name == "h" && !c->takes_huge) ||
 			    (name == "seed" && !c->random) || (name == "loops" && c->fixed_loops))
 				continue;
+			if (name == "context" && std::get<std::string>(value) == kContextThread)
+				continue;
 			if (name == "p" && std::get<int64_t>(value) == 0)
 				q.values.emplace_back(name, static_cast<int64_t>(c->default_pages));
 			else
@@ -417,7 +419,11 @@ std::string formatVsTestVmalloc(const ResultsFile &run)
 		if (it == theirs.end())
 			continue;
 		std::optional<double> a, b;
-		Row r{sharedKey(e), caseUsCell(&e, a), caseUsCell(it->second, b), "n/a"};
+		std::string variant = sharedKey(e);
+		/* A run of both contexts has a row each against the one test_vmalloc entry. */
+		if (const nlohmann::json *c = e.param("context"))
+			variant += "/context:" + paramDisplayValue("context", *c);
+		Row r{variant, caseUsCell(&e, a), caseUsCell(it->second, b), "n/a"};
 		if (a && b && *b > 0)
 			r.ratio = fmt::format("{:.3f}", *a / *b);
 		pcpu |= r.variant.starts_with("case:pcpu_alloc");

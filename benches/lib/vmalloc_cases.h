@@ -25,6 +25,13 @@ namespace pgt {
 /* test_vmalloc's pcpu_alloc_test: objects allocated, then freed, per pass. */
 inline constexpr uint64_t kTestVmallocPcpuObjects = 35000;
 
+/*
+ * The vmalloc scenario's `context`: where the case runs. The default is left out of the
+ * variant's params, so that its names are those of the runs before the choice existed.
+ */
+inline constexpr const char *kContextThread = "thread";
+inline constexpr const char *kContextKthread = "kthread";
+
 struct VmallocCase {
 	std::string name;	    /* test_vmalloc's name without "_test": "fix_size_alloc" */
 	uint32_t id = 0;	    /* PGTBENCH_VMALLOC_* */
@@ -61,8 +68,8 @@ std::vector<ParamSpec> vmallocCaseParams(bool test_vmalloc_only, const std::stri
  * The scenario's variants: every combination of the configured lists, where a parameter
  * the case does not take is left out (p only sizes fix_size_alloc, vm_map_ram and vmap,
  * h only applies to fix_size_alloc, seed only to the random cases, loops not to
- * pcpu_alloc), p:0 becomes the case's own size, and the variants that thereby coincide
- * run once. The vmalloc and test_vmalloc scenarios share it, so that their variants of
+ * pcpu_alloc), p:0 becomes the case's own size, context:thread (the default) is left
+ * out too, and the variants that thereby coincide run once. The vmalloc and test_vmalloc scenarios share it, so that their variants of
  * one case have the same parameters.
  */
 std::vector<Params> expandVmallocPoints(const ScenarioSpec &spec, const ParamLists &lists);

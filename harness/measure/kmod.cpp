@@ -71,6 +71,7 @@ constexpr CapNames kCaps[] = {
 	{KmodCap::MapMemReplay, "map_mem_replay", "MAP_MEM_REPLAY"},
 	{KmodCap::VmallocSplit, "vmalloc_split", "VMALLOC_STORM with PGTBENCH_VMALLOC_SPLIT"},
 	{KmodCap::PteWalk, "pte_walk", "PTE_WALK"},
+	{KmodCap::VmallocKthread, "vmalloc_kthread", "VMALLOC_STORM with PGTBENCH_VMALLOC_KTHREAD"},
 };
 
 const CapNames &namesOf(KmodCap cap)

@@ -25,6 +25,7 @@ enum class KmodCap : uint64_t {
 	MapMemReplay = PGTBENCH_CAP_MAP_MEM_REPLAY,
 	VmallocSplit = PGTBENCH_CAP_VMALLOC_SPLIT,
 	PteWalk = PGTBENCH_CAP_PTE_WALK,
+	VmallocKthread = PGTBENCH_CAP_VMALLOC_KTHREAD,
 };
 
 /* An open ctl file whose module passed the version handshake. */

@@ -11,10 +11,16 @@ In the guest, with the module inserted:
                        __vmalloc_node where the kernel does not export it), no failed
                        allocation
   vmalloc-huge         fix_size_alloc p:64 and p:512, h:0 and h:1: p:512 h:1 is PMD-mapped
-  vmalloc-cases-again  every case again (one thread, no split pass), after an rmmod/insmod
+  vmalloc-cases-again  every case again (one thread, no split pass), after an rmmod/insmod,
+                       in pgtbench.ko's kernel thread (context:kthread): each case ran in
+                       a task other than its storm thread
+  vmalloc-kthread      fix_size_alloc from 2 threads, counted, context thread and kthread:
+                       a thread's counters count its case; a kthread variant's counters are
+                       n/a, naming context:kthread, and its two cases ran in two kthreads
   vmalloc-pcpu         pcpu_alloc from 2 threads: 2 x 35000 objects, as test_vmalloc's
   vmalloc-sigint       Ctrl-C in the middle of a long storm (2 threads): the harness dies
-                       of SIGINT long before the storm could have ended
+                       of SIGINT long before the storm could have ended; the same again
+                       with the storm in the module's kthreads (vmalloc-sigint-kthread)
 and around them snapshots of the kernel's vmalloc usage (vmalloc-snap-*): nothing leaks.
 
 What "nothing leaks" can mean here. The kernel keeps caches that a first storm fills and
@@ -73,7 +79,8 @@ threads = [1, 2]
 """
 
 AGAIN_TOML = """\
-# tests/guest: every case again, one thread: usage must come back to where it was.
+# tests/guest: every case again, one thread, in the module's kthread: usage must come
+# back to where it was.
 [run]
 reps = 1
 warmup = 0
@@ -84,7 +91,22 @@ case = [%s]
 loops = [50]
 threads = [1]
 split = 0
+context = ["kthread"]
 """ % ", ".join(f'"{c}"' for c in CASES)
+
+KTHREAD_TOML = """\
+# tests/guest: counted storms in the storm threads and in the module's kthreads.
+[run]
+reps = 1
+warmup = 0
+
+[vmalloc]
+case = ["fix_size_alloc"]
+loops = [50]
+threads = [2]
+split = 0
+context = ["thread", "kthread"]
+"""
 
 PCPU_TOML = """\
 # tests/guest: two threads each allocating and freeing 35000 percpu objects.
@@ -116,6 +138,7 @@ threads = [2]
 split = 0
 """
 LONG_LOOPS = 1000000
+LONG_KTHREAD_TOML = LONG_TOML + 'context = ["kthread"]\n'
 
 # key=value lines; the vmallocinfo copy is kept for the failure messages.
 SNAPSHOT_SH = r"""
@@ -141,6 +164,7 @@ echo "unpurged=$(grep -c unpurged /results/vmallocinfo-$name.txt)"
 # non-interactive shell starts background commands with SIGINT ignored, which would
 # make the signal a no-op.
 SIGINT_SH = r"""
+# $1: which config, "" (vmalloc_long.toml) or "_kthread".
 uptime_cs() { sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime; }
 (
 	i=0
@@ -158,13 +182,13 @@ uptime_cs() { sed 's/^\([0-9]*\)\.\([0-9]*\) .*/\1\2/' /proc/uptime; }
 	kill -INT $pid
 ) &
 killer=$!
-pgtbench run /tests/vmalloc_long.toml --out /results/vmalloc_long.json \
-	> /results/vmalloc_long.out 2> /results/vmalloc_long.err
+pgtbench run /tests/vmalloc_long$1.toml --out /results/vmalloc_long$1.json \
+	> /results/vmalloc_long$1.out 2> /results/vmalloc_long$1.err
 echo "rc=$?"
 t1=$(uptime_cs)
 wait $killer
 echo "exit_after_cs=$((t1 - $(cat /tmp/vmalloc_sigint_sent)))"
-echo "results_file=$(test -e /results/vmalloc_long.json && echo 1 || echo 0)"
+echo "results_file=$(test -e /results/vmalloc_long$1.json && echo 1 || echo 0)"
 """
 
 
@@ -178,10 +202,12 @@ def guest_steps(series):
         "step vmalloc-snap-unloaded-1 sh /tests/vmalloc_snapshot.sh unloaded-1",
         "step vmalloc-insmod-1 insmod /lib/pgtbench/pgtbench.ko",
         "step vmalloc-cases-again pgtbench run /tests/vmalloc_again.toml --out /results/vmalloc_again.json",
+        "step vmalloc-kthread pgtbench run /tests/vmalloc_kthread.toml --out /results/vmalloc_kthread.json",
         "step vmalloc-snap-2 sh /tests/vmalloc_snapshot.sh 2",
         "step vmalloc-pcpu pgtbench run /tests/vmalloc_pcpu.toml --out /results/vmalloc_pcpu.json",
         "step vmalloc-snap-3 sh /tests/vmalloc_snapshot.sh 3",
         "step vmalloc-sigint sh /tests/vmalloc_sigint.sh",
+        "step vmalloc-sigint-kthread sh /tests/vmalloc_sigint.sh _kthread",
         "step vmalloc-snap-4 sh /tests/vmalloc_snapshot.sh 4",
         "step vmalloc-rmmod-2 rmmod pgtbench",
         "step vmalloc-snap-unloaded-2 sh /tests/vmalloc_snapshot.sh unloaded-2",
@@ -193,8 +219,10 @@ def guest_steps(series):
 def guest_files(out_dir, series):
     return testlib.guest_files(out_dir, {
         "vmalloc_cases.toml": CASES_TOML, "vmalloc_huge.toml": HUGE_TOML,
-        "vmalloc_again.toml": AGAIN_TOML, "vmalloc_pcpu.toml": PCPU_TOML,
-        "vmalloc_long.toml": LONG_TOML, "vmalloc_snapshot.sh": SNAPSHOT_SH,
+        "vmalloc_again.toml": AGAIN_TOML, "vmalloc_kthread.toml": KTHREAD_TOML,
+        "vmalloc_pcpu.toml": PCPU_TOML,
+        "vmalloc_long.toml": LONG_TOML, "vmalloc_long_kthread.toml": LONG_KTHREAD_TOML,
+        "vmalloc_snapshot.sh": SNAPSHOT_SH,
         "vmalloc_sigint.sh": SIGINT_SH})
 
 
@@ -255,6 +283,42 @@ def check_storm_doc(suite, b, doc, what, want_cases, threads, counted=True, spli
                 f"missing {missing}; ran {sorted((k, sorted(v)) for k, v in ran.items())}")
 
 
+def storm_tasks(e):
+    """(storm thread, task that ran its case) per thread and repetition, with the context."""
+    return [(c.get("vmalloc", {}).get("context"), t.get("tid"), t.get("worker_tid"))
+            for c in e.get("checks", []) for t in c.get("vmalloc", {}).get("threads", [])]
+
+
+def ran_in_kthreads(e):
+    """Every repetition's every case ran in a task of its own (a kthread per thread)."""
+    tasks = storm_tasks(e)
+    return bool(tasks) and all(ctx == "kthread" and w and w != t for ctx, t, w in tasks) and \
+        all(len({w for _, _, w in storm_tasks({"checks": [c]})}) == len(c["vmalloc"]["threads"])
+            for c in e["checks"])
+
+
+def check_kthread_counters(suite, b, doc, L):
+    """A thread's counters count its case; a kthread's are n/a and say why."""
+    th = next((e for e in doc["entries"] if e["status"] == "ok" and "context" not in e["params"]), None)
+    kt = next((e for e in doc["entries"] if e["status"] == "ok" and
+               e["params"].get("context") == "kthread"), None)
+    if not suite.check(f"{L} context thread and kthread both ran", th and kt,
+                       "; ".join(f"{e['name']}: {e['status']} {e.get('reason')}" for e in doc["entries"])):
+        return
+    suite.check(f"{L} context:thread: each case ran in its storm thread, whose cycles count it",
+                all(ctx == "thread" and w == t for ctx, t, w in storm_tasks(th)) and
+                (median(th, "cycles_per_op") or 0) > 0,
+                f"{storm_tasks(th)}; cycles_per_op {median(th, 'cycles_per_op')}")
+    counters = kt.get("counters", {})
+    suite.check(f"{L} context:kthread: two cases in two kthreads, every counter n/a naming "
+                "context:kthread, no cycles_per_op",
+                ran_in_kthreads(kt) and counters and
+                all(c.get("available") is False and c.get("samples") and
+                    all(v is None for v in c["samples"]) and "context:kthread" in c.get("reason", "")
+                    for c in counters.values()) and median(kt, "cycles_per_op") is None,
+                f"{storm_tasks(kt)}; counters { {k: (c.get('samples'), c.get('reason')) for k, c in counters.items()} }"[:600])
+
+
 def check_snapshots(suite, b, a, z, what):
     sa, sz = key_values(b.step_out(f"vmalloc-snap-{a}")), key_values(b.step_out(f"vmalloc-snap-{z}"))
     keys = ("pages_counted", "vm_map_ram_blocks")
@@ -283,6 +347,7 @@ def check(suite, b, series, figures, g):
     docs = {}
     for step, name in (("vmalloc-cases", "vmalloc_cases.json"), ("vmalloc-huge", "vmalloc_huge.json"),
                        ("vmalloc-cases-again", "vmalloc_again.json"),
+                       ("vmalloc-kthread", "vmalloc_kthread.json"),
                        ("vmalloc-pcpu", "vmalloc_pcpu.json")):
         if not g.check_step(suite, b, step):
             continue
@@ -306,8 +371,17 @@ def check(suite, b, series, figures, g):
             else:
                 figures[key] = "skipped: " + ((t[0] or {}).get("reason") or "?")[:60]
     if "vmalloc-cases-again" in docs:
-        check_storm_doc(suite, b, docs["vmalloc-cases-again"], "every case again", CASES,
-                        threads={1}, counted=False, split=False)
+        doc = docs["vmalloc-cases-again"]
+        check_storm_doc(suite, b, doc, "every case again", CASES, threads={1}, counted=False,
+                        split=False)
+        ran = [e for e in doc["entries"] if e["status"] == "ok"]
+        suite.check(f"{L} every case again: named context:kthread, and ran in a task other "
+                    "than its storm thread",
+                    ran and all(e["name"].endswith("/context:kthread") and ran_in_kthreads(e)
+                                for e in ran),
+                    "; ".join(f"{e['name']}: {storm_tasks(e)}" for e in ran)[:600])
+    if "vmalloc-kthread" in docs:
+        check_kthread_counters(suite, b, docs["vmalloc-kthread"], L)
 
     long_ns = None
     if "vmalloc-huge" in docs:
@@ -344,21 +418,23 @@ def check(suite, b, series, figures, g):
                     f"allocated {churned / 1024:.0f} kB over {cpus} CPUs")
 
     # Ctrl-C: killed by SIGINT, no results, and long before the storm could have ended.
-    if g.check_step(suite, b, "vmalloc-sigint"):
-        kv = key_values(b.step_out("vmalloc-sigint"))
-        suite.check(f"{L} the storm threads were running when interrupted",
+    for step, where in (("vmalloc-sigint", ""), ("vmalloc-sigint-kthread", " (context:kthread)")):
+        if not g.check_step(suite, b, step):
+            continue
+        kv = key_values(b.step_out(step))
+        suite.check(f"{L} the storm threads were running when interrupted{where}",
                     kv.get("alive_before_kill") == "1" and
                     int(kv.get("threads_before_kill", "0")) >= 3, json.dumps(kv))
-        suite.check(f"{L} Ctrl-C ends the storm (killed by SIGINT, no results file)",
+        suite.check(f"{L} Ctrl-C ends the storm{where} (killed by SIGINT, no results file)",
                     kv.get("rc") == "130" and kv.get("results_file") == "0", json.dumps(kv))
         exit_s = int(kv.get("exit_after_cs", "0")) / 100.0
-        figures[f"vmalloc {series} Ctrl-C to exit"] = f"{exit_s:.2f} s"
+        figures[f"vmalloc {series} Ctrl-C to exit{where}"] = f"{exit_s:.2f} s"
         if long_ns:
             # Relative to the storm's own length on this machine (a million loops at the
             # per-op time measured above), so that no absolute time is assumed: a module
             # that ignored the signal would make the harness outlive the storm.
             storm_s = LONG_LOOPS * long_ns / 1e9
-            suite.check(f"{L} Ctrl-C returned within a tenth of one storm's length",
+            suite.check(f"{L} Ctrl-C returned within a tenth of one storm's length{where}",
                         exit_s < storm_s / 10,
                         f"{exit_s:.2f} s after SIGINT; one storm takes about {storm_s:.0f} s")
 

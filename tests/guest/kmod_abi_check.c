@@ -15,8 +15,12 @@
  *   INFO reserved != 0                                                -> EINVAL
  *   unknown command number, known number with another struct size    -> ENOTTY
  *   VMALLOC_STORM every case at 3 loops (fix_align/random_size_align may be EOPNOTSUPP),
- *                 plain (no call timed: alloc_ns, free_ns, clock_ns 0) and with SPLIT
- *                 (calls timed, clock_ns calibrated), p:512 h:1 PMD-mapped, validate-only
+ *                 plain (no call timed: alloc_ns, free_ns, clock_ns 0), with SPLIT
+ *                 (calls timed, clock_ns calibrated) and with KTHREAD (worker_pid another
+ *                 task's, not the caller's as in the other two); a million-loop KTHREAD
+ *                 storm stops early on the caller's SIGALRM; random_size_alloc seeded twice
+ *                 allocates the same bytes, with seed 0 (the kernel's RNG) three storms do
+ *                 not all agree; p:512 h:1 PMD-mapped, validate-only
  *                 runs nothing (with SPLIT too); bad case, loops, nr_pages, use_huge,
  *                 unknown flag bits, reserved != 0 -> EINVAL, allocating nothing;
  *                 bad pointer -> EFAULT (kmod_abi_check --vmalloc-einval-once: one EINVAL)
@@ -46,6 +50,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -279,6 +285,63 @@ static long long meminfo_kb(const char *key)
 	return kb;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * The storm's kthread gets no signal of its own: the caller's stops it. A million loops
+ * of 64 pages would take minutes; a SIGALRM after 200 ms must end it with every
+ * allocation freed and 0 returned.
+ */
+static void check_vmalloc_kthread_signal(int fd)
+{
+	struct sigaction sa = { .sa_handler = on_alarm };
+	struct pgtbench_vmalloc_storm v;
+	int e;
+
+	sigaction(SIGALRM, &sa, NULL);
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, PGTBENCH_VMALLOC_MAX_LOOPS);
+	v.nr_pages = 64;
+	v.flags = PGTBENCH_VMALLOC_KTHREAD;
+	ualarm(200000, 0);
+	e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
+	ualarm(0, 0);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGALRM, &sa, NULL);
+	result("vmalloc_kthread_stops_on_callers_signal",
+	       e == 0 && v.loops_done > 0 && v.loops_done < v.loops && v.free_calls == v.alloc_calls - v.failures,
+	       "%s, loops_done %llu of %llu, calls %llu/%llu", errname(e), (unsigned long long)v.loops_done,
+	       (unsigned long long)v.loops, (unsigned long long)v.alloc_calls, (unsigned long long)v.free_calls);
+}
+
+/* The bytes a 50-loop random_size_alloc storm with this seed allocated (0 on error). */
+static unsigned long long random_size_bytes(int fd, unsigned long long seed)
+{
+	struct pgtbench_vmalloc_storm v;
+
+	vmalloc_arg(&v, PGTBENCH_VMALLOC_RANDOM_SIZE_ALLOC, 50);
+	v.seed = seed;
+	return do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v) ? 0 : v.bytes_allocated;
+}
+
+/*
+ * A seeded storm repeats exactly; seed 0 draws from the kernel's RNG as test_vmalloc
+ * does. Three such storms of 50 sizes in 1..100 pages all summing alike would happen
+ * about once in 250000 runs.
+ */
+static void check_vmalloc_draws(int fd)
+{
+	unsigned long long a = random_size_bytes(fd, 42), b = random_size_bytes(fd, 42);
+	unsigned long long c[3] = { random_size_bytes(fd, 0), random_size_bytes(fd, 0),
+				    random_size_bytes(fd, 0) };
+
+	result("vmalloc_seeded_storm_repeats", a && a == b, "%llu and %llu bytes", a, b);
+	result("vmalloc_seed0_draws_anew", c[0] && c[1] && c[2] && !(c[0] == c[1] && c[1] == c[2]),
+	       "%llu, %llu and %llu bytes", c[0], c[1], c[2]);
+}
+
 static void check_vmalloc(int fd)
 {
 	static const char *const names[PGTBENCH_VMALLOC_NR_CASES] = {
@@ -290,16 +353,20 @@ static void check_vmalloc(int fd)
 	char name[64];
 	int e;
 
-	for (unsigned int i = 0; i < 2 * PGTBENCH_VMALLOC_NR_CASES; i++) {
-		unsigned int c = i / 2;
-		int split = i % 2;
+	static const char *const modes[] = { "", "_split", "_kthread" };
+	static const unsigned long long mode_flags[] = { 0, PGTBENCH_VMALLOC_SPLIT, PGTBENCH_VMALLOC_KTHREAD };
+	unsigned long long tid = (unsigned long long)syscall(SYS_gettid);
+
+	for (unsigned int i = 0; i < 3 * PGTBENCH_VMALLOC_NR_CASES; i++) {
+		unsigned int c = i / 3, mode = i % 3;
+		int split = mode == 1, kthread = mode == 2;
 
 		vmalloc_arg(&v, c, 3);
 		v.seed = 42;
-		v.flags = split ? PGTBENCH_VMALLOC_SPLIT : 0;
+		v.flags = mode_flags[mode];
 		memset(&v.loops_done, 0xa5, sizeof(v) - offsetof(struct pgtbench_vmalloc_storm, loops_done));
 		e = do_ioctl(fd, PGTBENCH_IOC_VMALLOC_STORM, &v);
-		snprintf(name, sizeof(name), "vmalloc_%s_3_loops%s", names[c], split ? "_split" : "");
+		snprintf(name, sizeof(name), "vmalloc_%s_3_loops%s", names[c], modes[mode]);
 		if (e == EOPNOTSUPP && (c == PGTBENCH_VMALLOC_FIX_ALIGN_ALLOC ||
 					c == PGTBENCH_VMALLOC_RANDOM_SIZE_ALIGN_ALLOC)) {
 			result(name, 1, "EOPNOTSUPP: no __vmalloc_node() exported here");
@@ -307,7 +374,8 @@ static void check_vmalloc(int fd)
 		}
 		/*
 		 * pcpu_alloc is the one case without pages; each other reports the size it
-		 * used. Only a SPLIT storm times its calls and says what a clock read costs.
+		 * used. Only a SPLIT storm times its calls and says what a clock read costs;
+		 * only a KTHREAD storm runs in another task than the caller.
 		 */
 		result(name, e == 0 && v.loops_done == 3 &&
 			       (v.nr_pages_used > 0) == (c != PGTBENCH_VMALLOC_PCPU_ALLOC) &&
@@ -318,15 +386,20 @@ static void check_vmalloc(int fd)
 			       v.bytes_allocated > 0 && v.pmd_chunks_contig <= v.pmd_chunks &&
 			       all_zero(&v.counts, sizeof(v.counts)) &&
 			       all_zero(v.reserved_out, sizeof(v.reserved_out)) &&
+			       (kthread ? v.worker_pid > 0 && v.worker_pid != tid : v.worker_pid == tid) &&
 			       v.case_id == c && v.loops == 3 && v.seed == 42 && v.nr_pages == 0 &&
-			       v.flags == (split ? PGTBENCH_VMALLOC_SPLIT : 0),
-		       "%s, loops_done %llu nr_pages %llu calls %llu/%llu failures %llu ns %llu/%llu/%llu/%llu clock %llu",
-		       errname(e), (unsigned long long)v.loops_done, (unsigned long long)v.nr_pages_used,
+			       v.flags == mode_flags[mode],
+		       "%s, worker %llu (caller %llu), loops_done %llu nr_pages %llu calls %llu/%llu failures %llu ns %llu/%llu/%llu/%llu clock %llu",
+		       errname(e), (unsigned long long)v.worker_pid, tid,
+		       (unsigned long long)v.loops_done, (unsigned long long)v.nr_pages_used,
 		       (unsigned long long)v.alloc_calls, (unsigned long long)v.free_calls,
 		       (unsigned long long)v.failures, (unsigned long long)v.alloc_ns,
 		       (unsigned long long)v.free_ns, (unsigned long long)v.loop_ns,
 		       (unsigned long long)v.case_ns, (unsigned long long)v.clock_ns);
 	}
+
+	check_vmalloc_kthread_signal(fd);
+	check_vmalloc_draws(fd);
 
 	/* A PMD's worth with use_huge: one PMD-aligned piece, backed by a contiguous run. */
 	vmalloc_arg(&v, PGTBENCH_VMALLOC_FIX_SIZE_ALLOC, 2);
@@ -441,6 +514,7 @@ int main(int argc, char **argv)
 			       (info.caps & PGTBENCH_CAP_MAP_MEM_REPLAY) &&
 			       (info.caps & PGTBENCH_CAP_VMALLOC_STORM) &&
 			       (info.caps & PGTBENCH_CAP_VMALLOC_SPLIT) &&
+			       (info.caps & PGTBENCH_CAP_VMALLOC_KTHREAD) &&
 			       (info.caps & PGTBENCH_CAP_PTE_WALK),
 		       "0x%llx", (unsigned long long)info.caps);
 		result("info_release", memchr(info.release, 0, sizeof(info.release)) &&

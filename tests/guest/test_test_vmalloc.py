@@ -11,8 +11,9 @@ boot of the 6.12 guest runs, with pgtbench.ko loaded by --kmod:
              the kernel has none (every vmalloc variant runnable)
   bad        module = a path that does not exist: exit 2, one line, no results file
   install    the module, xz-compressed, put under /lib/modules/$(uname -r)/kernel/lib
-  both       vmalloc and test_vmalloc on the cases both have, 20 loops, 2 repetitions
-             interleaved: every variant ok; test_vmalloc's figures from its Summary lines
+  both       vmalloc (context:kthread, as configs/vmalloc-vs-test_vmalloc.toml) and
+             test_vmalloc on the cases both have, 20 loops, 2 repetitions interleaved:
+             every variant ok; test_vmalloc's figures from its Summary lines
              (passed == repeat, none failed, loaded from the .ko.xz found by itself);
              vmalloc's with the split pass's per-call times and clock cost; the run ends
              with the "pgtbench vs test_vmalloc" table, a row per case with a ratio
@@ -58,6 +59,7 @@ counters = false
 case = [{CASE_LIST}]
 loops = [{LOOPS}]
 threads = [1]
+context = ["kthread"]
 
 [test_vmalloc]
 case = [{CASE_LIST}]

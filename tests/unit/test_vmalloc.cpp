@@ -140,6 +140,21 @@ TEST(VmallocPoints, ParametersACaseDoesNotTakeAreLeftOutOfItsVariants)
 		       }));
 }
 
+TEST(VmallocPoints, TheThreadContextKeepsTheNamesOfOldRunsAndKthreadIsNamed)
+{
+	ParamLists l = lists({"pcpu_alloc", "vm_map_ram"}, {0}, {0});
+	l["context"] = {std::string(kContextThread), std::string(kContextKthread)};
+	auto points = expandVmallocPoints(vmallocSpec(), l);
+	EXPECT_EQ(names(points), (std::vector<std::string>{
+					 "vmalloc/case:pcpu_alloc/threads:1/seed:7",
+					 "vmalloc/case:pcpu_alloc/threads:1/seed:7/context:kthread",
+					 "vmalloc/case:vm_map_ram/p:1/loops:100/threads:1",
+					 "vmalloc/case:vm_map_ram/p:1/loops:100/threads:1/context:kthread",
+				 }));
+	EXPECT_FALSE(points[0].has("context"));
+	EXPECT_EQ(points[1].choice("context"), "kthread");
+}
+
 TEST(VmallocPoints, PZeroBecomesTheCasesSizeAndCoincidingVariantsRunOnce)
 {
 	auto got = names(expandVmallocPoints(
@@ -438,6 +453,23 @@ TEST(VsTestVmalloc, EachCaseBothRanIsOneRowWithBothMediansAndTheirRatio)
 		  "case:vm_map_ram/loops:1000/threads:1         11500.0 (n=2) 11500.0 (n=2)   1.000\n"
 		  "case:pcpu_alloc/threads:1                    40000.0 (n=1) 50000.0 (n=1)   0.800\n"
 		  "# pcpu_alloc: one pass of 35000 objects in both (test_vmalloc ignores test_loop_count for it)\n");
+}
+
+TEST(VsTestVmalloc, EachContextIsARowAgainstTheOneTestVmallocEntry)
+{
+	ResultsFile run;
+	RecordedVariant kthread = entry("vmalloc", "pcpu_alloc", {30000});
+	kthread.params.emplace_back("context", "kthread");
+	kthread.name = recordName("vmalloc", kthread.params);
+	run.entries = {entry("vmalloc", "pcpu_alloc", {36000}), kthread,
+		       entry("test_vmalloc", "pcpu_alloc", {30000})};
+	std::string t = formatVsTestVmalloc(run);
+	EXPECT_NE(t.find("case:pcpu_alloc/threads:1                 36000.0 (n=1) 30000.0 (n=1)   1.200\n"),
+		  std::string::npos)
+		<< t;
+	EXPECT_NE(t.find("case:pcpu_alloc/threads:1/context:kthread 30000.0 (n=1) 30000.0 (n=1)   1.000\n"),
+		  std::string::npos)
+		<< t;
 }
 
 TEST(VsTestVmalloc, ACaseThatFailedOnOneSideSaysSoAndARunWithoutPairsHasNoTable)
