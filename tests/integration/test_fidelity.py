@@ -2,8 +2,8 @@
 """tools/fidelity: the harness's fork and munmap next to tools/fork-ref.c, cell by cell.
 
 A tiny run (2M, one round, two repetitions) must give a ratio for every cell it was asked
-for, every sample of both sides in fidelity.json, and a harness results file per cell and
-round; bad arguments are one line and exit 2. Behaviour only: no ratio is asserted (the
+for and the reference's A/A ratio against its second run, every sample of the three in
+fidelity.json, and a harness results file per cell and round; bad arguments are one line and exit 2. Behaviour only: no ratio is asserted (the
 benchmark itself is the tool, run on a quiet machine). Needs root for the THP knobs.
 
 Environment: PGTBENCH (the binary), FORK_REF (tools/fork-ref).
@@ -32,7 +32,7 @@ def fidelity(*args):
 
 class Fidelity(unittest.TestCase):
     @unittest.skipUnless(os.geteuid() == 0, "the harness sets THP knobs: root")
-    def test_every_cell_gets_a_ratio_from_both_sides_samples(self):
+    def test_every_cell_gets_a_ratio_and_the_references_aa_ratio_from_their_samples(self):
         with tempfile.TemporaryDirectory() as d:
             p = fidelity("--sizes", "2M", "--rounds", "1", "--reps", "2", "--seed", "3",
                          "--out-dir", d)
@@ -44,12 +44,20 @@ class Fidelity(unittest.TestCase):
                 self.assertEqual(c["error"], "")
                 self.assertEqual([len(r) for r in c["harness_ms"]], [2])
                 self.assertEqual([len(r) for r in c["reference_ms"]], [2])
+                self.assertEqual([len(r) for r in c["reference_b_ms"]], [2])
                 self.assertAlmostEqual(c["ratio"], c["harness_median_ms"] / c["reference_median_ms"])
+                self.assertAlmostEqual(c["aa_ratio"], c["reference_b_median_ms"] / c["reference_median_ms"])
                 name = f"harness-{c['op']}-2M-{c['mode']}-round0.json"
                 self.assertTrue((Path(d) / name).is_file(), name)
             rows = [line for line in p.stdout.splitlines() if line.startswith("2M")]
-            self.assertEqual(len(rows), 2, p.stdout)  # the ratios, then the medians in ms
+            self.assertEqual(len(rows), 3, p.stdout)  # the ratios, the A/A's, the medians in ms
             self.assertEqual(rows[0].count("x"), 6, p.stdout)
+            self.assertEqual(rows[1].count("x"), 6, p.stdout)
+            outside = sum(abs(c["ratio"] - 1) > doc["target"] for c in doc["cells"])
+            aa = sum(abs(c["aa_ratio"] - 1) > doc["target"] for c in doc["cells"])
+            self.assertEqual((doc["cells_outside"], doc["aa_cells_outside"]), (outside, aa))
+            self.assertIn(f"harness vs reference: {outside} of 6 cells outside +-3%; "
+                          f"reference vs itself (A/A): {aa} of 6", p.stdout)
 
     def test_a_size_that_is_not_a_multiple_of_a_pmd_is_one_line_and_exit_2(self):
         p = fidelity("--sizes", "3M")
